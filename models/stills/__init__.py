@@ -1,0 +1,10 @@
+"""Stills engines: one image per scene."""
+
+from models.registry import ENGINES
+
+
+@ENGINES["stills"].register("procedural")
+def _procedural(**options):
+    from models.stills.procedural import ProceduralStills
+
+    return ProceduralStills(**options)

@@ -1,0 +1,168 @@
+"""Captions: group timed words into short cues; write ASS (burned in through libass), SRT and VTT.
+
+Every piece of creator text passes through ``ass_escape`` before it reaches an
+ASS file, so braces and backslashes are shown, never interpreted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.types import Word
+from pipelines.textfit import text_width
+from pipelines.types import Platform, Template
+from pipelines.words import is_cjk
+
+WORD_JOINER = "\u2060"  # invisible; keeps a literal backslash from starting an ASS escape
+OUTLINE = 5
+MIN_SCALE = 0.3
+
+
+@dataclass(frozen=True)
+class Cue:
+    words: tuple[Word, ...]
+    start: float
+    end: float
+    scale: float = 1.0  # font scale that makes the longest line fit
+
+    @property
+    def text(self) -> str:
+        return _join(w.text for w in self.words)
+
+
+def _join(tokens) -> str:
+    out = ""
+    for t in tokens:
+        out += t if out and (is_cjk(out[-1]) and is_cjk(t[0])) else (" " + t if out else t)
+    return out
+
+
+def ass_escape(text: str) -> str:
+    """Creator text → ASS dialogue text that libass draws literally."""
+    text = " ".join(text.split())  # newlines and tabs become plain spaces
+    text = text.replace("\\", "\\" + WORD_JOINER)
+    return text.replace("{", "\\{").replace("}", "\\}")
+
+
+def _ass_colour(hex_colour: str, alpha: int = 0) -> str:
+    h = hex_colour.lstrip("#")
+    return f"&H{alpha:02X}{h[4:6]}{h[2:4]}{h[0:2]}".upper()
+
+
+def safe_box(platform: Platform) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) pixel bounds of the safe zone."""
+    z, w, h = platform.safe_zone, platform.width, platform.height
+    return round(z.left * w), round(z.top * h), round(w * (1 - z.right)), round(h * (1 - z.bottom))
+
+
+def build_cues(words: tuple[Word, ...], platform: Platform, template: Template, font: str) -> list[Cue]:
+    """A few words at a time; a cue never crosses a sentence end and always fits the safe width."""
+    left, _, right, _ = safe_box(platform)
+    max_w = (right - left) * 0.94
+    cues: list[Cue] = []
+    group: list[Word] = []
+
+    def flush():
+        if group:
+            width = text_width(_join(w.text for w in group), template.font_size, font, OUTLINE)
+            scale = 1.0 if width <= max_w else max_w / width
+            cues.append(Cue(tuple(group), group[0].start, group[-1].end, scale))
+            group.clear()
+
+    for word in words:
+        limit = template.words_per_cue * (3 if is_cjk(word.text[0]) else 1)
+        candidate = _join([*(w.text for w in group), word.text])
+        if group and (len(group) >= limit or text_width(candidate, template.font_size, font, OUTLINE) > max_w):
+            flush()
+        group.append(word)
+        if word.text[-1:] in ".!?。！？":
+            flush()
+    flush()
+    return cues
+
+
+def _wrap(text: str, size: float, font: str, max_w: float) -> tuple[list[str], float]:
+    """Greedy line wrap for the hook title; returns the lines and a font scale that fits them."""
+    lines: list[str] = []
+    for token in text.split():
+        if lines and text_width(lines[-1] + " " + token, size, font) <= max_w:
+            lines[-1] += " " + token
+        else:
+            lines.append(token)
+    widest = max((text_width(line, size, font, OUTLINE) for line in lines), default=1.0)
+    return lines, min(1.0, max_w / widest)
+
+
+def write_ass(path: Path, cues: list[Cue], hook: str, hook_end: float, platform: Platform, template: Template,
+              font: str) -> Path:
+    left, top, right, bottom = safe_box(platform)
+    w, h = platform.width, platform.height
+    pad = round(0.015 * h)
+    base, hi = _ass_colour(template.caption_color), _ass_colour(template.highlight_color)
+    outline = _ass_colour(template.outline_color)
+    header = f"""[Script Info]
+ScriptType: v4.00+
+PlayResX: {w}
+PlayResY: {h}
+WrapStyle: 2
+ScaledBorderAndShadow: yes
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
+Style: Caption,{font},{template.font_size},{base},{hi},{outline},&H80000000,-1,0,0,0,100,100,0,0,1,{OUTLINE},2,2,{left},{w - right},{h - bottom + pad},1
+Style: Hook,{font},{template.hook_font_size},{base},{hi},{outline},&H80000000,-1,0,0,0,100,100,0,0,1,{OUTLINE},3,8,{left},{w - right},{top + pad},1
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+"""
+    events = []
+    if hook.strip():
+        lines, scale = _wrap(" ".join(hook.split()), template.hook_font_size, font, (right - left) * 0.94)
+        size = f"{{\\fs{template.hook_font_size * scale:.1f}}}" if scale < 1 else ""
+        text = size + "\\N".join(ass_escape(line) for line in lines)
+        events.append(f"Dialogue: 1,{_ts(0.0)},{_ts(hook_end)},Hook,,0,0,0,,{{\\fad(0,200)}}{text}")
+    for cue in cues:
+        size = f"{{\\fs{template.font_size * cue.scale:.1f}}}" if cue.scale < 1 else ""
+        for i, active in enumerate(cue.words):
+            end = cue.words[i + 1].start if i + 1 < len(cue.words) else cue.end
+            parts = []
+            for word in cue.words:
+                piece = ass_escape(word.text)
+                parts.append(f"{{\\c{hi}}}{piece}{{\\c{base}}}" if word is active else piece)
+            events.append(f"Dialogue: 0,{_ts(active.start)},{_ts(end)},Caption,,0,0,0,,{size}{_join(parts)}")
+    path.write_text(header + "\n".join(events) + "\n", encoding="utf-8")
+    return path
+
+
+def _ts(seconds: float) -> str:
+    cs = max(0, round(seconds * 100))
+    return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
+
+
+def write_srt(path: Path, cues: list[Cue]) -> Path:
+    import srt
+
+    subs = [
+        srt.Subtitle(i + 1, datetime.timedelta(seconds=c.start), datetime.timedelta(seconds=c.end), c.text)
+        for i, c in enumerate(cues)
+    ]
+    path.write_text(srt.compose(subs, reindex=False), encoding="utf-8")
+    return path
+
+
+def write_vtt(path: Path, cues: list[Cue]) -> Path:
+    from webvtt import Caption, WebVTT
+
+    vtt = WebVTT()
+    for c in cues:
+        vtt.captions.append(Caption(_vtt_ts(c.start), _vtt_ts(c.end), html.escape(c.text, quote=False)))
+    path.write_text(vtt.content, encoding="utf-8")
+    return path
+
+
+def _vtt_ts(seconds: float) -> str:
+    ms = max(0, round(seconds * 1000))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"

@@ -1,0 +1,37 @@
+"""Thin helpers around the ffmpeg and ffprobe binaries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from models.errors import EngineUnavailable, RenderFailed
+
+_HINT = "Install it with: sudo apt-get install ffmpeg"
+
+
+def binary(name: str = "ffmpeg") -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise EngineUnavailable(f"{name} is not installed or not on PATH.", _HINT)
+    return path
+
+
+def run(args: list[str], *, cwd: Path | None = None, what: str = "ffmpeg") -> subprocess.CompletedProcess:
+    """Run ffmpeg quietly; on failure raise with the tail of its log, which names the real cause."""
+    cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", *args]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
+        raise RenderFailed(f"{what} failed (exit {proc.returncode}): {tail}")
+    return proc
+
+
+def probe(path: Path) -> dict:
+    cmd = [binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RenderFailed(f"ffprobe could not read {Path(path).name}: {proc.stderr.strip()[-300:]}")
+    return json.loads(proc.stdout)

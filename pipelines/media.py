@@ -1,0 +1,75 @@
+"""Checks on the creator's own files before any work starts.
+
+Types come from the file's first bytes, never its name; dimensions are read
+from the header before any pixel is decoded, so a decompression bomb is
+refused without being expanded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from models.errors import InvalidMedia
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_IMAGE_PIXELS = 50_000_000  # 50 MP: above any phone camera, far below a bomb
+MIN_IMAGE_SIDE = 64
+
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+)
+
+
+def sniff_image(head: bytes) -> str | None:
+    """The image type named by a file's first bytes, or None."""
+    for magic, kind in _SIGNATURES:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def check_image(path: Path) -> str:
+    """Raise InvalidMedia with a precise reason unless ``path`` is a usable photo; returns its type."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidMedia(f"Photo {path.name!r} does not exist.", "Check the path.")
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        raise InvalidMedia(
+            f"Photo {path.name!r} is {size / 1e6:.0f} MB; the limit is {MAX_IMAGE_BYTES // 2**20} MB.",
+            "Export it as a JPEG first.",
+        )
+    with path.open("rb") as fh:
+        kind = sniff_image(fh.read(16))
+    if kind is None:
+        raise InvalidMedia(
+            f"{path.name!r} is not a photo (its contents are not JPEG, PNG, WebP, GIF or BMP).",
+            "Choose an image file; the file name's extension is not enough.",
+        )
+    Image.MAX_IMAGE_PIXELS = None  # we enforce our own, smaller limit below, before decoding
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > MAX_IMAGE_PIXELS:
+                raise InvalidMedia(
+                    f"Photo {path.name!r} is {w}×{h} pixels; the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels.",
+                    "Resize it before uploading.",
+                )
+            if min(w, h) < MIN_IMAGE_SIDE:
+                raise InvalidMedia(f"Photo {path.name!r} is only {w}×{h} pixels.", "Use a larger image.")
+            im.load()  # a truncated or corrupt file fails here
+    except InvalidMedia:
+        raise
+    except Exception as exc:  # PIL raises many types for broken files
+        raise InvalidMedia(
+            f"Photo {path.name!r} is damaged or truncated and cannot be read ({exc}).", "Re-export or re-download it."
+        ) from None
+    return kind

@@ -1,0 +1,59 @@
+"""Turning the creator's words, or a topic, into scenes that fit the requested length."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+from models.errors import InvalidRequest
+from models.types import Script, ScriptScene
+
+MAX_TOPIC_CHARS = 300
+MAX_SCRIPT_CHARS = 6000
+MAX_SCENE_WORDS = 28
+_SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
+
+
+def clean_text(text: str, what: str, limit: int) -> str:
+    """Drop control characters (newlines become spaces), refuse empty or oversized text."""
+    text = "".join(" " if unicodedata.category(c)[0] == "C" and c not in "\u200d\u200c" else c for c in text)
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidRequest(f"The {what} is empty.", f"Type a {what}.")
+    if len(text) > limit:
+        raise InvalidRequest(f"The {what} is {len(text):,} characters; the limit is {limit:,}.",
+                             f"Shorten the {what}." + (" For long pieces, split them into several shorts." if what ==
+                                                       "script" else ""))
+    return text
+
+
+def script_from_creator(text: str, title_max: int) -> Script:
+    """The creator's own words, split into scenes of a sentence or two; nothing is rewritten."""
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()] or [text]
+    scenes: list[str] = []
+    for sentence in sentences:
+        if scenes and len(scenes[-1].split()) + len(sentence.split()) <= MAX_SCENE_WORDS // 2:
+            scenes[-1] += " " + sentence
+        else:
+            scenes.append(sentence)
+    hook = sentences[0]
+    words = [w.lower() for w in re.findall(r"[^\W\d_]{4,}", text)]
+    hashtags = tuple("#" + w for w, _ in Counter(words).most_common(5))
+    return Script(
+        hook=hook,
+        scenes=tuple(ScriptScene(s, s, 0.0) for s in scenes),
+        call_to_action="",
+        title=hook[:title_max],
+        caption=" ".join(sentences[:2]),
+        hashtags=hashtags,
+    )
+
+
+def post_text(script: Script, platform_tag: str, caption_max: int, hashtags_max: int, title_max: int) -> dict:
+    tags = list(dict.fromkeys([*script.hashtags, platform_tag]))[:hashtags_max]
+    tag_line = " ".join(tags)
+    room = caption_max - len(tag_line) - 2
+    caption = script.caption if len(script.caption) <= room else script.caption[: max(room - 1, 0)] + "…"
+    title = script.title if len(script.title) <= title_max else script.title[: title_max - 1] + "…"
+    return {"title": title, "caption": f"{caption}\n\n{tag_line}".strip(), "hashtags": tags}

@@ -1,0 +1,306 @@
+"""Topic or script → a post-ready vertical short. One recipe, numbered steps."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.errors import EngineFailed, InvalidRequest
+from models.types import Script, StillSpec, VoiceClip, Word
+from pipelines import audio, captions, media, render
+from pipelines.cache import Cache, key
+from pipelines.quality import measure
+from pipelines.scripting import MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS, clean_text, post_text, script_from_creator
+from pipelines.types import Language, Platform, Scene, ShortRequest, ShortResult, StageRecord, Template, Voice
+from pipelines.words import display_words
+
+Progress = Callable[[float, str, str], None]
+MAX_PHOTOS = 30
+LEAD_IN = 0.25  # silence before the first word
+GAP = 0.3  # breath between scenes
+TAIL = 0.6  # room after the last word
+PLATFORM_TAGS = {"reels": "#reels", "shorts": "#shorts", "tiktok": "#fyp"}
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The engine object chosen for each stage, and its registry name."""
+
+    script: Any
+    voice: Any
+    stills: Any
+    motion: Any
+    music: Any
+    scoring: Any
+    names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShortPlan:
+    """A request with its names resolved into presets by the studio."""
+
+    request: ShortRequest
+    platform: Platform
+    template: Template
+    voice: Voice
+    language: Language
+
+
+class _Stages:
+    """Times each stage and counts engine calls vs cache hits for report.json."""
+
+    def __init__(self, engines: Engines, on_progress: Progress | None) -> None:
+        self.records: list[StageRecord] = []
+        self.engines = engines
+        self.on_progress = on_progress or (lambda *_: None)
+        self.done = 0.0
+
+    def run(self, stage: str, weight: float, message: str, fn: Callable[[], Any], engine: str | None = None):
+        self.on_progress(self.done, stage, message)
+        t0 = time.perf_counter()
+        calls = {"calls": 0, "cached": 0}
+        value = fn(calls) if fn.__code__.co_argcount else fn()
+        self.records.append(StageRecord(stage, engine or self.engines.names.get(stage, stage),
+                                        round(time.perf_counter() - t0, 3), calls["calls"], calls["cached"]))
+        self.done += weight
+        self.on_progress(min(self.done, 1.0), stage, "done")
+        return value
+
+
+def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str]:
+    """Fail early and precisely; returns the cleaned (topic, script)."""
+    if bool(request.topic.strip()) == bool(request.script.strip()):
+        raise InvalidRequest("Give either a topic or a script, not both and not neither.",
+                             "Use a topic to have the script written, or --script FILE for your own words.")
+    topic = clean_text(request.topic, "topic", MAX_TOPIC_CHARS) if request.topic.strip() else ""
+    script = clean_text(request.script, "script", MAX_SCRIPT_CHARS) if request.script.strip() else ""
+    if topic:
+        d = request.duration
+        if d is None or not (platform.min_seconds <= d <= platform.max_seconds):
+            raise InvalidRequest(
+                f"A {platform.label} short must last between {platform.min_seconds:g} and {platform.max_seconds:g} "
+                f"seconds; {d!r} was asked.", "Pick a duration in that range, e.g. --duration 30.")
+    if len(request.media) > MAX_PHOTOS:
+        raise InvalidRequest(f"{len(request.media)} photos were given; the limit is {MAX_PHOTOS}.")
+    for photo in request.media:
+        media.check_image(photo)
+    return topic, script
+
+
+def make_short(plan: ShortPlan, engines: Engines, *, out_dir: Path, cache_dir: Path,
+               encode_options: render.EncodeOptions = render.EncodeOptions(),
+               on_progress: Progress | None = None) -> ShortResult:
+    req, platform, template = plan.request, plan.platform, plan.template
+    stages = _Stages(engines, on_progress)
+    cache = Cache(cache_dir)
+    out_dir = Path(out_dir)
+    work = out_dir / ".work"
+
+    # 1. Check everything before any work starts.
+    topic, creator_text = check_inputs(req, platform)
+    work.mkdir(parents=True, exist_ok=True)
+
+    # 2-3. Script and voice, fitted to the length: a topic's script shrinks until its voiceover fits.
+    target = req.duration if topic else None
+    wps = plan.voice.rate_wpm / 60.0
+    words_budget = int((target or 0) * wps * 0.85)
+    for _attempt in range(6):
+        script = stages.run("script", 0.02, "writing the script", lambda: _write_script(
+            engines, topic, creator_text, plan, words_budget), engine=engines.names["script"] if topic else "creator")
+        clips = stages.run("voice", 0.15, f"speaking {len(script.scenes)} scenes",
+                           lambda c: _speak(engines, cache, plan, script, c))
+        spoken = LEAD_IN + sum(c.duration for c in clips) + GAP * (len(clips) - 1) + TAIL
+        if target is None or spoken <= target or words_budget <= 4:
+            break
+        words_budget = int(words_budget * target / spoken) - 1
+    total = target if target is not None else spoken
+    if spoken > total + 0.5:
+        raise InvalidRequest(f"The voiceover needs {spoken:.1f} s but {total:g} s was asked.", "Ask for a longer short.")
+    if total > platform.max_seconds:
+        raise InvalidRequest(f"The voiceover lasts {total:.0f} s; {platform.label} allows {platform.max_seconds:g} s.",
+                             "Shorten the script or split it into several shorts.")
+
+    # 4. Timing: caption words timed by the voice engine's own word events.
+    timed = stages.run("timing", 0.02, "timing every word", lambda: _time_words(script, clips),
+                       engine="voice-events")
+
+    # 5. Stills (the creator's photos, or designed backgrounds) and their scores.
+    images = stages.run("stills", 0.06, "preparing visuals", lambda c: _stills(engines, cache, plan, script, c),
+                        engine=engines.names["stills"] if not req.media else "creator-photos")
+    scores = stages.run("scoring", 0.02, "scoring visuals", lambda: [engines.scoring.score(p) for p in images])
+
+    # 6. Motion: a camera path per scene; lay the scenes out on the timeline.
+    scenes = stages.run("motion", 0.01, "planning camera moves",
+                        lambda: _timeline(engines, req.seed, script, clips, timed, images, total))
+
+    # 7. Music bed, then the mix: voice over ducked music, normalised to -14 LUFS.
+    music_path = stages.run("music", 0.03, "composing music", lambda c: _music(engines, cache, plan, total, c))
+    mix = stages.run("mix", 0.04, "mixing and normalising", lambda: audio.mix(
+        scenes, music_path, total, template.music_level_db, work), engine="ducking + EBU R128 gain/limiter")
+
+    # 8. Captions: cues a few words long, karaoke-highlighted, inside the safe zone.
+    all_words = tuple(w for s in scenes for w in s.words)
+    cues = captions.build_cues(all_words, platform, template, plan.language.font)
+    hook_end = min(max(scenes[0].start + scenes[0].duration, 2.0), 4.0)
+    ass = captions.write_ass(work / "captions.ass", cues, script.hook, hook_end, platform, template,
+                             plan.language.font)
+    srt_path = captions.write_srt(out_dir / "captions.srt", cues)
+    vtt_path = captions.write_vtt(out_dir / "captions.vtt", cues)
+
+    # 9. Render: frames → one ffmpeg → one encode.
+    video = out_dir / "short.mp4"
+    stages.run("render", 0.58, "rendering video", lambda: render.encode(
+        scenes, platform, total, mix.path, ass, video, encode_options,
+        on_frame=lambda f: stages.on_progress(stages.done + 0.58 * f, "render", f"{f:.0%} of frames")))
+
+    # 10. Thumbnail from the best-scoring visual, with the hook on it.
+    best = max(range(len(images)), key=lambda i: scores[i])
+    thumb_ass = captions.write_ass(work / "thumbnail.ass", [], script.hook, 1.0, platform, template,
+                                   plan.language.font)
+    thumb = render.thumbnail(images[best], thumb_ass, platform, out_dir / "thumbnail.jpg")
+
+    # 11. Post text and the report, its checks measured on the finished file.
+    checks = stages.run("checks", 0.05, "measuring the result", lambda: measure(video, platform, total),
+                        engine="ffprobe + ebur128")
+    duration = checks["duration_s"]["value"]
+    post = post_text(script, PLATFORM_TAGS.get(platform.name, ""), platform.caption_max_chars,
+                     platform.hashtags_max, platform.title_max_chars)
+    post.update(platform=platform.name, duration=duration)
+    post_path = out_dir / "post.json"
+    post_path.write_text(json.dumps(post, ensure_ascii=False, indent=2), encoding="utf-8")
+    checks["music_below_voice_db"] = {"value": mix.music_below_voice_db, "min": 10.0,
+                                      "ok": mix.music_below_voice_db >= 10.0}
+    checks["captions"] = _caption_checks(cues, duration)
+    checks["hook_on_screen_s"] = {"value": 0.0, "ok": bool(script.hook.strip())}
+    report = {
+        "platform": platform.name,
+        "duration": duration,
+        "scenes": len(scenes),
+        "stages": [asdict(r) for r in _merge(stages.records)],
+        "engines": {r.stage: r.engine for r in stages.records},
+        "checks": checks,
+        "ok": all(c["ok"] for c in checks.values()),
+        "scene_scores": scores,
+        "thumbnail_scene": best,
+        "request": {"platform": req.platform, "template": req.template, "voice": req.voice,
+                    "language": req.language, "profile": req.profile, "seed": req.seed,
+                    "photos": len(req.media), "from": "topic" if topic else "script"},
+    }
+    report_path = out_dir / "report.json"
+    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    stages.on_progress(1.0, "done", f"wrote {video}")
+    return ShortResult(out_dir, video, srt_path, vtt_path, thumb, post_path, report_path, report,
+                       tuple(_merge(stages.records)))
+
+
+def _write_script(engines: Engines, topic: str, creator_text: str, plan: ShortPlan, budget: int) -> Script:
+    if creator_text:
+        return script_from_creator(creator_text, plan.platform.title_max_chars)
+    return engines.script.write(topic, language=plan.language.code, target_words=budget, seed=plan.request.seed)
+
+
+def _speak(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, calls: dict) -> list[VoiceClip]:
+    clips = []
+    engine = engines.voice
+    for scene in script.scenes:
+        digest = key(engines.names["voice"], engine.settings, plan.voice.engine_voice, scene.text)
+
+        def make(tmp: Path, text: str = scene.text) -> dict:
+            clip = engine.synthesize(text, voice=plan.voice.engine_voice, out_path=tmp)
+            return {"rate": clip.sample_rate, "duration": clip.duration, "words": [asdict(w) for w in clip.words]}
+
+        wav, data, hit = cache.file("voice", digest, ".wav", make)
+        calls["cached" if hit else "calls"] += 1
+        clips.append(VoiceClip(wav, data["rate"], data["duration"], tuple(Word(**w) for w in data["words"])))
+    return clips
+
+
+def _time_words(script: Script, clips: list[VoiceClip]) -> list[tuple[Word, ...]]:
+    timed = []
+    for scene, clip in zip(script.scenes, clips):
+        if not clip.words:
+            raise EngineFailed(f"The voice engine reported no word timings for {scene.text[:40]!r}.",
+                               "Captions need word timings; use a voice engine that reports them.")
+        timed.append(display_words(scene.text, clip.words, clip.duration))
+    return timed
+
+
+def _stills(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, calls: dict) -> list[Path]:
+    platform, photos = plan.platform, plan.request.media
+    out = []
+    for i, scene in enumerate(script.scenes):
+        if photos:
+            src = Path(photos[i % len(photos)])
+            digest = key("prepare", render.SOURCE_SCALE, platform.width, platform.height, _file_digest(src))
+            path, _, hit = cache.file("stills", digest, ".jpg", lambda tmp, s=src: render.prepare_still(s, platform, tmp))
+        else:
+            w, h = render.source_size(platform)
+            spec = StillSpec(scene.visual_prompt, w, h, seed=plan.request.seed * 1000 + i,
+                             palette=plan.template.palette)
+            digest = key(engines.names["stills"], engines.stills.settings, asdict(spec))
+            path, _, hit = cache.file("stills", digest, ".jpg", lambda tmp, s=spec: engines.stills.generate(s, tmp))
+        calls["cached" if hit else "calls"] += 1
+        out.append(path)
+    return out
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _timeline(engines: Engines, seed: int, script: Script, clips: list[VoiceClip], timed: list[tuple[Word, ...]],
+              images: list[Path], total: float) -> list[Scene]:
+    n = len(clips)
+    spoken = LEAD_IN + sum(c.duration for c in clips) + GAP * (n - 1) + TAIL
+    slack = max(total - spoken, 0.0) / n
+    scenes, start = [], 0.0
+    for i, (ss, clip, words) in enumerate(zip(script.scenes, clips, timed)):
+        offset = LEAD_IN if i == 0 else GAP / 2
+        length = offset + clip.duration + (TAIL if i == n - 1 else GAP / 2) + slack
+        if i == n - 1:
+            length = total - start
+        shift = start + offset
+        absolute = tuple(Word(w.text, round(w.start + shift, 3), round(w.end + shift, 3)) for w in words)
+        scenes.append(Scene(i, ss.text, ss.visual_prompt, start, length, clip, offset, absolute, images[i],
+                            engines.motion.plan(seed * 1000 + i)))
+        start += length
+    return scenes
+
+
+def _music(engines: Engines, cache: Cache, plan: ShortPlan, total: float, calls: dict) -> Path:
+    t = plan.template
+    digest = key(engines.names["music"], engines.music.settings, round(total, 3), t.music_bpm, t.music_mood,
+                 plan.request.seed)
+    path, _, hit = cache.file("music", digest, ".wav", lambda tmp: engines.music.compose(
+        total, bpm=t.music_bpm, mood=t.music_mood, seed=plan.request.seed, out_path=tmp))
+    calls["cached" if hit else "calls"] += 1
+    return path
+
+
+def _caption_checks(cues: list[captions.Cue], duration: float) -> dict:
+    starts = [c.start for c in cues]
+    monotone = all(a.end <= b.start + 1e-6 for a, b in zip(cues, cues[1:])) and all(c.start < c.end for c in cues)
+    inside = all(0 <= c.start and c.end <= duration + 1e-6 for c in cues)
+    return {"value": {"cues": len(cues), "first": starts[0] if starts else None}, "ok": monotone and inside and
+            bool(cues)}
+
+
+def _merge(records: list[StageRecord]) -> list[StageRecord]:
+    """One record per stage (a refit loop may run script and voice more than once)."""
+    merged: dict[str, StageRecord] = {}
+    for r in records:
+        m = merged.get(r.stage)
+        merged[r.stage] = r if m is None else StageRecord(
+            r.stage, m.engine if m.engine == r.engine else f"{m.engine} + {r.engine}",
+            round(m.seconds + r.seconds, 3), m.calls + r.calls, m.cached + r.cached)
+    return list(merged.values())

@@ -1,0 +1,42 @@
+"""Measure caption text conservatively so it can be laid out inside the safe zone.
+
+libass picks a fallback font per glyph through fontconfig; PIL cannot, so each
+character is measured in every candidate font and the widest advance is used.
+The estimate is therefore never narrower than what libass draws.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+
+from PIL import ImageFont
+
+FALLBACK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans Arabic", "Noto Sans Hebrew", "Noto Sans Devanagari", "Symbola")
+
+
+@functools.lru_cache(maxsize=32)
+def font_file(family: str, bold: bool = True) -> str | None:
+    pattern = f"{family}:bold" if bold else family
+    try:
+        proc = subprocess.run(["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() or None
+
+
+@functools.lru_cache(maxsize=64)
+def _font(path: str) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, 100)
+
+
+@functools.lru_cache(maxsize=8192)
+def _advance(ch: str, families: tuple[str, ...]) -> float:
+    """Width of ``ch`` at size 100, the widest over the candidate fonts."""
+    widths = [_font(p).getlength(ch) for p in {font_file(f) for f in families} if p]
+    return max(widths) if widths else 60.0
+
+
+def text_width(text: str, size: float, family: str, outline: float = 0.0) -> float:
+    families = (family, *FALLBACK_FAMILIES)
+    return sum(_advance(ch, families) for ch in text) * size / 100.0 + 2 * outline

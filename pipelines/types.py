@@ -1,0 +1,123 @@
+"""Requests, presets and results that cross the studio → pipelines boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.types import CameraPath, VoiceClip, Word
+
+
+@dataclass(frozen=True)
+class SafeZone:
+    """Fractions of the frame covered by the platform's own UI."""
+
+    top: float
+    bottom: float
+    left: float
+    right: float
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    label: str
+    width: int
+    height: int
+    fps: int
+    min_seconds: float
+    max_seconds: float
+    safe_zone: SafeZone
+    caption_max_chars: int
+    hashtags_max: int
+    title_max_chars: int
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    label: str
+    palette: tuple[str, ...]
+    caption_color: str
+    highlight_color: str
+    outline_color: str
+    font_size: int
+    hook_font_size: int
+    words_per_cue: int
+    music_bpm: float
+    music_mood: str
+    music_level_db: float
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice preset resolved for one language."""
+
+    name: str
+    engine_voice: str  # e.g. espeak-ng "en-us+m3"
+    pitch: int
+    rate_wpm: int
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    font: str
+
+
+@dataclass(frozen=True)
+class ShortRequest:
+    """What a creator asks for. Names (platform, voice, template) are resolved by the studio."""
+
+    topic: str = ""
+    script: str = ""
+    media: tuple[Path, ...] = ()
+    platform: str = "reels"
+    duration: float | None = 30.0
+    voice: str = "narrator"
+    template: str = "bold"
+    language: str = "en"
+    profile: str = "offline"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Scene:
+    index: int
+    text: str
+    visual_prompt: str
+    start: float
+    duration: float
+    voice: VoiceClip
+    voice_offset: float  # seconds into the scene where speech starts
+    words: tuple[Word, ...]  # display words, times absolute in the short
+    image: Path
+    camera: CameraPath
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    stage: str
+    engine: str
+    seconds: float
+    calls: int = 0  # engine calls actually made (cache misses)
+    cached: int = 0  # results served from the cache
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ShortResult:
+    out_dir: Path
+    video: Path
+    captions_srt: Path
+    captions_vtt: Path
+    thumbnail: Path
+    post: Path
+    report_path: Path
+    report: dict
+    stages: tuple[StageRecord, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.video, self.captions_srt, self.captions_vtt, self.thumbnail, self.post, self.report_path]
