@@ -82,7 +82,7 @@ def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str]:
         d = request.duration
         if d is None or not (platform.min_seconds <= d <= platform.max_seconds):
             raise InvalidRequest(
-                f"A {platform.label} short must last between {platform.min_seconds:g} and {platform.max_seconds:g} "
+                f"{platform.label} shorts must last between {platform.min_seconds:g} and {platform.max_seconds:g} "
                 f"seconds; {d!r} was asked.", "Pick a duration in that range, e.g. --duration 30.")
     if len(request.media) > MAX_PHOTOS:
         raise InvalidRequest(f"{len(request.media)} photos were given; the limit is {MAX_PHOTOS}.")

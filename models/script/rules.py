@@ -71,6 +71,8 @@ class RuleScriptWriter:
         fill = {"topic": topic_clean, "Topic": topic_clean[:1].upper() + topic_clean[1:]}
         hook = rng.choice(phrases["hook"]).format(**fill)
         cta = phrases["cta"]
+        if _count(hook) + _count(cta) > target_words:  # a very short short: the topic is the hook, no sign-off
+            hook, cta = fill["Topic"] + ".", ""
         budget = max(target_words - _count(hook) - _count(cta), 0)
         listed = re.match(r"\s*(\d{1,2})\b", topic_clean)
         bodies = rng.sample(phrases["body"], len(phrases["body"]))
@@ -83,7 +85,8 @@ class RuleScriptWriter:
             budget -= _count(text)
             n += 1
             scenes.append(ScriptScene(text, phrases["prompt"].format(n=n, **fill), 0.0))
-        scenes.append(ScriptScene(cta, phrases["prompt"].format(n=n + 1, **fill), 0.0))
+        if cta:
+            scenes.append(ScriptScene(cta, phrases["prompt"].format(n=n + 1, **fill), 0.0))
         words = [w for w in re.findall(r"\w+", topic_clean.lower()) if w not in phrases["stop"] and not w.isdigit()]
         hashtags = tuple(dict.fromkeys("#" + w for w in words[:5]))
         return Script(

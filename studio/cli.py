@@ -1,0 +1,81 @@
+"""The ``studio`` command: a thin shell over ``Studio.make``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from models.errors import StudioError
+from pipelines.types import ShortRequest
+from studio.core import Studio
+
+app = typer.Typer(help="Viral AI Studio: topic, script or photos → post-ready vertical shorts.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.callback()
+def main() -> None:
+    """Viral AI Studio."""
+
+
+@app.command()
+def make(
+    topic: Annotated[str, typer.Argument(help="What the short is about (or use --script).")] = "",
+    script: Annotated[Optional[Path], typer.Option("--script", help="A text file with your own words.")] = None,
+    media: Annotated[list[Path], typer.Option("--media", help="A photo to use (repeatable).")] = [],  # noqa: B006
+    platform: Annotated[str, typer.Option(help="reels, shorts or tiktok.")] = "reels",
+    duration: Annotated[Optional[float], typer.Option(help="Seconds (topic only; a script sets its own).")] = None,
+    voice: Annotated[str, typer.Option(help="Voice preset.")] = "narrator",
+    template: Annotated[str, typer.Option(help="Visual template.")] = "bold",
+    language: Annotated[str, typer.Option(help="Language code, e.g. en, es, zh, ar.")] = "en",
+    profile: Annotated[str, typer.Option(help="Engine profile.")] = "offline",
+    seed: Annotated[int, typer.Option(help="Same seed, same short.")] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder.")] = None,
+) -> None:
+    """Make one short and print what was written."""
+    try:
+        text = _read_script(script) if script else ""
+        request = ShortRequest(topic=topic, script=text, media=tuple(media), platform=platform,
+                               duration=duration if duration is not None else (None if text else 30.0),
+                               voice=voice, template=template, language=language, profile=profile, seed=seed)
+        studio = Studio()
+        with Progress(TextColumn("[bold]{task.fields[stage]:<8}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("starting", total=1.0, stage="")
+            result = studio.make(request, out_dir=out, on_progress=lambda f, stage, msg: bar.update(
+                task, completed=f, stage=stage, description=msg))
+    except StudioError as exc:
+        console.print(f"[red]Error:[/red] {exc.message}")
+        if exc.hint:
+            console.print(f"[yellow]→[/yellow] {exc.hint}")
+        raise typer.Exit(2) from None
+    table = Table("stage", "engine", "seconds", title="Engines")
+    for r in result.stages:
+        table.add_row(r.stage, r.engine, f"{r.seconds:.2f}")
+    console.print(table)
+    failed = [name for name, c in result.report["checks"].items() if not c["ok"]]
+    if failed:
+        console.print(f"[red]Checks that failed on the output:[/red] {', '.join(failed)} (see report.json)")
+    print(f"Wrote {result.out_dir}:")
+    for path in result.files:
+        print(f"  {path}")
+
+
+def _read_script(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StudioError(f"Cannot read the script file {str(path)!r}: {exc.strerror}.") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StudioError(f"{path.name!r} is not UTF-8 text.", "Save the script as plain UTF-8 text.") from None
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""The Gradio UI. It lays out widgets and maps their values to a ShortRequest; the studio does the work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from models.errors import StudioError
+from pipelines.types import ShortRequest
+from studio.core import Studio
+
+_CSS = ".stage-table {font-size: 0.9em}"
+
+
+def to_request(topic: str, script: str, platform: str, duration: float, voice: str, template: str, language: str,
+               photos: list | None) -> ShortRequest:
+    """The one adapter from UI values to the typed request."""
+    paths = tuple(Path(p if isinstance(p, str) else p.name) for p in (photos or []))
+    has_script = bool((script or "").strip())
+    return ShortRequest(topic=(topic or "") if not has_script else "", script=script or "", media=paths,
+                        platform=platform, duration=None if has_script else float(duration), voice=voice,
+                        template=template, language=language)
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    s = studio.settings
+    platforms = [(p["label"], name) for name, p in s.platforms.items()]
+    voices = [(v["label"], name) for name, v in s.voices.items()]
+    templates = [(t["label"], name) for name, t in s.templates.items()]
+    languages = [(f"{v['label']} ({k})", k) for k, v in s.languages.items()]
+
+    def create(topic, script, platform, duration, voice, template, language, photos, progress=gr.Progress()):
+        try:
+            request = to_request(topic, script, platform, duration, voice, template, language, photos)
+            result = studio.make(request, on_progress=lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
+        except StudioError as exc:
+            raise gr.Error(str(exc)) from None
+        rows = [[r.stage, r.engine, round(r.seconds, 2)] for r in result.stages]
+        checks = result.report["checks"]
+        summary = ", ".join(f"{k} {'✓' if v['ok'] else '✗'}" for k, v in checks.items())
+        files = [str(p) for p in result.files]
+        return str(result.video), str(result.thumbnail), files, rows, summary
+
+    with gr.Blocks(title="Viral AI Studio") as demo:
+        gr.Markdown("# Viral AI Studio\nTopic or script → a post-ready vertical short, made on this machine.")
+        with gr.Tab("Create"):
+            with gr.Row():
+                with gr.Column(min_width=300):
+                    topic = gr.Textbox(label="Topic", placeholder="5 habits that changed my mornings")
+                    script = gr.Textbox(label="…or your own script", lines=4,
+                                        placeholder="Your words, spoken as written (leave the topic empty)")
+                    with gr.Row():
+                        platform = gr.Dropdown(platforms, value="reels", label="Platform")
+                        duration = gr.Slider(5, 180, value=30, step=1, label="Duration (s, topic only)")
+                    with gr.Row():
+                        voice = gr.Dropdown(voices, value="narrator", label="Voice")
+                        template = gr.Dropdown(templates, value="bold", label="Template")
+                        language = gr.Dropdown(languages, value="en", label="Language")
+                    photos = gr.File(label="Your photos (optional)", file_count="multiple", file_types=["image"])
+                    go = gr.Button("Create short", variant="primary")
+                with gr.Column(min_width=300):
+                    video = gr.Video(label="Preview", height=560)
+                    thumb = gr.Image(label="Thumbnail", type="filepath", height=240)
+                    files = gr.File(label="Downloads", file_count="multiple")
+                    stages = gr.Dataframe(headers=["stage", "engine", "seconds"], label="Engines per stage",
+                                          elem_classes="stage-table")
+                    checks = gr.Textbox(label="Checks measured on the video", interactive=False)
+        go.click(create, [topic, script, platform, duration, voice, template, language, photos],
+                 [video, thumb, files, stages, checks], api_name="create", concurrency_limit=1)
+    return demo
