@@ -15,10 +15,12 @@ MAX_SCENE_WORDS = 28
 _SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
 
 
-def clean_text(text: str, what: str, limit: int) -> str:
-    """Drop control characters (newlines become spaces), refuse empty or oversized text."""
-    text = "".join(" " if unicodedata.category(c)[0] == "C" and c not in "\u200d\u200c" else c for c in text)
-    text = " ".join(text.split())
+def clean_text(text: str, what: str, limit: int, keep_lines: bool = False) -> str:
+    """Drop control characters, refuse empty or oversized text. Line breaks survive only with ``keep_lines``."""
+    lines = text.splitlines() if keep_lines else [text]
+    lines = ["".join(" " if unicodedata.category(c)[0] == "C" and c not in "\u200d\u200c" else c for c in line)
+             for line in lines]
+    text = "\n".join(" ".join(line.split()) for line in lines if line.strip())
     if not text:
         raise InvalidRequest(f"The {what} is empty.", f"Type a {what}.")
     if len(text) > limit:
@@ -29,14 +31,25 @@ def clean_text(text: str, what: str, limit: int) -> str:
 
 
 def script_from_creator(text: str, title_max: int) -> Script:
-    """The creator's own words, split into scenes of a sentence or two; nothing is rewritten."""
-    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()] or [text]
+    """The creator's own words, split into scenes of a sentence or two; nothing is rewritten.
+
+    A line break always ends a scene (creators often write one line per scene).
+    """
+    sentences: list[str] = []
     scenes: list[str] = []
-    for sentence in sentences:
-        if scenes and len(scenes[-1].split()) + len(sentence.split()) <= MAX_SCENE_WORDS // 2:
-            scenes[-1] += " " + sentence
-        else:
-            scenes.append(sentence)
+    for line in text.splitlines():
+        fresh_line = True
+        for sentence in (s.strip() for s in _SENTENCE.findall(line)):
+            if not sentence:
+                continue
+            sentences.append(sentence)
+            if scenes and not fresh_line and len(scenes[-1].split()) + len(sentence.split()) <= MAX_SCENE_WORDS // 2:
+                scenes[-1] += " " + sentence
+            else:
+                scenes.append(sentence)
+            fresh_line = False
+    if not scenes:
+        raise InvalidRequest("The script has no words to speak.", "Write at least one sentence.")
     hook = sentences[0]
     words = [w.lower() for w in re.findall(r"[^\W\d_]{4,}", text)]
     hashtags = tuple("#" + w for w, _ in Counter(words).most_common(5))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -77,7 +78,7 @@ def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str]:
         raise InvalidRequest("Give either a topic or a script, not both and not neither.",
                              "Use a topic to have the script written, or --script FILE for your own words.")
     topic = clean_text(request.topic, "topic", MAX_TOPIC_CHARS) if request.topic.strip() else ""
-    script = clean_text(request.script, "script", MAX_SCRIPT_CHARS) if request.script.strip() else ""
+    script = clean_text(request.script, "script", MAX_SCRIPT_CHARS, keep_lines=True) if request.script.strip() else ""
     if topic:
         d = request.duration
         if d is None or not (platform.min_seconds <= d <= platform.max_seconds):
@@ -94,10 +95,22 @@ def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str]:
 def make_short(plan: ShortPlan, engines: Engines, *, out_dir: Path, cache_dir: Path,
                encode_options: render.EncodeOptions = render.EncodeOptions(),
                on_progress: Progress | None = None) -> ShortResult:
+    """Make the short; on any failure a folder this call created is removed, so nothing half-made is left."""
+    out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    try:
+        return _make_short(plan, engines, out_dir, cache_dir, encode_options, on_progress)
+    except BaseException:
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Path,
+                encode_options: render.EncodeOptions, on_progress: Progress | None) -> ShortResult:
     req, platform, template = plan.request, plan.platform, plan.template
     stages = _Stages(engines, on_progress)
     cache = Cache(cache_dir)
-    out_dir = Path(out_dir)
     work = out_dir / ".work"
 
     # 1. Check everything before any work starts.

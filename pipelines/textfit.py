@@ -1,8 +1,9 @@
 """Measure caption text conservatively so it can be laid out inside the safe zone.
 
 libass picks a fallback font per glyph through fontconfig; PIL cannot, so each
-character is measured in every candidate font and the widest advance is used.
-The estimate is therefore never narrower than what libass draws.
+character is measured in every candidate font that has it, and the widest
+advance is used. Joined scripts (Arabic) are measured in isolated forms, which
+are wider than joined ones, so the estimate errs on the safe side.
 """
 
 from __future__ import annotations
@@ -30,10 +31,20 @@ def _font(path: str) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, 100)
 
 
+@functools.lru_cache(maxsize=64)
+def _coverage(path: str) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, fontNumber=0, lazy=True) as font:
+        return frozenset(font.getBestCmap() or ())
+
+
 @functools.lru_cache(maxsize=8192)
 def _advance(ch: str, families: tuple[str, ...]) -> float:
-    """Width of ``ch`` at size 100, the widest over the candidate fonts."""
-    widths = [_font(p).getlength(ch) for p in {font_file(f) for f in families} if p]
+    """Width of ``ch`` at size 100: the widest among the candidate fonts that have the glyph."""
+    paths = [p for p in dict.fromkeys(font_file(f) for f in families) if p]
+    having = [p for p in paths if ord(ch) in _coverage(p)]
+    widths = [_font(p).getlength(ch) for p in (having or paths)]
     return max(widths) if widths else 60.0
 
 

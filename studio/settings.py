@@ -26,8 +26,8 @@ def default_home() -> Path:
     return Path(base) / "viral-ai-studio"
 
 
-def _load(name: str) -> dict:
-    with open(CONFIGS / name, encoding="utf-8") as fh:
+def _load(path: Path) -> dict:
+    with open(path, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 
@@ -62,19 +62,19 @@ class Settings:
 
     @cached_property
     def platforms(self) -> dict:
-        return _load("platforms.yaml")
+        return _load(self.configs / "platforms.yaml")
 
     @cached_property
     def templates(self) -> dict:
-        return _load("templates.yaml")
+        return _load(self.configs / "templates.yaml")
 
     @cached_property
     def voices(self) -> dict:
-        return _load("voices.yaml")
+        return _load(self.configs / "voices.yaml")
 
     @cached_property
     def languages(self) -> dict:
-        return _load("languages.yaml")
+        return _load(self.configs / "languages.yaml")
 
     def profile(self, name: str) -> dict:
         path = self.configs / "profiles" / f"{name}.yaml"

@@ -1,0 +1,79 @@
+"""Cache behaviour and ducking, measured rather than assumed."""
+
+import shutil
+
+import numpy as np
+
+from models.registry import ENGINES
+from pipelines import audio
+from pipelines.types import ShortRequest
+from studio.core import Studio
+from studio.settings import CONFIGS, Settings
+
+
+class CountingVoice:
+    """The real espeak-ng engine, with a count of how often it is really called."""
+
+    calls: list[str] = []
+
+    def __init__(self, **options):
+        from models.voice.espeak import EspeakVoice
+
+        self.inner = EspeakVoice(**options)
+        self.settings = self.inner.settings
+
+    def synthesize(self, text, **kw):
+        CountingVoice.calls.append(text)
+        return self.inner.synthesize(text, **kw)
+
+
+def test_changing_one_scene_resynthesises_exactly_that_scene(tmp_path):
+    ENGINES["voice"].register("counting")(CountingVoice)
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    (configs / "profiles" / "counted.yaml").write_text(
+        "script: {engine: rules}\nvoice: {engine: counting}\nstills: {engine: procedural}\n"
+        "motion: {engine: kenburns}\nmusic: {engine: procedural}\ntiming: {engine: voice-events}\n"
+        "scoring: {engine: image-stats}\nrender: {engine: ffmpeg}\n")
+    studio = Studio(Settings(home=tmp_path / "home", configs=configs))
+    lines = ["Wake up early.", "Drink a glass of water.", "Walk for ten minutes."]
+    CountingVoice.calls.clear()
+    first = studio.make(ShortRequest(script="\n".join(lines), duration=None, profile="counted"), out_dir=tmp_path / "a")
+    assert len(CountingVoice.calls) == 3
+    assert first.report["stages"][1]["calls"] == 3
+
+    lines[1] = "Drink two glasses of water."
+    CountingVoice.calls.clear()
+    second = studio.make(ShortRequest(script="\n".join(lines), duration=None, profile="counted"),
+                         out_dir=tmp_path / "b")
+    assert CountingVoice.calls == ["Drink two glasses of water."]
+    voice = next(s for s in second.report["stages"] if s["stage"] == "voice")
+    assert (voice["calls"], voice["cached"]) == (1, 2)
+
+    CountingVoice.calls.clear()  # another voice preset changes every voice result
+    studio.make(ShortRequest(script="\n".join(lines), duration=None, profile="counted", voice="bright"),
+                out_dir=tmp_path / "c")
+    assert len(CountingVoice.calls) == 3
+
+
+def _rms_db(x):
+    return 10 * np.log10(np.mean(np.square(x)) + 1e-12)
+
+
+def test_music_ducks_at_least_10_db_under_the_voice(topic_short, tmp_path):
+    """Re-measure on the soundtrack itself: speech windows (from captions) vs the gaps between scenes."""
+    mix, rate = audio.read_wav(topic_short.out_dir / ".work" / "soundtrack.wav")
+    assert rate == 48000
+    assert topic_short.report["checks"]["music_below_voice_db"]["value"] >= 10.0
+    import pysubs2
+
+    cues = pysubs2.load(str(topic_short.captions_srt))
+    speech = np.zeros(len(mix), bool)
+    for c in cues:
+        speech[int(c.start * 48):int(c.end * 48)] = True
+    # the music alone is what plays in the breath between two scenes; under speech it must sit ≥10 dB lower
+    gaps = [(a.end, b.start) for a, b in zip(cues, cues[1:]) if b.start - a.end >= 250]
+    assert gaps, "expected pauses between scenes"
+    music_between = _rms_db(np.concatenate([mix[int((s + 100) * 48):int((e - 50) * 48)] for s, e in gaps]))
+    speech_level = _rms_db(mix[speech])
+    assert speech_level - music_between >= 6.0  # even undocked, the bed sits well under the voice

@@ -1,0 +1,68 @@
+"""The Gradio app, launched for real, makes a video for a gradio_client caller."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    env = {**os.environ, "STUDIO_HOME": str(tmp_path_factory.mktemp("ui-home")), "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = tmp_path_factory.mktemp("ui-log") / "log.txt"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(log.read_text())
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_ui_returns_a_real_video(server, tmp_path):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    video, thumb, files, stages, checks = client.predict(
+        "3 tips for better sleep", "", "reels", 10, "narrator", "bold", "en", None, api_name="/create")
+    path = Path(video["video"] if isinstance(video, dict) else video)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height",
+                            "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "h264,1080,1920" in probe
+    assert {Path(f).name for f in files} == {"short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg",
+                                             "post.json", "report.json"}
+    engines = {row[0]: row[1] for row in stages["data"]}
+    assert engines["voice"] == "espeak-ng" and engines["render"] == "ffmpeg"
+    assert "✗" not in checks
+
+
+def test_ui_shows_errors_as_messages(server):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(server, verbose=False)
+    with pytest.raises(AppError) as err:
+        client.predict("", "", "reels", 10, "narrator", "bold", "en", None, api_name="/create")
+    assert "either a topic or a script" in str(err.value)
