@@ -60,11 +60,11 @@ class _Stages:
         self.on_progress = on_progress or (lambda *_: None)
         self.done = 0.0
 
-    def run(self, stage: str, weight: float, message: str, fn: Callable[[], Any], engine: str | None = None):
+    def run(self, stage: str, weight: float, message: str, fn: Callable[[dict], Any], engine: str | None = None):
         self.on_progress(self.done, stage, message)
         t0 = time.perf_counter()
         calls = {"calls": 0, "cached": 0}
-        value = fn(calls) if fn.__code__.co_argcount else fn()
+        value = fn(calls)
         self.records.append(StageRecord(stage, engine or self.engines.names.get(stage, stage),
                                         round(time.perf_counter() - t0, 3), calls["calls"], calls["cached"]))
         self.done += weight
@@ -122,10 +122,10 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     wps = plan.voice.rate_wpm / 60.0
     words_budget = int((target or 0) * wps * 0.85)
     for _attempt in range(6):
-        script = stages.run("script", 0.02, "writing the script", lambda: _write_script(
-            engines, topic, creator_text, plan, words_budget), engine=engines.names["script"] if topic else "creator")
+        script = stages.run("script", 0.02, "writing the script", lambda _c, b=words_budget: _write_script(
+            engines, topic, creator_text, plan, b), engine=engines.names["script"] if topic else "creator")
         clips = stages.run("voice", 0.15, f"speaking {len(script.scenes)} scenes",
-                           lambda c: _speak(engines, cache, plan, script, c))
+                           lambda c, s=script: _speak(engines, cache, plan, s, c))
         spoken = LEAD_IN + sum(c.duration for c in clips) + GAP * (len(clips) - 1) + TAIL
         if target is None or spoken <= target or words_budget <= 4:
             break
@@ -138,21 +138,21 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
                              "Shorten the script or split it into several shorts.")
 
     # 4. Timing: caption words timed by the voice engine's own word events.
-    timed = stages.run("timing", 0.02, "timing every word", lambda: _time_words(script, clips),
+    timed = stages.run("timing", 0.02, "timing every word", lambda _c: _time_words(script, clips),
                        engine="voice-events")
 
     # 5. Stills (the creator's photos, or designed backgrounds) and their scores.
     images = stages.run("stills", 0.06, "preparing visuals", lambda c: _stills(engines, cache, plan, script, c),
                         engine=engines.names["stills"] if not req.media else "creator-photos")
-    scores = stages.run("scoring", 0.02, "scoring visuals", lambda: [engines.scoring.score(p) for p in images])
+    scores = stages.run("scoring", 0.02, "scoring visuals", lambda _c: [engines.scoring.score(p) for p in images])
 
     # 6. Motion: a camera path per scene; lay the scenes out on the timeline.
     scenes = stages.run("motion", 0.01, "planning camera moves",
-                        lambda: _timeline(engines, req.seed, script, clips, timed, images, total))
+                        lambda _c: _timeline(engines, req.seed, script, clips, timed, images, total))
 
     # 7. Music bed, then the mix: voice over ducked music, normalised to -14 LUFS.
     music_path = stages.run("music", 0.03, "composing music", lambda c: _music(engines, cache, plan, total, c))
-    mix = stages.run("mix", 0.04, "mixing and normalising", lambda: audio.mix(
+    mix = stages.run("mix", 0.04, "mixing and normalising", lambda _c: audio.mix(
         scenes, music_path, total, template.music_level_db, work), engine="ducking + EBU R128 gain/limiter")
 
     # 8. Captions: cues a few words long, karaoke-highlighted, inside the safe zone.
@@ -166,7 +166,7 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
 
     # 9. Render: frames → one ffmpeg → one encode.
     video = out_dir / "short.mp4"
-    stages.run("render", 0.58, "rendering video", lambda: render.encode(
+    stages.run("render", 0.58, "rendering video", lambda _c: render.encode(
         scenes, platform, total, mix.path, ass, video, encode_options,
         on_frame=lambda f: stages.on_progress(stages.done + 0.58 * f, "render", f"{f:.0%} of frames")))
 
@@ -177,7 +177,7 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     thumb = render.thumbnail(images[best], thumb_ass, platform, out_dir / "thumbnail.jpg")
 
     # 11. Post text and the report, its checks measured on the finished file.
-    checks = stages.run("checks", 0.05, "measuring the result", lambda: measure(video, platform, total),
+    checks = stages.run("checks", 0.05, "measuring the result", lambda _c: measure(video, platform, total),
                         engine="ffprobe + ebur128")
     duration = checks["duration_s"]["value"]
     post = post_text(script, PLATFORM_TAGS.get(platform.name, ""), platform.caption_max_chars,

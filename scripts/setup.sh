@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything on a fresh Debian 12 machine: apt packages (as root, or through sudo) and a
+# Python venv in .venv. `--dev` adds what the tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+extra=(python3-venv)
+if [ "${1:-}" = "--dev" ]; then extra+=(tesseract-ocr); fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $(grep -v '^#' packages.txt) "${extra[@]}" >/dev/null
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "${1:-}" = "--dev" ]; then
+  .venv/bin/pip install -q -r requirements-dev.txt
+else
+  .venv/bin/pip install -q -r requirements.txt
+fi
+.venv/bin/pip install -q --no-deps -e .
