@@ -23,6 +23,8 @@ def _ocr(png, box):
     img.save(png.with_suffix(".ocr.png"))
     out = subprocess.run(["tesseract", str(png.with_suffix(".ocr.png")), "-", "--psm", "6"], capture_output=True,
                          text=True, check=True).stdout
+    # OCR may print typographic quotes for straight ones; that is the reader, not the render
+    out = out.translate(str.maketrans("‘’“”", "''\"\""))
     return " ".join(out.split())
 
 

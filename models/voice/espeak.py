@@ -83,7 +83,7 @@ class EspeakVoice:
 
     @property
     def settings(self) -> dict:
-        return {"rate_wpm": self.rate_wpm, "pitch": self.pitch}
+        return {"rate_wpm": self.rate_wpm, "pitch": self.pitch, "timing": 2}
 
     def synthesize(self, text: str, *, voice: str, out_path: Path) -> VoiceClip:
         lib, rate = _library()
@@ -136,10 +136,27 @@ def _words_from_events(text: str, events: list[tuple[int, int, int]], pcm: np.nd
         token = chars[max(pos - 1, 0): max(pos - 1, 0) + max(length, 1)].strip()
         if not token:
             continue
-        start = starts[i]
-        end = starts[i + 1] if i + 1 < len(starts) else max(speech_end, start + 0.05)
+        end = starts[i + 1] if i + 1 < len(starts) else max(speech_end, starts[i] + 0.05)
+        start = _onset(pcm, rate, starts[i], end)
         words.append(Word(token, start, max(end, start + 0.01), char_start=max(pos - 1, 0)))
     return tuple(words)
+
+
+def _onset(pcm: np.ndarray, rate: int, start: float, end: float) -> float:
+    """Where sound actually begins after a WORD event.
+
+    espeak fires the event where the word's slot begins, which includes any pause
+    before it (after a comma, between sentences); captions should light up when
+    the word is heard, so move to the first 5 ms window louder than about -27 dBFS.
+    """
+    hop = int(rate * 0.005)
+    a, b = int(start * rate), int(min(end, start + 0.4) * rate)
+    seg = pcm[a:b].astype(np.float32)
+    if len(seg) < hop:
+        return start
+    frames = seg[: len(seg) // hop * hop].reshape(-1, hop)
+    loud = np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) > 1500)
+    return start + (loud[0] * hop / rate if loud.size else 0.0)
 
 
 def _speech_end(pcm: np.ndarray, rate: int) -> float:
