@@ -188,11 +188,11 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     checks["music_below_voice_db"] = {"value": mix.music_below_voice_db, "min": 10.0,
                                       "ok": mix.music_below_voice_db >= 10.0}
     checks["captions"] = _caption_checks(cues, duration)
-    checks["hook_on_screen_s"] = {"value": 0.0, "ok": bool(script.hook.strip())}
     report = {
         "platform": platform.name,
         "duration": duration,
         "scenes": len(scenes),
+        "hook": {"text": script.hook, "shown_from_s": 0.0, "shown_until_s": hook_end},  # as laid out, not measured
         "stages": [asdict(r) for r in _merge(stages.records)],
         "engines": {r.stage: r.engine for r in stages.records},
         "checks": checks,
