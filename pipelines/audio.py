@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from models.errors import RenderFailed
+from models.wavio import write_pcm16
 from pipelines import ffmpeg
 from pipelines.types import Scene
 
@@ -101,11 +102,7 @@ def _write_float_wav(path: Path, x: np.ndarray) -> None:
     peak = float(np.abs(x).max())
     if peak > 0.99:  # keep headroom before normalisation; loudnorm sets the final level
         x = x * (0.99 / peak)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(x.shape[1])
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes((x * 32767).astype(np.int16).tobytes())
+    write_pcm16(path, x, RATE)
 
 
 def _integrated(path: Path, pre: str = "") -> tuple[float, float]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
+
+from models.wavio import write_pcm16
 
 _PROGRESSION = ([0, 4, 7], [7, 11, 14], [9, 12, 16], [5, 9, 12])  # I V vi IV in semitones
 
@@ -55,11 +56,4 @@ class ProceduralMusic:
         stereo[:fade] *= ramp
         stereo[n - fade:] *= ramp[::-1]
         stereo /= max(float(np.abs(stereo).max()), 1e-6) / 0.5
-        out_path = Path(out_path)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(out_path), "wb") as w:
-            w.setnchannels(2)
-            w.setsampwidth(2)
-            w.setframerate(sr)
-            w.writeframes((stereo * 32767).astype(np.int16).tobytes())
-        return out_path
+        return write_pcm16(Path(out_path), stereo, sr)

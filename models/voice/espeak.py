@@ -10,13 +10,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import threading
-import wave
 from pathlib import Path
 
 import numpy as np
 
 from models.errors import EngineFailed, EngineUnavailable
 from models.types import VoiceClip, Word
+from models.wavio import write_pcm16
 
 _INSTALL_HINT = "Install it with: sudo apt-get install espeak-ng"
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -115,13 +115,7 @@ class EspeakVoice:
         if status != 0 or not chunks:
             raise EngineFailed(f"espeak-ng produced no audio for {text[:40]!r}.")
         pcm = np.frombuffer(b"".join(chunks), dtype=np.int16)
-        out_path = Path(out_path)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(out_path), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(rate)
-            w.writeframes(pcm.tobytes())
+        out_path = write_pcm16(Path(out_path), pcm, rate)
         duration = len(pcm) / rate
         return VoiceClip(out_path, rate, duration, _words_from_events(text, events, pcm, rate))
 
