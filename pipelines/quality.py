@@ -44,6 +44,7 @@ def measure(path: Path, platform: Platform, expected_seconds: float) -> dict:
     duration = float(info["format"]["duration"])
     fps = float(Fraction(video["avg_frame_rate"]))
     loud = loudness(path)
+    faststart = moov_before_mdat(path)
     checks = {
         "resolution": {"value": f"{video['width']}x{video['height']}", "ok": (video["width"], video["height"]) ==
                        (platform.width, platform.height)},
@@ -54,7 +55,7 @@ def measure(path: Path, platform: Platform, expected_seconds: float) -> dict:
         "audio": {"value": f"{audio.get('codec_name')} {audio.get('sample_rate')} Hz {audio.get('channels')} ch",
                   "ok": audio.get("codec_name") == "aac" and audio.get("sample_rate") == "48000"
                   and audio.get("channels") == 2},
-        "faststart": {"value": moov_before_mdat(path), "ok": moov_before_mdat(path)},
+        "faststart": {"value": faststart, "ok": faststart},
         "duration_s": {"value": round(duration, 3), "expected": round(expected_seconds, 3),
                        "ok": abs(duration - expected_seconds) <= 1.0},
         "integrated_lufs": {"value": loud["integrated_lufs"], "target": -14.0,

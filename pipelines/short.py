@@ -21,6 +21,7 @@ from pipelines.words import display_words
 
 Progress = Callable[[float, str, str], None]
 MAX_PHOTOS = 30
+DEFAULT_SECONDS = 30.0  # a topic short's length when none is asked
 LEAD_IN = 0.25  # silence before the first word
 GAP = 0.3  # breath between scenes
 TAIL = 0.6  # room after the last word
@@ -73,15 +74,15 @@ class _Stages:
 
 
 def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str]:
-    """Fail early and precisely; returns the cleaned (topic, script)."""
+    """Fail early and precisely; returns the cleaned (topic, script) and the asked length (None: the voiceover's)."""
     if bool(request.topic.strip()) == bool(request.script.strip()):
         raise InvalidRequest("Give either a topic or a script, not both and not neither.",
                              "Use a topic to have the script written, or --script FILE for your own words.")
     topic = clean_text(request.topic, "topic", MAX_TOPIC_CHARS) if request.topic.strip() else ""
     script = clean_text(request.script, "script", MAX_SCRIPT_CHARS, keep_lines=True) if request.script.strip() else ""
-    if topic:
-        d = request.duration
-        if d is None or not (platform.min_seconds <= d <= platform.max_seconds):
+    d = request.duration if request.duration is not None or not topic else DEFAULT_SECONDS
+    if d is not None:
+        if not (platform.min_seconds <= d <= platform.max_seconds):
             raise InvalidRequest(
                 f"{platform.label} shorts must last between {platform.min_seconds:g} and {platform.max_seconds:g} "
                 f"seconds; {d!r} was asked.", "Pick a duration in that range, e.g. --duration 30.")
@@ -89,7 +90,7 @@ def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str]:
         raise InvalidRequest(f"{len(request.media)} photos were given; the limit is {MAX_PHOTOS}.")
     for photo in request.media:
         media.check_image(photo)
-    return topic, script
+    return topic, script, d
 
 
 def make_short(plan: ShortPlan, engines: Engines, *, out_dir: Path, cache_dir: Path,
@@ -114,13 +115,12 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     work = out_dir / ".work"
 
     # 1. Check everything before any work starts.
-    topic, creator_text = check_inputs(req, platform)
+    topic, creator_text, target = check_inputs(req, platform)
     work.mkdir(parents=True, exist_ok=True)
 
     # 2-3. Script and voice, fitted to the length: a topic's script shrinks until its voiceover fits.
-    target = req.duration if topic else None
     wps = plan.voice.rate_wpm / 60.0
-    words_budget = int((target or 0) * wps * 0.85)
+    words_budget = int((target or 0) * wps * 0.85) if topic else 0
     for _attempt in range(6):
         script = stages.run("script", 0.02, "writing the script", lambda _c, b=words_budget: _write_script(
             engines, topic, creator_text, plan, b), engine=engines.names["script"] if topic else "creator")

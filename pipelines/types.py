@@ -73,7 +73,7 @@ class ShortRequest:
     script: str = ""
     media: tuple[Path, ...] = ()
     platform: str = "reels"
-    duration: float | None = 30.0
+    duration: float | None = None  # topic: defaults to 30 s; script: the voiceover's length unless longer is asked
     voice: str = "narrator"
     template: str = "bold"
     language: str = "en"

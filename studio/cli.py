@@ -29,7 +29,8 @@ def make(
     script: Annotated[Optional[Path], typer.Option("--script", help="A text file with your own words.")] = None,
     media: Annotated[list[Path], typer.Option("--media", help="A photo to use (repeatable).")] = [],  # noqa: B006
     platform: Annotated[str, typer.Option(help="reels, shorts or tiktok.")] = "reels",
-    duration: Annotated[Optional[float], typer.Option(help="Seconds (topic only; a script sets its own).")] = None,
+    duration: Annotated[Optional[float], typer.Option(
+        help="Seconds. Default 30 for a topic; a script lasts as long as its voiceover unless you ask for longer.")] = None,
     voice: Annotated[str, typer.Option(help="Voice preset.")] = "narrator",
     template: Annotated[str, typer.Option(help="Visual template.")] = "bold",
     language: Annotated[str, typer.Option(help="Language code, e.g. en, es, zh, ar.")] = "en",
@@ -41,7 +42,7 @@ def make(
     try:
         text = _read_script(script) if script else ""
         request = ShortRequest(topic=topic, script=text, media=tuple(media), platform=platform,
-                               duration=duration if duration is not None else (None if text else 30.0),
+                               duration=duration,
                                voice=voice, template=template, language=language, profile=profile, seed=seed)
         studio = Studio()
         with Progress(TextColumn("[bold]{task.fields[stage]:<8}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),

@@ -1,6 +1,3 @@
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -31,13 +28,3 @@ def topic_short(studio, tmp_path_factory):
     """One offline short from a topic, shared by the tests that inspect its output."""
     out = tmp_path_factory.mktemp("topic-short")
     return studio.make(ShortRequest(topic="5 habits that changed my mornings", duration=12, seed=3), out_dir=out)
-
-
-def ffmpeg_frame(video: Path, t: float, out: Path) -> Path:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", f"{t:.3f}", "-i", str(video), "-frames:v", "1", str(out)],
-                   check=True)
-    return out
-
-
-requires_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None and not os.environ.get("CI"),
-                                        reason="tesseract-ocr not installed")

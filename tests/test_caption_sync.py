@@ -41,6 +41,5 @@ def test_each_cue_starts_when_whisper_hears_its_first_word(topic_short, tmp_path
                 break
     assert len(offsets) >= 0.7 * len(pysubs2.load(str(topic_short.captions_srt)))
     median = statistics.median(abs(o) for o in offsets)
-    print([round(o, 3) for o in offsets])
     print(f"caption sync: median |offset| {median * 1000:.0f} ms over {len(offsets)} cues")
     assert median <= 0.150, (median, [round(o, 3) for o in offsets])

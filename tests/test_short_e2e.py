@@ -83,3 +83,16 @@ def test_script_sets_the_duration(studio, tmp_path):
     voice_end = pysubs2.load(str(result.captions_srt))[-1].end / 1000
     assert voice_end < duration <= voice_end + 2.0
     assert result.report["engines"]["script"] == "creator"
+
+
+def test_a_script_can_be_padded_to_a_longer_duration_but_never_cut(studio, tmp_path):
+    import pytest
+
+    from models.errors import InvalidRequest
+
+    text = "Short and sweet."
+    result = studio.make(ShortRequest(script=text, duration=8), out_dir=tmp_path / "long")
+    assert abs(float(_probe(result.video)["format"]["duration"]) - 8) <= 1.0
+    with pytest.raises(InvalidRequest, match="voiceover needs"):
+        studio.make(ShortRequest(script="This script has far too many words to be spoken in three seconds. " * 2,
+                                 duration=3), out_dir=tmp_path / "cut")
