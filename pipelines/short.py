@@ -153,7 +153,7 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     # 7. Music bed, then the mix: voice over ducked music, normalised to -14 LUFS.
     music_path = stages.run("music", 0.03, "composing music", lambda c: _music(engines, cache, plan, total, c))
     mix = stages.run("mix", 0.04, "mixing and normalising", lambda _c: audio.mix(
-        scenes, music_path, total, template.music_level_db, work), engine="ducking + EBU R128 gain/limiter")
+        scenes, music_path, total, template.music_level_db, work), engine="ducking + loudness")
 
     # 8. Captions: cues a few words long, karaoke-highlighted, inside the safe zone.
     all_words = tuple(w for s in scenes for w in s.words)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 extra=(python3-venv)
-if [ "${1:-}" = "--dev" ]; then extra+=(tesseract-ocr); fi
+if [ "${1:-}" = "--dev" ]; then extra+=(tesseract-ocr chromium); fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $(grep -v '^#' packages.txt) "${extra[@]}" >/dev/null
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi

@@ -1,0 +1,33 @@
+"""The Create tab in a real browser on a phone-sized screen (Debian's Chromium driven by Playwright)."""
+
+import shutil
+
+import pytest
+
+from tests.test_ui import server  # noqa: F401  (the same real app.py process)
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/setup.sh --dev installs it)")
+def test_create_tab_fits_a_phone_and_makes_a_short(server, tmp_path):  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True)
+        page.goto(server)
+        page.get_by_role("textbox", name="Topic", exact=True).fill("3 tips for better sleep")
+        button = page.get_by_role("button", name="Create short")
+        assert button.is_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a phone"
+        button.click()
+        page.wait_for_selector("video", timeout=120_000)
+        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        src = page.eval_on_selector("video", "v => v.currentSrc || v.src")
+        assert "short.mp4" in src
+        assert page.get_by_text("espeak-ng").first.is_visible()
+        browser.close()
