@@ -10,7 +10,8 @@ from tests.test_ui import server  # noqa: F401  (the same real app.py process)
 CHROMIUM = shutil.which("chromium")
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="Debian's chromium is not installed (scripts/setup.sh --dev installs it)")
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (scripts/setup.sh --dev installs it)")
 def test_create_tab_fits_a_phone_and_makes_a_short(server, tmp_path):  # noqa: F811
     from playwright.sync_api import sync_playwright
 
