@@ -10,14 +10,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.errors import EngineFailed, InvalidRequest
+from models.errors import EngineFailed, InvalidMedia, InvalidRequest
 from models.types import Script, StillSpec, VoiceClip, Word
 from pipelines import audio, captions, media, render
 from pipelines.cache import Cache, key
 from pipelines.quality import measure
 from pipelines.scripting import MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS, clean_text, post_text, script_from_creator
 from pipelines.types import Language, Platform, Scene, ShortRequest, ShortResult, StageRecord, Template, Voice
-from pipelines.words import display_words
+from pipelines.words import align_heard, display_words
 
 Progress = Callable[[float, str, str], None]
 MAX_PHOTOS = 30
@@ -39,6 +39,8 @@ class Engines:
     music: Any
     scoring: Any
     names: dict[str, str] = field(default_factory=dict)
+    timing: Any = None  # None: use the voice engine's own word events
+    warnings: tuple[str, ...] = ()  # fallbacks decided when the engines were chosen
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     cache = Cache(cache_dir)
     work = out_dir / ".work"
 
+    warnings = list(engines.warnings)
+
     # 1. Check everything before any work starts.
     topic, creator_text, target = check_inputs(req, platform)
     work.mkdir(parents=True, exist_ok=True)
@@ -123,7 +127,7 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     words_budget = int((target or 0) * wps * 0.85) if topic else 0
     for _attempt in range(6):
         script = stages.run("script", 0.02, "writing the script", lambda _c, b=words_budget: _write_script(
-            engines, topic, creator_text, plan, b), engine=engines.names["script"] if topic else "creator")
+            engines, topic, creator_text, plan, b, warnings), engine=engines.names["script"] if topic else "creator")
         clips = stages.run("voice", 0.15, f"speaking {len(script.scenes)} scenes",
                            lambda c, s=script: _speak(engines, cache, plan, s, c))
         spoken = LEAD_IN + sum(c.duration for c in clips) + GAP * (len(clips) - 1) + TAIL
@@ -137,14 +141,16 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
         raise InvalidRequest(f"The voiceover lasts {total:.0f} s; {platform.label} allows {platform.max_seconds:g} s.",
                              "Shorten the script or split it into several shorts.")
 
-    # 4. Timing: caption words timed by the voice engine's own word events.
-    timed = stages.run("timing", 0.02, "timing every word", lambda _c: _time_words(script, clips),
-                       engine="voice-events")
+    # 4. Timing: when each word is heard (a recogniser on the real voice track, or the engine's word events).
+    timed = stages.run("timing", 0.02, "timing every word", lambda _c: _time_words(
+        engines, script, clips, plan.language.code, warnings))
 
-    # 5. Stills (the creator's photos, or designed backgrounds) and their scores.
-    images = stages.run("stills", 0.06, "preparing visuals", lambda c: _stills(engines, cache, plan, script, c),
-                        engine=engines.names["stills"] if not req.media else "creator-photos")
-    scores = stages.run("scoring", 0.02, "scoring visuals", lambda _c: [engines.scoring.score(p) for p in images])
+    # 5. Stills (the creator's photos matched to scenes, or generated) and their scores and safety.
+    images, sources = stages.run("stills", 0.06, "preparing visuals", lambda c: _stills(
+        engines, cache, plan, script, c), engine=engines.names["stills"] if not req.media else "creator-photos")
+    scoring = stages.run("scoring", 0.02, "scoring visuals", lambda _c: _score(
+        engines, script, images, sources, req.safety, warnings))
+    scores = scoring["thumbnail"]
 
     # 6. Motion: a camera path per scene; lay the scenes out on the timeline.
     scenes = stages.run("motion", 0.01, "planning camera moves",
@@ -188,6 +194,8 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     checks["music_below_voice_db"] = {"value": mix.music_below_voice_db, "min": 10.0,
                                       "ok": mix.music_below_voice_db >= 10.0}
     checks["captions"] = _caption_checks(cues, duration)
+    for w in warnings:
+        stages.on_progress(1.0, "warning", w)
     report = {
         "platform": platform.name,
         "duration": duration,
@@ -198,9 +206,12 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
         "checks": checks,
         "ok": all(c["ok"] for c in checks.values()),
         "scene_scores": scores,
+        "scene_alignment": scoring["alignment"],
+        "safety": scoring["safety"],
         "thumbnail_scene": best,
+        "warnings": warnings,
         "request": {"platform": req.platform, "template": req.template, "voice": req.voice,
-                    "language": req.language, "profile": req.profile, "seed": req.seed,
+                    "language": req.language, "profile": req.profile, "seed": req.seed, "models": list(req.models),
                     "photos": len(req.media), "from": "topic" if topic else "script"},
     }
     report_path = out_dir / "report.json"
@@ -210,10 +221,20 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
                        tuple(_merge(stages.records)))
 
 
-def _write_script(engines: Engines, topic: str, creator_text: str, plan: ShortPlan, budget: int) -> Script:
+def _write_script(engines: Engines, topic: str, creator_text: str, plan: ShortPlan, budget: int,
+                  warnings: list[str]) -> Script:
     if creator_text:
         return script_from_creator(creator_text, plan.platform.title_max_chars)
-    return engines.script.write(topic, language=plan.language.code, target_words=budget, seed=plan.request.seed)
+    try:
+        return engines.script.write(topic, language=plan.language.code, target_words=budget, seed=plan.request.seed)
+    except EngineFailed as exc:
+        if plan.request.strict or engines.names["script"] == "rules":
+            raise
+        from models.script.rules import RuleScriptWriter
+
+        warnings.append(f"script: {exc.message} Used the offline rule-based writer instead.")
+        return RuleScriptWriter().write(topic, language=plan.language.code, target_words=budget,
+                                        seed=plan.request.seed)
 
 
 def _speak(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, calls: dict) -> list[VoiceClip]:
@@ -232,33 +253,91 @@ def _speak(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, call
     return clips
 
 
-def _time_words(script: Script, clips: list[VoiceClip]) -> list[tuple[Word, ...]]:
+def _time_words(engines: Engines, script: Script, clips: list[VoiceClip], language: str,
+                warnings: list[str]) -> list[tuple[Word, ...]]:
     timed = []
     for scene, clip in zip(script.scenes, clips):
-        if not clip.words:
-            raise EngineFailed(f"The voice engine reported no word timings for {scene.text[:40]!r}.",
-                               "Captions need word timings; use a voice engine that reports them.")
-        timed.append(display_words(scene.text, clip.words, clip.duration))
+        if engines.timing is not None:
+            heard = engines.timing.words(clip.path, language=language, duration=clip.duration)
+            timed.append(align_heard(scene.text, heard, clip.duration))
+        elif clip.words:
+            timed.append(display_words(scene.text, clip.words, clip.duration))
+        else:
+            warnings.append(f"timing: the voice engine reports no word timings and no recogniser is loaded; the words "
+                            f"of {scene.text[:30]!r} were spread over its speech by length (captions may drift).")
+            timed.append(align_heard(scene.text, (), clip.duration))
     return timed
 
 
-def _stills(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, calls: dict) -> list[Path]:
+def _stills(engines: Engines, cache: Cache, plan: ShortPlan, script: Script,
+            calls: dict) -> tuple[list[Path], list[str]]:
+    """One prepared still per scene and a name for each (used in safety messages)."""
     platform, photos = plan.platform, plan.request.media
-    out = []
-    for i, scene in enumerate(script.scenes):
-        if photos:
-            src = Path(photos[i % len(photos)])
+    if photos:
+        prepared = []
+        for src in map(Path, photos):
             digest = key("prepare", render.SOURCE_SCALE, platform.width, platform.height, _file_digest(src))
             path, _, hit = cache.file("stills", digest, ".jpg", lambda tmp, s=src: render.prepare_still(s, platform, tmp))
-        else:
-            w, h = render.source_size(platform)
-            spec = StillSpec(scene.visual_prompt, w, h, seed=plan.request.seed * 1000 + i,
-                             palette=plan.template.palette)
-            digest = key(engines.names["stills"], engines.stills.settings, asdict(spec))
-            path, _, hit = cache.file("stills", digest, ".jpg", lambda tmp, s=spec: engines.stills.generate(s, tmp))
+            calls["cached" if hit else "calls"] += 1
+            prepared.append(path)
+        order = _match_photos(engines, prepared, [s.visual_prompt for s in script.scenes])
+        return [prepared[k] for k in order], [f"photo {Path(photos[k]).name!r}" for k in order]
+    out = []
+    for i, scene in enumerate(script.scenes):
+        w, h = render.source_size(platform)
+        spec = StillSpec(scene.visual_prompt, w, h, seed=plan.request.seed * 1000 + i, palette=plan.template.palette)
+        digest = key(engines.names["stills"], engines.stills.settings, asdict(spec), render.SOURCE_SCALE)
+
+        def make(tmp: Path, spec: StillSpec = spec) -> None:
+            raw = tmp.with_name(tmp.stem + ".raw.jpg")
+            try:
+                engines.stills.generate(spec, raw)
+                render.prepare_still(raw, platform, tmp)  # any model size → the frame's aspect, cover-cropped
+            finally:
+                raw.unlink(missing_ok=True)
+
+        path, _, hit = cache.file("stills", digest, ".jpg", make)
         calls["cached" if hit else "calls"] += 1
         out.append(path)
-    return out
+    return out, [f"generated still for scene {i + 1}" for i in range(len(out))]
+
+
+def _match_photos(engines: Engines, photos: list[Path], prompts: list[str]) -> list[int]:
+    """Photo index per scene: by CLIP similarity when the scorer can (each photo used once while any is left),
+    else in the order given."""
+    if not hasattr(engines.scoring, "similarity") or len(photos) == 1:
+        return [i % len(photos) for i in range(len(prompts))]
+    sims = engines.scoring.similarity(photos, prompts)  # photos × scenes
+    order, used = [], set()
+    for j in range(len(prompts)):
+        free = [i for i in range(len(photos)) if i not in used] or list(range(len(photos)))
+        best = max(free, key=lambda i: sims[i][j])
+        used.add(best)
+        order.append(best)
+    return order
+
+
+def _score(engines: Engines, script: Script, images: list[Path], sources: list[str], safety: str,
+           warnings: list[str]) -> dict:
+    scorer = engines.scoring
+    result = {"thumbnail": [scorer.score(p) for p in images], "alignment": None, "safety": "not checked"}
+    if hasattr(scorer, "similarity"):
+        sims = scorer.similarity(images, [s.visual_prompt for s in script.scenes])
+        result["alignment"] = [round(sims[i][i], 4) for i in range(len(images))]
+    if safety == "off":
+        result["safety"] = "off"
+    elif hasattr(scorer, "unsafe"):
+        probs = scorer.unsafe(images)
+        flagged = [(src, p) for src, p in zip(sources, probs) if p >= scorer.unsafe_threshold]
+        result["safety"] = {"checked": len(images), "flagged": [src for src, _ in flagged]}
+        for src, p in flagged:
+            message = f"The {src} looks unsafe (score {p:.2f})."
+            if safety == "block":
+                raise InvalidMedia(message, "Replace it, or run with --safety warn if this is a false alarm.")
+            warnings.append(f"safety: {message}")
+    else:
+        warnings.append("safety: images were not checked (the offline scorer has no safety model).")
+    return result
 
 
 def _file_digest(path: Path) -> str:

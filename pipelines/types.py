@@ -57,6 +57,7 @@ class Voice:
     engine_voice: str  # e.g. espeak-ng "en-us+m3"
     pitch: int
     rate_wpm: int
+    coqui_speaker: str | None = None  # for multi-speaker Coqui models
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class ShortRequest:
     language: str = "en"
     profile: str = "offline"
     seed: int = 0
+    models: tuple[str, ...] = ()  # "STAGE=REPO_OR_PATH" overrides
+    strict: bool = False  # a missing or failing real engine is an error, not a fallback
+    safety: str = "block"  # block | warn | off: the zero-shot image safety check
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,10 @@ class ShortResult:
     report_path: Path
     report: dict
     stages: tuple[StageRecord, ...] = field(default_factory=tuple)
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.report.get("warnings", []))
 
     @property
     def files(self) -> list[Path]:

@@ -54,3 +54,68 @@ def display_words(text: str, spoken: tuple[Word, ...], speech_end: float) -> tup
         end = out[i + 1][1] if i + 1 < len(out) else max(speech_end, start + 0.05)
         words.append(Word(token, round(start, 3), round(end, 3)))
     return tuple(words)
+
+
+def _norm(token: str) -> str:
+    return re.sub(r"[^\w]", "", token.lower())
+
+
+def _split_cjk(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    for token in tokens:
+        if not any(map(is_cjk, token)):
+            out.append(token)
+            continue
+        for ch in token:
+            if out and not _norm(ch) and out[-1] and any(map(is_cjk, out[-1])):
+                out[-1] += ch  # punctuation stays with the character before it
+            else:
+                out.append(ch)
+    return out
+
+
+def align_heard(text: str, heard: tuple[Word, ...], speech_end: float) -> tuple[Word, ...]:
+    """Time the script's own tokens from what a recogniser heard (words may differ or be missing).
+
+    Matching tokens take the heard times; the rest are spread between their matched neighbours in
+    proportion to their length. The result is monotone and inside [0, speech_end].
+    """
+    tokens = _split_cjk(_TOKEN.findall(text))
+    pieces: list[Word] = []
+    for w in heard:  # recognisers return CJK as multi-character words: split them the same way
+        chars = _split_cjk([w.text])
+        span = (w.end - w.start) / max(len(chars), 1)
+        pieces.extend(Word(c, w.start + k * span, w.start + (k + 1) * span) for k, c in enumerate(chars))
+    starts: list[float | None] = [None] * len(tokens)
+    if pieces:
+        import difflib
+
+        matcher = difflib.SequenceMatcher(None, [_norm(t) for t in tokens], [_norm(p.text) for p in pieces],
+                                          autojunk=False)
+        for block in matcher.get_matching_blocks():
+            for k in range(block.size):
+                starts[block.a + k] = pieces[block.b + k].start
+    begin = pieces[0].start if pieces else 0.0
+    anchors = [(-1, begin)] + [(i, s) for i, s in enumerate(starts) if s is not None] + [(len(tokens), speech_end)]
+    for (i0, t0), (i1, t1) in zip(anchors, anchors[1:]):
+        gap = tokens[max(i0, 0):i1] if i0 >= 0 else tokens[:i1]
+        weights = [max(len(t), 1) for t in gap]
+        total = sum(weights) or 1
+        t = t0
+        first = i0 + 1 if i0 >= 0 else 0
+        if i0 >= 0:  # the anchor token itself keeps its time; spread the ones after it
+            t += (t1 - t0) * weights[0] / total
+            gap, weights = gap[1:], weights[1:]
+        for k, weight in enumerate(weights):
+            idx = first + k
+            if starts[idx] is None:
+                starts[idx] = t
+            t += (t1 - t0) * weight / total
+    words: list[Word] = []
+    last = -1.0
+    for i, token in enumerate(tokens):
+        start = min(max(starts[i] or 0.0, last + 0.01, 0.0), speech_end)
+        words.append(Word(token, round(start, 3), 0.0))
+        last = start
+    return tuple(Word(w.text, w.start, round(max(words[i + 1].start if i + 1 < len(words) else speech_end,
+                                                 w.start + 0.01), 3)) for i, w in enumerate(words))

@@ -1,6 +1,7 @@
 """The Python API: ``Studio(...).make(ShortRequest(...)) -> ShortResult``.
 
-The CLI and the UI call exactly this; none of them re-implements a step.
+The CLI and the UI call exactly this; none of them re-implements a step. A Studio
+keeps one model manager, so weights loaded for one short are reused by the next.
 """
 
 from __future__ import annotations
@@ -10,36 +11,40 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from models.registry import ENGINES, load_builtin_engines
+from models.errors import InvalidRequest
+from models.manager import ModelManager
 from pipelines.render import EncodeOptions
-from pipelines.short import Engines, ShortPlan, make_short
+from pipelines.short import ShortPlan, make_short
 from pipelines.types import ShortRequest, ShortResult
+from studio.engines import EngineChoice, choose_engines, parse_overrides
 from studio.settings import Settings
+
+SAFETY_MODES = ("block", "warn", "off")
 
 
 class Studio:
     def __init__(self, settings: Settings | None = None, *, home: Path | str | None = None) -> None:
         self.settings = settings or Settings.from_env(Path(home) if home else None)
-        load_builtin_engines()
-
-    def engines(self, profile: str, voice_rate: int, voice_pitch: int) -> Engines:
-        chosen = {stage: spec["engine"] for stage, spec in self.settings.profile(profile).items()}
-        make = {stage: ENGINES[stage].create(chosen[stage]) for stage in ("script", "stills", "motion", "music",
-                                                                          "scoring")}
-        voice = ENGINES["voice"].create(chosen["voice"], rate_wpm=voice_rate, pitch=voice_pitch)
-        return Engines(voice=voice, names=chosen, **make)
+        self.models = ModelManager(self.settings.model_budget_bytes)
 
     def plan(self, request: ShortRequest) -> ShortPlan:
         s = self.settings
+        if request.safety not in SAFETY_MODES:
+            raise InvalidRequest(f"Unknown safety mode {request.safety!r}.", f"Choose one of: {', '.join(SAFETY_MODES)}.")
         return ShortPlan(request, s.platform(request.platform), s.template(request.template),
                          s.voice(request.voice, request.language), s.language(request.language))
+
+    def engines(self, request: ShortRequest, plan: ShortPlan | None = None) -> EngineChoice:
+        plan = plan or self.plan(request)
+        return choose_engines(self.settings, self.models, request.profile, plan.voice, request.language,
+                              parse_overrides(request.models), strict=request.strict)
 
     def make(self, request: ShortRequest, *, out_dir: Path | str | None = None,
              on_progress: Callable[[float, str, str], None] | None = None) -> ShortResult:
         plan = self.plan(request)
-        engines = self.engines(request.profile, plan.voice.rate_wpm, plan.voice.pitch)
+        choice = self.engines(request, plan)
         out = Path(out_dir) if out_dir else self.settings.outputs_dir / _folder_name(request)
-        return make_short(plan, engines, out_dir=out, cache_dir=self.settings.cache_dir,
+        return make_short(plan, choice.engines, out_dir=out, cache_dir=self.settings.cache_dir,
                           encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
                           on_progress=on_progress)
 

@@ -43,6 +43,7 @@ class Settings:
     configs: Path = CONFIGS
     x264_preset: str = "veryfast"
     x264_crf: int = 21
+    model_budget_gb: float | None = None  # resident model weights; None = no limit
 
     @classmethod
     def from_env(cls, home: Path | None = None) -> Settings:
@@ -50,7 +51,13 @@ class Settings:
             home=Path(home) if home else default_home(),
             x264_preset=os.environ.get("STUDIO_X264_PRESET", "veryfast"),
             x264_crf=int(os.environ.get("STUDIO_X264_CRF", "21")),
+            model_budget_gb=float(os.environ["STUDIO_MODEL_BUDGET_GB"]) if os.environ.get("STUDIO_MODEL_BUDGET_GB")
+            else None,
         )
+
+    @property
+    def model_budget_bytes(self) -> int | None:
+        return None if self.model_budget_gb is None else int(self.model_budget_gb * 2**30)
 
     @property
     def cache_dir(self) -> Path:
@@ -78,8 +85,10 @@ class Settings:
 
     def profile(self, name: str) -> dict:
         path = self.configs / "profiles" / f"{name}.yaml"
+        if name == "auto":
+            raise InvalidRequest("Resolve 'auto' to gpu or cpu before reading the profile.")
         if not path.is_file() or "/" in name:
-            names = sorted(p.stem for p in (self.configs / "profiles").glob("*.yaml"))
+            names = ["auto", *sorted(p.stem for p in (self.configs / "profiles").glob("*.yaml"))]
             raise InvalidRequest(f"Unknown profile {name!r}.", f"Choose one of: {', '.join(names)}.")
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh)
@@ -106,4 +115,4 @@ class Settings:
         v = _choose("voice", name, self.voices)
         lang = _choose("language", language, self.languages)
         return Voice(name=name, engine_voice=f"{lang['espeak']}+{v['espeak_variant']}", pitch=v["pitch"],
-                     rate_wpm=v["rate_wpm"])
+                     rate_wpm=v["rate_wpm"], coqui_speaker=v.get("coqui_speaker"))

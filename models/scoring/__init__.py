@@ -8,3 +8,10 @@ def _image_stats(**options):
     from models.scoring.image_stats import ImageStats
 
     return ImageStats(**options)
+
+
+@ENGINES["scoring"].register("open_clip")
+def _clip(**options):
+    from models.scoring.clip import ClipScoring
+
+    return ClipScoring(**options)

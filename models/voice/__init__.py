@@ -8,3 +8,10 @@ def _espeak(**options):
     from models.voice.espeak import EspeakVoice
 
     return EspeakVoice(**options)
+
+
+@ENGINES["voice"].register("coqui")
+def _coqui(**options):
+    from models.voice.coqui import CoquiVoice
+
+    return CoquiVoice(**options)

@@ -1,0 +1,133 @@
+"""Coqui TTS (the maintained ``coqui-tts`` fork): VITS voices on CPU, XTTS-v2 with voice cloning on GPU.
+
+A model is a folder with ``model.pth`` + ``config.json`` (the Coqui checkpoint layout, e.g. a Hub snapshot of
+coqui/XTTS-v2) or a Coqui model name such as ``tts_models/en/ljspeech/vits``. Coqui gives no word events:
+word timings come from the timing stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import EngineFailed, EngineUnavailable, InvalidMedia
+from models.hub import ModelRef, locate
+from models.manager import ModelManager
+from models.types import VoiceClip
+from models.wavio import write_pcm16
+
+_HINT = "pip install -r requirements.txt  (coqui-tts needs torch, torchaudio, torchcodec and six)"
+
+
+class CoquiVoice:
+    engine = "coqui"
+
+    def __init__(self, model: str, revision: str | None = None, device: str = "cpu", speaker: str | None = None,
+                 language: str | None = None, speaker_wav: str | None = None, local_files_only: bool = True,
+                 cache_dir: str | None = None, manager: ModelManager | None = None, fetch_hint: str = "") -> None:
+        self.ref = ModelRef(model, revision)
+        self.device, self.speaker, self.language = device, speaker, language
+        self.speaker_wav = speaker_wav
+        self.local_files_only, self.cache_dir = local_files_only, cache_dir
+        self.manager = manager or ModelManager()
+        self.fetch_hint = fetch_hint
+
+    @property
+    def settings(self) -> dict:
+        ref_digest = None
+        if self.speaker_wav:
+            import hashlib
+
+            ref_digest = hashlib.sha256(Path(self.speaker_wav).read_bytes()).hexdigest()[:16]
+        return {"model": self.ref.repo, "revision": self.ref.revision, "speaker": self.speaker,
+                "language": self.language, "clone": ref_digest}
+
+    def _files(self) -> tuple[Path, Path]:
+        if self.ref.repo.startswith("tts_models/"):  # a Coqui catalogue name: Coqui's own download folder
+            root = _coqui_home() / self.ref.repo.replace("/", "--")
+            if not root.is_dir():
+                raise EngineUnavailable(f"The Coqui voice {self.ref.repo} is not downloaded.",
+                                        self.fetch_hint or "Fetch it with: studio models pull cpu")
+        else:
+            root = locate(self.ref, stage="voice", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
+                          fetch_hint=self.fetch_hint)
+        model, config = root / "model.pth", root / "config.json"
+        if not (model.is_file() and config.is_file()):
+            raise EngineUnavailable(f"{root} is not a Coqui model folder (needs model.pth and config.json).",
+                                    "Point --model voice=... at a Coqui checkpoint folder.")
+        return model, config
+
+    def check(self) -> None:
+        self._files()
+
+    def _load(self):
+        try:
+            from TTS.api import TTS
+        except ImportError:
+            raise EngineUnavailable("Coqui TTS (coqui-tts) is not installed.", _HINT) from None
+        files = self._files()
+        try:
+            tts = TTS(model_path=str(files[0]), config_path=str(files[1]), progress_bar=False)
+            return tts.to(self.device)
+        except (RuntimeError, KeyError, ValueError, OSError, EOFError) as exc:
+            raise EngineUnavailable(f"The Coqui model {self.ref.repo} could not be loaded: {exc}",
+                                    "The checkpoint may be incomplete or corrupt: pull it again.") from None
+
+    def tts(self):
+        return self.manager.get(("coqui", str(self.ref), self.device), self._load,
+                                size=lambda t: _size(t))
+
+    def synthesize(self, text: str, *, voice: str, out_path: Path) -> VoiceClip:
+        tts = self.tts()
+        kwargs = {}
+        if getattr(tts, "is_multi_speaker", False):
+            speakers = list(getattr(tts, "speakers", None) or [])
+            kwargs["speaker"] = self.speaker if self.speaker in speakers else (speakers[0] if speakers else None)
+        if getattr(tts, "is_multi_lingual", False):
+            kwargs["language"] = self.language or "en"
+        if self.speaker_wav:
+            kwargs["speaker_wav"] = self.speaker_wav
+            kwargs.pop("speaker", None)
+        try:
+            wav = np.asarray(tts.tts(text=text, **kwargs), dtype=np.float32)
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise EngineFailed(f"Coqui could not speak {text[:40]!r}: {exc}") from None
+        if wav.size == 0 or not np.isfinite(wav).all():
+            raise EngineFailed(f"Coqui produced no usable audio for {text[:40]!r}.")
+        peak = float(np.abs(wav).max())
+        if peak > 1.0:
+            wav = wav / peak
+        rate = int(tts.synthesizer.output_sample_rate)
+        write_pcm16(Path(out_path), wav, rate)
+        return VoiceClip(Path(out_path), rate, len(wav) / rate, ())
+
+
+def _coqui_home() -> Path:
+    import os
+
+    base = os.environ.get("TTS_HOME") or os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tts"
+
+
+def _size(tts) -> int:
+    from models.manager import param_bytes
+
+    model = getattr(getattr(tts, "synthesizer", None), "tts_model", None)
+    return param_bytes(model) if model is not None else 0
+
+
+def check_reference_voice(path: Path, *, min_seconds: float = 6.0, max_seconds: float = 30.0) -> float:
+    """A cloning reference must be real audio of 6–30 s; returns its length."""
+    import subprocess
+
+    proc = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+                          capture_output=True, text=True)
+    try:
+        seconds = float(proc.stdout.strip())
+    except ValueError:
+        raise InvalidMedia(f"{Path(path).name!r} is not an audio file.", "Upload a WAV, MP3 or M4A recording.") from None
+    if not min_seconds <= seconds <= max_seconds:
+        raise InvalidMedia(f"The reference voice lasts {seconds:.1f} s; it must be {min_seconds:g}–{max_seconds:g} s.",
+                           "Record or trim a clip of 6 to 30 seconds of clear speech.")
+    return seconds
