@@ -41,4 +41,4 @@ ENGINES: dict[str, Registry] = {stage: Registry(stage) for stage in STAGES}
 
 def load_builtin_engines() -> None:
     """Import the built-in adapters so they register themselves (cheap: heavy imports are lazy)."""
-    from models import motion, music, scoring, script, stills, voice  # noqa: F401
+    from models import motion, music, scoring, script, stills, timing, voice  # noqa: F401

@@ -6,7 +6,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -125,9 +125,12 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     # 2-3. Script and voice, fitted to the length: a topic's script shrinks until its voiceover fits.
     wps = plan.voice.rate_wpm / 60.0
     words_budget = int((target or 0) * wps * 0.85) if topic else 0
+    used: dict = {"engine": engines.names["script"] if topic else "creator", "failed": False}
     for _attempt in range(6):
         script = stages.run("script", 0.02, "writing the script", lambda _c, b=words_budget: _write_script(
-            engines, topic, creator_text, plan, b, warnings), engine=engines.names["script"] if topic else "creator")
+            engines, topic, creator_text, plan, b, warnings, used), engine=used["engine"])
+        if stages.records[-1].engine != used["engine"]:  # the model failed and the offline writer stepped in
+            stages.records[-1] = replace(stages.records[-1], engine=used["engine"])
         clips = stages.run("voice", 0.15, f"speaking {len(script.scenes)} scenes",
                            lambda c, s=script: _speak(engines, cache, plan, s, c))
         spoken = LEAD_IN + sum(c.duration for c in clips) + GAP * (len(clips) - 1) + TAIL
@@ -222,17 +225,22 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
 
 
 def _write_script(engines: Engines, topic: str, creator_text: str, plan: ShortPlan, budget: int,
-                  warnings: list[str]) -> Script:
+                  warnings: list[str], used: dict) -> Script:
     if creator_text:
         return script_from_creator(creator_text, plan.platform.title_max_chars)
     try:
+        if used["failed"]:  # the model already failed for this short: do not try it again on a refit
+            raise EngineFailed("the script model failed earlier for this short")
         return engines.script.write(topic, language=plan.language.code, target_words=budget, seed=plan.request.seed)
     except EngineFailed as exc:
         if plan.request.strict or engines.names["script"] == "rules":
             raise
         from models.script.rules import RuleScriptWriter
 
-        warnings.append(f"script: {exc.message} Used the offline rule-based writer instead.")
+        if not used["failed"]:
+            warnings.append(f"script: {exc.message} Used the offline rule-based writer instead.")
+        used["failed"] = True
+        used["engine"] = f"rules (fallback from {engines.names['script']})"
         return RuleScriptWriter().write(topic, language=plan.language.code, target_words=budget,
                                         seed=plan.request.seed)
 
@@ -263,8 +271,10 @@ def _time_words(engines: Engines, script: Script, clips: list[VoiceClip], langua
         elif clip.words:
             timed.append(display_words(scene.text, clip.words, clip.duration))
         else:
-            warnings.append(f"timing: the voice engine reports no word timings and no recogniser is loaded; the words "
-                            f"of {scene.text[:30]!r} were spread over its speech by length (captions may drift).")
+            note = ("timing: the voice engine reports no word timings and no recogniser is loaded; words were spread "
+                    "over the speech by length (captions may drift).")
+            if note not in warnings:
+                warnings.append(note)
             timed.append(align_heard(scene.text, (), clip.duration))
     return timed
 

@@ -78,7 +78,7 @@ class ShortRequest:
     voice: str = "narrator"
     template: str = "bold"
     language: str = "en"
-    profile: str = "offline"
+    profile: str = "auto"  # gpu on CUDA, else cpu; stages without weights fall back to offline, loudly
     seed: int = 0
     models: tuple[str, ...] = ()  # "STAGE=REPO_OR_PATH" overrides
     strict: bool = False  # a missing or failing real engine is an error, not a fallback

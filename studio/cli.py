@@ -34,8 +34,12 @@ def make(
     voice: Annotated[str, typer.Option(help="Voice preset.")] = "narrator",
     template: Annotated[str, typer.Option(help="Visual template.")] = "bold",
     language: Annotated[str, typer.Option(help="Language code, e.g. en, es, zh, ar.")] = "en",
-    profile: Annotated[str, typer.Option(help="Engine profile.")] = "offline",
+    profile: Annotated[str, typer.Option(help="Engine profile: auto (gpu on CUDA, else cpu), cpu, gpu or offline.")] = "auto",
     seed: Annotated[int, typer.Option(help="Same seed, same short.")] = 0,
+    model: Annotated[list[str], typer.Option("--model", help="STAGE=REPO_OR_PATH: another model for one stage "
+                                             "(repeatable).")] = [],  # noqa: B006
+    strict: Annotated[bool, typer.Option("--strict", help="Fail instead of falling back to offline engines.")] = False,
+    safety: Annotated[str, typer.Option(help="Image safety check: block, warn or off.")] = "block",
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder.")] = None,
 ) -> None:
     """Make one short and print what was written."""
@@ -43,7 +47,8 @@ def make(
         text = _read_script(script) if script else ""
         request = ShortRequest(topic=topic, script=text, media=tuple(media), platform=platform,
                                duration=duration,
-                               voice=voice, template=template, language=language, profile=profile, seed=seed)
+                               voice=voice, template=template, language=language, profile=profile, seed=seed,
+                               models=tuple(model), strict=strict, safety=safety)
         studio = Studio()
         with Progress(TextColumn("[bold]{task.fields[stage]:<8}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                       TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
@@ -59,6 +64,8 @@ def make(
     for r in result.stages:
         table.add_row(r.stage, r.engine, f"{r.seconds:.2f}")
     console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]Warning:[/yellow] {warning}")
     failed = [name for name, c in result.report["checks"].items() if not c["ok"]]
     if failed:
         console.print(f"[red]Checks that failed on the output:[/red] {', '.join(failed)} (see report.json)")

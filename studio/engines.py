@@ -83,6 +83,7 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
             warnings.append(f"{stage}: {exc.message} Using the offline engine ({fallback}) instead. {exc.hint}".strip())
             objects[stage] = _create(stage, fallback, {}, "cpu", manager, voice, language, OFFLINE)
             names[stage] = fallback
+    names["render"] = spec.get("render", {}).get("engine", "ffmpeg")
     timing = objects.pop("timing")
     engines = Engines(timing=timing if names["timing"] != "voice-events" else None, names=names,
                       warnings=tuple(warnings), **objects)

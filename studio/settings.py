@@ -83,12 +83,15 @@ class Settings:
     def languages(self) -> dict:
         return _load(self.configs / "languages.yaml")
 
+    def profile_names(self) -> list[str]:
+        return sorted(p.stem for p in (self.configs / "profiles").glob("*.yaml"))
+
     def profile(self, name: str) -> dict:
         path = self.configs / "profiles" / f"{name}.yaml"
         if name == "auto":
             raise InvalidRequest("Resolve 'auto' to gpu or cpu before reading the profile.")
         if not path.is_file() or "/" in name:
-            names = ["auto", *sorted(p.stem for p in (self.configs / "profiles").glob("*.yaml"))]
+            names = ["auto", *self.profile_names()]
             raise InvalidRequest(f"Unknown profile {name!r}.", f"Choose one of: {', '.join(names)}.")
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh)

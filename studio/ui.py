@@ -14,13 +14,16 @@ _CSS = ".stage-table {font-size: 0.9em}"
 
 
 def to_request(topic: str, script: str, platform: str, duration: float, voice: str, template: str, language: str,
-               photos: list | None) -> ShortRequest:
+               photos: list | None, profile: str = "auto", models: str = "", strict: bool = False,
+               safety: str = "block") -> ShortRequest:
     """The one adapter from UI values to the typed request."""
     paths = tuple(Path(p if isinstance(p, str) else p.name) for p in (photos or []))
     has_script = bool((script or "").strip())
+    overrides = tuple(line.strip() for line in (models or "").splitlines() if line.strip())
     return ShortRequest(topic=(topic or "") if not has_script else "", script=script or "", media=paths,
                         platform=platform, duration=None if has_script else float(duration), voice=voice,
-                        template=template, language=language)
+                        template=template, language=language, profile=profile, models=overrides, strict=bool(strict),
+                        safety=safety)
 
 
 def build_app(studio: Studio) -> gr.Blocks:
@@ -29,10 +32,13 @@ def build_app(studio: Studio) -> gr.Blocks:
     voices = [(v["label"], name) for name, v in s.voices.items()]
     templates = [(t["label"], name) for name, t in s.templates.items()]
     languages = [(f"{v['label']} ({k})", k) for k, v in s.languages.items()]
+    profiles = ["auto", *s.profile_names()]
 
-    def create(topic, script, platform, duration, voice, template, language, photos, progress=gr.Progress()):
+    def create(topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
+               progress=gr.Progress()):
         try:
-            request = to_request(topic, script, platform, duration, voice, template, language, photos)
+            request = to_request(topic, script, platform, duration, voice, template, language, photos, profile,
+                                 models, strict, safety)
             result = studio.make(request, on_progress=lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
         except StudioError as exc:
             raise gr.Error(str(exc)) from None
@@ -40,7 +46,8 @@ def build_app(studio: Studio) -> gr.Blocks:
         checks = result.report["checks"]
         summary = ", ".join(f"{k} {'✓' if v['ok'] else '✗'}" for k, v in checks.items())
         files = [str(p) for p in result.files]
-        return str(result.video), str(result.thumbnail), files, rows, summary
+        notes = "\n".join(f"- ⚠️ {w}" for w in result.warnings) or "All stages ran the engines you chose."
+        return str(result.video), str(result.thumbnail), files, rows, summary, notes
 
     with gr.Blocks(title="Viral AI Studio") as demo:
         gr.Markdown("# Viral AI Studio\nTopic or script → a post-ready vertical short, made on this machine.")
@@ -58,6 +65,14 @@ def build_app(studio: Studio) -> gr.Blocks:
                         template = gr.Dropdown(templates, value="bold", label="Template")
                         language = gr.Dropdown(languages, value="en", label="Language")
                     photos = gr.File(label="Your photos (optional)", file_count="multiple", file_types=["image"])
+                    with gr.Accordion("Engines", open=False):
+                        profile = gr.Dropdown(profiles, value="auto", label="Profile",
+                                              info="auto = gpu on CUDA, else cpu; stages without weights run offline")
+                        models = gr.Textbox(label="Model per stage (optional)", lines=2,
+                                            placeholder="timing=Systran/faster-whisper-small\nstills=/models/sd-turbo")
+                        with gr.Row():
+                            strict = gr.Checkbox(label="Strict: fail instead of falling back", value=False)
+                            safety = gr.Radio(["block", "warn", "off"], value="block", label="Image safety check")
                     go = gr.Button("Create short", variant="primary")
                 with gr.Column(min_width=300):
                     video = gr.Video(label="Preview", height=560)
@@ -66,6 +81,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                     stages = gr.Dataframe(headers=["stage", "engine", "seconds"], label="Engines per stage",
                                           elem_classes="stage-table")
                     checks = gr.Textbox(label="Checks measured on the video", interactive=False)
-        go.click(create, [topic, script, platform, duration, voice, template, language, photos],
-                 [video, thumb, files, stages, checks], api_name="create", concurrency_limit=1)
+                    notes = gr.Markdown(label="Warnings")
+        go.click(create, [topic, script, platform, duration, voice, template, language, photos, profile, models,
+                          strict, safety],
+                 [video, thumb, files, stages, checks, notes], api_name="create", concurrency_limit=1)
     return demo

@@ -1,3 +1,5 @@
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,25 @@ def topic_short(studio, tmp_path_factory):
     """One offline short from a topic, shared by the tests that inspect its output."""
     out = tmp_path_factory.mktemp("topic-short")
     return studio.make(ShortRequest(topic="5 habits that changed my mornings", duration=12, seed=3), out_dir=out)
+
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # no test may reach the Hub: weights come from tiny local models
+# an empty model cache: a developer's downloaded weights must not change what the tests exercise
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="studio-test-hf-")
+os.environ["TTS_HOME"] = os.environ["HF_HOME"]
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """Tiny random-weight models of every family, built once per run in their real on-disk layouts."""
+    pytest.importorskip("torch")
+    from tests import tiny as builders
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {
+        "script": builders.build_llm(root / "qwen2-tiny"),
+        "voice": builders.build_coqui_vits(root / "vits-tiny"),
+        "stills": builders.build_sd_turbo(root / "sd-turbo-tiny"),
+        "timing": builders.build_whisper(root / "whisper-tiny-ct2"),
+        "scoring": builders.build_open_clip(root / "openclip-tiny"),
+    }

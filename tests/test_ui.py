@@ -45,8 +45,9 @@ def test_ui_returns_a_real_video(server, tmp_path):
     from gradio_client import Client
 
     client = Client(server, verbose=False)
-    video, thumb, files, stages, checks = client.predict(
-        "3 tips for better sleep", "", "reels", 10, "narrator", "bold", "en", None, api_name="/create")
+    video, thumb, files, stages, checks, notes = client.predict(
+        "3 tips for better sleep", "", "reels", 10, "narrator", "bold", "en", None, "offline", "", False, "block",
+        api_name="/create")
     path = Path(video["video"] if isinstance(video, dict) else video)
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height",
                             "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
@@ -56,6 +57,7 @@ def test_ui_returns_a_real_video(server, tmp_path):
     engines = {row[0]: row[1] for row in stages["data"]}
     assert engines["voice"] == "espeak-ng" and engines["render"] == "ffmpeg"
     assert "✗" not in checks
+    assert "safety: images were not checked" in notes  # the offline scorer says what it could not do
 
 
 def test_ui_shows_errors_as_messages(server):
@@ -64,5 +66,6 @@ def test_ui_shows_errors_as_messages(server):
 
     client = Client(server, verbose=False)
     with pytest.raises(AppError) as err:
-        client.predict("", "", "reels", 10, "narrator", "bold", "en", None, api_name="/create")
+        client.predict("", "", "reels", 10, "narrator", "bold", "en", None, "offline", "", False, "block",
+                       api_name="/create")
     assert "either a topic or a script" in str(err.value)

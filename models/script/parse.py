@@ -22,25 +22,28 @@ def _json_object(raw: str) -> dict:
     start = raw.find("{")
     if start < 0:
         raise ScriptFormatError("the answer contains no JSON object")
-    depth, in_str, esc = 0, False, False
+    stack: list[str] = []  # closers still owed
+    in_str = esc = False
     for i in range(start, len(raw)):
         ch = raw[i]
         if in_str:
-            esc = (ch == "\\") and not esc
-            if ch == '"' and not esc:
-                in_str = False
-            elif ch != "\\":
+            if esc:
                 esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
             continue
         if ch == '"':
             in_str = True
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]" and stack:
+            stack.pop()
+            if not stack:
                 return _loads(raw[start: i + 1])
-    return _loads(raw[start:] + "}" * depth)  # cut off mid-answer: close what was opened
+    # cut off mid-answer: close the open string and every open bracket, innermost first
+    return _loads(raw[start:] + ('"' if in_str else "") + "".join(reversed(stack)))
 
 
 def _loads(blob: str) -> dict:

@@ -45,7 +45,7 @@ class DiffusionStills:
                       fetch_hint=self.fetch_hint)
         dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         try:
-            pipe = AutoPipelineForText2Image.from_pretrained(path, torch_dtype=dtype, variant=self.variant,
+            pipe = AutoPipelineForText2Image.from_pretrained(path, dtype=dtype, variant=self.variant,
                                                              local_files_only=True)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise EngineUnavailable(f"The stills model in {path} could not be loaded: {exc}",
