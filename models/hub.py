@@ -43,3 +43,95 @@ def locate(ref: ModelRef, *, stage: str, local_files_only: bool = True, cache_di
         raise EngineUnavailable(f"The {stage} model {ref.repo}@{ref.revision or 'main'} does not exist on the Hub "
                                 f"({type(exc).__name__}).", "Check the repo id and revision.") from None
     return Path(path)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    repo: str
+    revision: str
+    commit: str
+    path: Path
+    files: int
+    bytes: int
+
+
+def _free_bytes(path: Path) -> int:
+    import shutil
+
+    path.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(path).free
+
+
+def _cache_root(cache_dir: str | None) -> Path:
+    if cache_dir:
+        return Path(cache_dir)
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def _git_blob_sha1(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha1()
+    h.update(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[str] | None = None) -> PullResult:
+    """Download a repo at a pinned revision into the Hub cache: space checked first, resumable, verified after.
+
+    huggingface_hub resumes partial files (``.incomplete`` + HTTP Range) and shows progress bars; we add the
+    disk-space check up front and a checksum check of every file against the Hub's own listing.
+    """
+    import fnmatch
+
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+    api = HfApi()
+    try:
+        info = api.repo_info(ref.repo, revision=ref.revision)
+        files = [f for f in api.list_repo_tree(ref.repo, revision=info.sha, recursive=True) if hasattr(f, "size")]
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        raise EngineUnavailable(f"{ref.repo}@{ref.revision or 'main'} does not exist on the Hub ({type(exc).__name__}).",
+                                "Check the repo id and revision.") from None
+    except HfHubHTTPError as exc:
+        raise EngineUnavailable(f"The Hub refused {ref.repo}: {exc}", "Check your network or HF_TOKEN.") from None
+    if allow_patterns:
+        files = [f for f in files if any(fnmatch.fnmatch(f.path, p) for p in allow_patterns)]
+    needed = sum(f.size for f in files)
+    root = _cache_root(cache_dir)
+    free = _free_bytes(root)
+    if needed * 1.05 > free:
+        raise EngineUnavailable(f"{ref.repo} needs {needed / 2**30:.2f} GiB but only {free / 2**30:.2f} GiB is free "
+                                f"in {root}.", "Free some space, or point HF_HOME at a larger disk.")
+    try:
+        # by the name asked for (not the commit), so the cache records refs/<revision> for offline loads
+        path = Path(snapshot_download(ref.repo, revision=ref.revision, cache_dir=cache_dir, allow_patterns=allow_patterns))
+    except OSError as exc:
+        raise EngineUnavailable(f"Downloading {ref.repo} failed: {exc}", "Run the same pull again to resume.") from None
+    for f in files:
+        local = path / f.path
+        expected = f.lfs.sha256 if getattr(f, "lfs", None) else f.blob_id
+        actual = _sha256(local) if getattr(f, "lfs", None) else _git_blob_sha1(local)
+        if actual != expected:
+            local.resolve().unlink(missing_ok=True)
+            local.unlink(missing_ok=True)
+            raise EngineUnavailable(f"{ref.repo}/{f.path} failed its checksum (got {actual[:12]}, the Hub says "
+                                    f"{expected[:12]}); the damaged file was removed.",
+                                    "Run the same pull again to fetch it afresh.")
+    return PullResult(ref.repo, ref.revision or "main", info.sha, path, len(files), needed)

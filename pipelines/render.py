@@ -94,23 +94,44 @@ def _warp(planes: list[np.ndarray], cam: tuple[float, float, float], width: int,
     return out
 
 
+def _clip_planes(path: Path, platform: Platform) -> tuple[list[list[np.ndarray]], int]:
+    """A generated clip's frames, cover-fitted to the frame size, as I420 planes; and its fps."""
+    import cv2
+
+    data = np.load(path)
+    out = []
+    for rgb in data["frames"]:
+        fitted = ImageOps.fit(Image.fromarray(rgb), (platform.width, platform.height), Image.LANCZOS)
+        h = platform.height
+        i420 = cv2.cvtColor(np.asarray(fitted), cv2.COLOR_RGB2YUV_I420)
+        out.append([i420[:h], i420[h: h + h // 4].reshape(h // 2, -1), i420[h + h // 4:].reshape(h // 2, -1)])
+    return out, int(data["fps"])
+
+
+def _scene_frame(scene: Scene, source, t: float, platform: Platform) -> list[np.ndarray]:
+    if scene.clip is not None:  # play the generated clip forwards and back until the scene ends
+        clip, fps = source
+        n = len(clip)
+        k = int((t - scene.start) * fps) % max(2 * n - 2, 1)
+        return clip[k if k < n else 2 * n - 2 - k]
+    return _warp(source, camera_at(scene.camera, (t - scene.start) / scene.duration), platform.width,
+                 platform.height)
+
+
 def frames(scenes: list[Scene], platform: Platform, total: float):
     """Yield yuv420p frames for the whole timeline, cross-fading briefly at scene cuts."""
     fps = platform.fps
-    planes = [_planes(s.image) for s in scenes]
+    sources = [_clip_planes(s.clip, platform) if s.clip is not None else _planes(s.image) for s in scenes]
     n = int(round(total * fps))
     for f in range(n):
         t = f / fps
         i = max(k for k, s in enumerate(scenes) if s.start <= t + 1e-9) if t >= scenes[0].start else 0
         scene = scenes[i]
-        cur = _warp(planes[i], camera_at(scene.camera, (t - scene.start) / scene.duration), platform.width,
-                    platform.height)
+        cur = _scene_frame(scene, sources[i], t, platform)
         # fade in from the previous scene over the first FADE_SECONDS of this one
         into = t - scene.start
         if i > 0 and into < FADE_SECONDS:
-            prev = scenes[i - 1]
-            old = _warp(planes[i - 1], camera_at(prev.camera, (t - prev.start) / prev.duration), platform.width,
-                        platform.height)
+            old = _scene_frame(scenes[i - 1], sources[i - 1], t, platform)
             a = into / FADE_SECONDS
             cur = [(p * a + q * (1 - a)).astype(np.uint8) for p, q in zip(cur, old)]
         yield b"".join(p.tobytes() for p in cur)

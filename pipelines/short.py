@@ -155,9 +155,9 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
         engines, script, images, sources, req.safety, warnings))
     scores = scoring["thumbnail"]
 
-    # 6. Motion: a camera path per scene; lay the scenes out on the timeline.
-    scenes = stages.run("motion", 0.01, "planning camera moves",
-                        lambda _c: _timeline(engines, req.seed, script, clips, timed, images, total))
+    # 6. Motion: a generated clip per still, or a camera path; lay the scenes out on the timeline.
+    scenes = stages.run("motion", 0.01, "planning motion", lambda c: _timeline(
+        engines, cache, req.seed, script, clips, timed, images, total, c))
 
     # 7. Music bed, then the mix: voice over ducked music, normalised to -14 LUFS.
     music_path = stages.run("music", 0.03, "composing music", lambda c: _music(engines, cache, plan, total, c))
@@ -360,8 +360,8 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _timeline(engines: Engines, seed: int, script: Script, clips: list[VoiceClip], timed: list[tuple[Word, ...]],
-              images: list[Path], total: float) -> list[Scene]:
+def _timeline(engines: Engines, cache: Cache, seed: int, script: Script, clips: list[VoiceClip],
+              timed: list[tuple[Word, ...]], images: list[Path], total: float, calls: dict) -> list[Scene]:
     n = len(clips)
     spoken = LEAD_IN + sum(c.duration for c in clips) + GAP * (n - 1) + TAIL
     slack = max(total - spoken, 0.0) / n
@@ -373,8 +373,14 @@ def _timeline(engines: Engines, seed: int, script: Script, clips: list[VoiceClip
             length = total - start
         shift = start + offset
         absolute = tuple(Word(w.text, round(w.start + shift, 3), round(w.end + shift, 3)) for w in words)
+        motion = None
+        if hasattr(engines.motion, "animate"):
+            digest = key(engines.names["motion"], engines.motion.settings, _file_digest(images[i]), seed * 1000 + i)
+            motion, _, hit = cache.file("motion", digest, ".npz", lambda tmp, img=images[i], s=seed * 1000 + i:
+                                        engines.motion.animate(img, seed=s, out_path=tmp))
+            calls["cached" if hit else "calls"] += 1
         scenes.append(Scene(i, ss.text, ss.visual_prompt, start, length, clip, offset, absolute, images[i],
-                            engines.motion.plan(seed * 1000 + i)))
+                            engines.motion.plan(seed * 1000 + i), motion))
         start += length
     return scenes
 

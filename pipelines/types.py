@@ -97,6 +97,7 @@ class Scene:
     words: tuple[Word, ...]  # display words, times absolute in the short
     image: Path
     camera: CameraPath
+    clip: Path | None = None  # generated motion (frames .npz) that replaces the camera move
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,11 @@ from rich.table import Table
 from models.errors import StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio
+from studio.models_cli import app as models_app
 
 app = typer.Typer(help="Viral AI Studio: topic, script or photos → post-ready vertical shorts.", no_args_is_help=True)
 console = Console(stderr=True)
+app.add_typer(models_app, name="models")
 
 
 @app.callback()

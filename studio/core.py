@@ -49,6 +49,16 @@ class Studio:
                           on_progress=on_progress)
 
 
+def on_zero_gpu(fn: Callable, seconds: int = 300) -> Callable:
+    """On a Hugging Face ZeroGPU Space (the ``spaces`` package is present) run ``fn`` under ``spaces.GPU``,
+    which attaches a GPU for the call; anywhere else return ``fn`` unchanged."""
+    try:
+        import spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(duration=seconds)(fn)
+
+
 def _folder_name(request: ShortRequest) -> str:
     words = re.findall(r"\w+", (request.topic or request.script).lower())[:6]
     return time.strftime("%Y%m%d-%H%M%S-") + ("-".join(words)[:48] or "short")

@@ -19,8 +19,8 @@ from studio.settings import Settings
 
 OFFLINE = "offline"
 # the real engine a --model override means when the profile runs the offline engine for that stage
-MODEL_ENGINES = {"script": "transformers", "voice": "coqui", "stills": "diffusers", "timing": "faster-whisper",
-                 "scoring": "open_clip"}
+MODEL_ENGINES = {"script": "transformers", "voice": "coqui", "stills": "diffusers", "motion": "svd",
+                 "timing": "faster-whisper", "scoring": "open_clip"}
 MODEL_STAGES = tuple(MODEL_ENGINES)
 
 

@@ -49,6 +49,7 @@ class Settings:
     def from_env(cls, home: Path | None = None) -> Settings:
         return cls(
             home=Path(home) if home else default_home(),
+            configs=Path(os.environ["STUDIO_CONFIGS"]) if os.environ.get("STUDIO_CONFIGS") else CONFIGS,
             x264_preset=os.environ.get("STUDIO_X264_PRESET", "veryfast"),
             x264_crf=int(os.environ.get("STUDIO_X264_CRF", "21")),
             model_budget_gb=float(os.environ["STUDIO_MODEL_BUDGET_GB"]) if os.environ.get("STUDIO_MODEL_BUDGET_GB")

@@ -8,7 +8,7 @@ import gradio as gr
 
 from models.errors import StudioError
 from pipelines.types import ShortRequest
-from studio.core import Studio
+from studio.core import Studio, on_zero_gpu
 
 _CSS = ".stage-table {font-size: 0.9em}"
 
@@ -33,13 +33,14 @@ def build_app(studio: Studio) -> gr.Blocks:
     templates = [(t["label"], name) for name, t in s.templates.items()]
     languages = [(f"{v['label']} ({k})", k) for k, v in s.languages.items()]
     profiles = ["auto", *s.profile_names()]
+    make = on_zero_gpu(studio.make)
 
     def create(topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
                progress=gr.Progress()):
         try:
             request = to_request(topic, script, platform, duration, voice, template, language, photos, profile,
                                  models, strict, safety)
-            result = studio.make(request, on_progress=lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
+            result = make(request, on_progress=lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
         except StudioError as exc:
             raise gr.Error(str(exc)) from None
         rows = [[r.stage, r.engine, round(r.seconds, 2)] for r in result.stages]

@@ -51,4 +51,5 @@ def tiny(tmp_path_factory):
         "stills": builders.build_sd_turbo(root / "sd-turbo-tiny"),
         "timing": builders.build_whisper(root / "whisper-tiny-ct2"),
         "scoring": builders.build_open_clip(root / "openclip-tiny"),
+        "motion": builders.build_svd(root / "svd-tiny"),
     }

@@ -155,23 +155,49 @@ def test_openai_compatible_server_repair_and_retry(openai_server):
     assert script.hashtags == ("#health", "#water")
 
 
-def test_cli_makes_a_short_with_every_real_engine(tiny, tmp_path):
-    """--profile cpu with --model STAGE=DIR for every stage: report.json names the real engine of each."""
-    args = [sys.executable, "-m", "studio.cli", "make", "--script", str(_script(tmp_path)), "--profile", "cpu",
-            "--safety", "warn", "--out", str(tmp_path / "out")]
-    for stage in ("voice", "stills", "timing", "scoring"):
-        args += ["--model", f"{stage}={tiny[stage]}"]
-    env = {**__import__("os").environ, "STUDIO_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_cli_makes_a_short_with_every_real_engine(tiny, tmp_path, openai_server):
+    """A profile of real engines (tiny weights; the script from a local OpenAI-compatible server): the CLI makes
+    a short and report.json names the real engine of every stage."""
+    import os
+    import shutil
+
+    import yaml
+
+    from studio.settings import CONFIGS
+
+    _FakeOpenAI.answers = ['{"hook": "Mornings matter.", "scenes": [{"text": "Wake up early and drink water.", '
+                           '"visual_prompt": "a glass of water at sunrise", "seconds": 3}], '
+                           '"call_to_action": "Follow for more.", "title": "Mornings", "caption": "Try it", '
+                           '"hashtags": ["#morning"]}']
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    profile = {
+        "device": "cpu",
+        "script": {"engine": "openai-compatible", "base_url": openai_server, "model": "tiny"},
+        "voice": {"engine": "coqui", "model": str(tiny["voice"])},
+        "stills": {"engine": "diffusers", "model": str(tiny["stills"]), "width": 64, "height": 64, "steps": 1},
+        "motion": {"engine": "svd", "model": str(tiny["motion"]), "width": 64, "height": 64, "frames": 4,
+                   "steps": 2, "decode_chunk_size": 4},
+        "music": {"engine": "procedural"},
+        "timing": {"engine": "faster-whisper", "model": str(tiny["timing"])},
+        "scoring": {"engine": "open_clip", "model": str(tiny["scoring"])},
+        "render": {"engine": "ffmpeg"},
+    }
+    (configs / "profiles" / "tiny.yaml").write_text(yaml.safe_dump(profile))
+    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "STUDIO_CONFIGS": str(configs)}
+    proc = subprocess.run([sys.executable, "-m", "studio.cli", "make", "morning routines", "--duration", "12",
+                           "--profile", "tiny", "--strict", "--safety", "warn", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["engines"]["voice"] == "coqui"
-    assert report["engines"]["stills"] == "diffusers"
-    assert report["engines"]["timing"] == "faster-whisper"
-    assert report["engines"]["scoring"] == "open_clip"
-    assert len(report["scene_alignment"]) == report["scenes"]
-    for name in ("resolution", "video_codec", "fps", "audio", "faststart", "duration_s"):
+    assert report["engines"] == {"script": "openai-compatible", "voice": "coqui", "timing": "faster-whisper",
+                                 "stills": "diffusers", "scoring": "open_clip", "motion": "svd", "music": "procedural",
+                                 "mix": "ducking + loudness", "render": "ffmpeg", "checks": "ffprobe + ebur128"}
+    assert len(report["scene_alignment"]) == report["scenes"] == 3
+    for name in ("resolution", "video_codec", "fps", "audio", "faststart", "duration_s", "captions"):
         assert report["checks"][name]["ok"], name
+    motion = next(s for s in report["stages"] if s["stage"] == "motion")
+    assert motion["calls"] == 3  # one generated clip per scene
 
 
 def test_llm_that_returns_garbage_falls_back_loudly(tiny, studio, tmp_path):
@@ -219,3 +245,19 @@ def _script(tmp_path: Path) -> Path:
     path = tmp_path / "script.txt"
     path.write_text("Wake up early and drink water.\nWalk for ten minutes in the sun.\n")
     return path
+
+
+def test_zero_gpu_wraps_the_make_call_only_when_spaces_is_present(monkeypatch):
+    import types
+
+    from studio.core import on_zero_gpu
+
+    def fn():
+        return "made"
+
+    assert on_zero_gpu(fn) is fn  # no `spaces` package: unchanged
+    wrapped = []
+    fake = types.ModuleType("spaces")
+    fake.GPU = lambda duration: (lambda f: wrapped.append(duration) or (lambda *a, **k: ("on-gpu", f(*a, **k))))
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    assert on_zero_gpu(fn)() == ("on-gpu", "made") and wrapped == [300]

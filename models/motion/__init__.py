@@ -8,3 +8,10 @@ def _kenburns(**options):
     from models.motion.kenburns import KenBurns
 
     return KenBurns(**options)
+
+
+@ENGINES["motion"].register("svd")
+def _svd(**options):
+    from models.motion.svd import SVDMotion
+
+    return SVDMotion(**options)

@@ -198,3 +198,45 @@ def as_hub_repo(src: Path, cache_dir: Path, repo_id: str, revision: str = "main"
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     (repo / "refs" / revision).write_text(commit)
     return repo_id
+
+
+def build_svd(out: Path) -> Path:
+    """A Stable-Video-Diffusion-shaped image-to-video pipeline (4 frames, 64 px), fp16 variant then fp32."""
+    import torch
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        StableVideoDiffusionPipeline,
+        UNetSpatioTemporalConditionModel,
+    )
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    unet = UNetSpatioTemporalConditionModel(
+        sample_size=8, in_channels=8, out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"), block_out_channels=(32, 64),
+        layers_per_block=1, cross_attention_dim=32, num_attention_heads=(2, 4), addition_time_embed_dim=32,
+        projection_class_embeddings_input_dim=3 * 32, num_frames=4)
+    vae = AutoencoderKLTemporalDecoder(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 4,
+                                       block_out_channels=(32, 32, 32, 32), layers_per_block=1, latent_channels=4,
+                                       sample_size=64)
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=32, projection_dim=32, num_hidden_layers=2,
+                                                             num_attention_heads=4, intermediate_size=37,
+                                                             image_size=224, patch_size=32))
+    scheduler = EulerDiscreteScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+                                       interpolation_type="linear", num_train_timesteps=1000,
+                                       prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002,
+                                       steps_offset=1, timestep_spacing="leading", timestep_type="continuous",
+                                       use_karras_sigmas=True)
+    pipe = StableVideoDiffusionPipeline(vae=vae, image_encoder=encoder, unet=unet, scheduler=scheduler,
+                                        feature_extractor=CLIPImageProcessor(size={"shortest_edge": 32},
+                                                                             crop_size={"height": 32, "width": 32}))
+    shutil.rmtree(out, ignore_errors=True)
+    pipe.to(torch.float16).save_pretrained(out, variant="fp16")
+    pipe.to(torch.float32).save_pretrained(out)
+    index = json.loads((out / "model_index.json").read_text())
+    if index.get("feature_extractor", [None, None])[1] == "CLIPImageProcessorPil":
+        index["feature_extractor"][1] = "CLIPImageProcessor"
+        (out / "model_index.json").write_text(json.dumps(index, indent=2))
+    return out

@@ -1,0 +1,91 @@
+"""Stable Video Diffusion (SVD / SVD-XT): a short generated clip per still.
+
+Every knob comes from settings (size, frames, fps, motion strength, decode chunk size, steps), so a tiny
+model runs on a CPU in tests; the pipeline's own defaults (576×1024, 25 frames) are never relied on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import EngineFailed, EngineUnavailable
+from models.hub import ModelRef, locate
+from models.manager import ModelManager
+from models.motion.kenburns import KenBurns
+from models.types import CameraPath
+
+
+class SVDMotion:
+    engine = "svd"
+
+    def __init__(self, model: str, revision: str | None = None, device: str = "cpu", variant: str | None = None,
+                 width: int = 576, height: int = 1024, frames: int = 25, fps: int = 7, motion_bucket_id: int = 127,
+                 noise_aug_strength: float = 0.02, decode_chunk_size: int = 4, steps: int = 25,
+                 cpu_offload: bool = False, local_files_only: bool = True, cache_dir: str | None = None,
+                 manager: ModelManager | None = None, fetch_hint: str = "") -> None:
+        self.ref = ModelRef(model, revision)
+        self.device, self.variant = device, variant
+        self.width, self.height, self.frames, self.fps = width, height, frames, fps
+        self.motion_bucket_id, self.noise_aug_strength = motion_bucket_id, noise_aug_strength
+        self.decode_chunk_size, self.steps, self.cpu_offload = decode_chunk_size, steps, cpu_offload
+        self.local_files_only, self.cache_dir = local_files_only, cache_dir
+        self.manager = manager or ModelManager()
+        self.fetch_hint = fetch_hint
+        self._camera = KenBurns()
+
+    @property
+    def settings(self) -> dict:
+        return {"model": self.ref.repo, "revision": self.ref.revision, "size": [self.width, self.height],
+                "frames": self.frames, "fps": self.fps, "motion": self.motion_bucket_id, "steps": self.steps,
+                "noise": self.noise_aug_strength}
+
+    def check(self) -> None:
+        locate(self.ref, stage="motion", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
+               fetch_hint=self.fetch_hint)
+
+    def plan(self, seed: int) -> CameraPath:
+        """Clips are not moved by a camera; a path is still planned for scenes that fall back to Ken Burns."""
+        return self._camera.plan(seed)
+
+    def _load(self):
+        try:
+            import torch
+            from diffusers import StableVideoDiffusionPipeline
+        except ImportError:
+            raise EngineUnavailable("diffusers is not installed.", "pip install -r requirements.txt") from None
+        path = locate(self.ref, stage="motion", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
+                      fetch_hint=self.fetch_hint)
+        dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
+        try:
+            pipe = StableVideoDiffusionPipeline.from_pretrained(path, dtype=dtype, variant=self.variant,
+                                                                local_files_only=True)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise EngineUnavailable(f"The motion model in {path} could not be loaded: {exc}",
+                                    "The download may be incomplete or corrupt: pull it again.") from None
+        pipe.set_progress_bar_config(disable=True)
+        if self.cpu_offload and self.device.startswith("cuda"):
+            pipe.enable_model_cpu_offload()  # VRAM is short: keep only the active component on the GPU
+            return pipe
+        return pipe.to(self.device)
+
+    def animate(self, image: Path, *, seed: int, out_path: Path) -> Path:
+        """Frames as uint8 RGB in an .npz (``frames``: n×h×w×3, ``fps``)."""
+        import torch
+        from PIL import Image
+
+        pipe = self.manager.get(("svd", str(self.ref), self.device, self.variant), self._load)
+        w, h = self.width // 8 * 8, self.height // 8 * 8
+        with Image.open(image) as im:
+            cond = im.convert("RGB").resize((w, h), Image.LANCZOS)
+        try:
+            result = pipe(cond, height=h, width=w, num_frames=self.frames, num_inference_steps=self.steps,
+                          decode_chunk_size=self.decode_chunk_size, motion_bucket_id=self.motion_bucket_id,
+                          fps=self.fps, noise_aug_strength=self.noise_aug_strength,
+                          generator=torch.Generator("cpu").manual_seed(seed), output_type="np")
+        except (RuntimeError, ValueError) as exc:
+            raise EngineFailed(f"The motion model failed: {exc}") from None
+        frames = np.clip(np.asarray(result.frames[0]) * 255, 0, 255).astype(np.uint8)
+        np.savez(out_path, frames=frames, fps=self.fps)
+        return Path(out_path)
