@@ -108,7 +108,7 @@ def main() -> None:
     rows.append(measure("script (transformers)", write, n_growth=10))
 
     loads = {k[0]: v for k, v in manager.loads.items()}
-    print(f"{'adapter':<26}{'cold s':>9}{'warm s':>9}{'loads/10':>10}{'extra MB':>10}{'growth MB':>11}")
+    print(f"{'adapter':<26}{'cold s':>9}{'warm s':>9}{'loads':>10}{'extra MB':>10}{'growth MB':>11}")
     family = {"voice": "coqui", "stills": "t2i", "timing": "whisper", "scoring": "open_clip", "script": "llm"}
     for r in rows:
         key = family[r["adapter"].split()[0]]
