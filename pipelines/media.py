@@ -73,3 +73,45 @@ def check_image(path: Path) -> str:
             f"Photo {path.name!r} is damaged or truncated and cannot be read ({exc}).", "Re-export or re-download it."
         ) from None
     return kind
+
+
+MAX_AUDIO_BYTES = 50 * 1024 * 1024
+
+
+def sniff_audio(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    return None
+
+
+def check_voice_sample(path: Path, min_seconds: float = 6.0, max_seconds: float = 30.0) -> float:
+    """A voice-cloning reference must be real audio of 6–30 s; returns its length."""
+    import subprocess
+
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidMedia(f"Voice sample {path.name!r} does not exist.", "Check the path.")
+    if path.stat().st_size > MAX_AUDIO_BYTES:
+        raise InvalidMedia(f"Voice sample {path.name!r} is larger than {MAX_AUDIO_BYTES // 2**20} MB.")
+    with path.open("rb") as fh:
+        if sniff_audio(fh.read(16)) is None:
+            raise InvalidMedia(f"{path.name!r} is not an audio file (WAV, MP3, FLAC, OGG or M4A).",
+                               "Record or export your voice as a WAV or MP3.")
+    proc = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+                          capture_output=True, text=True)
+    try:
+        seconds = float(proc.stdout.strip())
+    except ValueError:
+        raise InvalidMedia(f"Voice sample {path.name!r} is damaged and cannot be read.", "Export it again.") from None
+    if not min_seconds <= seconds <= max_seconds:
+        raise InvalidMedia(f"The voice sample lasts {seconds:.1f} s; it must be {min_seconds:g}–{max_seconds:g} s.",
+                           "Record or trim 6 to 30 seconds of clear speech.")
+    return seconds

@@ -83,6 +83,8 @@ class ShortRequest:
     models: tuple[str, ...] = ()  # "STAGE=REPO_OR_PATH" overrides
     strict: bool = False  # a missing or failing real engine is an error, not a fallback
     safety: str = "block"  # block | warn | off: the zero-shot image safety check
+    voice_sample: Path | None = None  # 6–30 s of a real person's voice to clone (XTTS-v2)
+    voice_consent: bool = False  # the creator confirms that person agreed to having their voice cloned
 
 
 @dataclass(frozen=True)

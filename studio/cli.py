@@ -42,6 +42,9 @@ def make(
                                              "(repeatable).")] = [],  # noqa: B006
     strict: Annotated[bool, typer.Option("--strict", help="Fail instead of falling back to offline engines.")] = False,
     safety: Annotated[str, typer.Option(help="Image safety check: block, warn or off.")] = "block",
+    voice_sample: Annotated[Optional[Path], typer.Option("--voice-sample",
+                                                         help="6–30 s of a voice to clone (XTTS-v2).")] = None,
+    consent: Annotated[bool, typer.Option("--consent", help="The person in --voice-sample agreed to cloning.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder.")] = None,
 ) -> None:
     """Make one short and print what was written."""
@@ -50,7 +53,8 @@ def make(
         request = ShortRequest(topic=topic, script=text, media=tuple(media), platform=platform,
                                duration=duration,
                                voice=voice, template=template, language=language, profile=profile, seed=seed,
-                               models=tuple(model), strict=strict, safety=safety)
+                               models=tuple(model), strict=strict, safety=safety, voice_sample=voice_sample,
+                               voice_consent=consent)
         studio = Studio()
         with Progress(TextColumn("[bold]{task.fields[stage]:<8}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                       TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:

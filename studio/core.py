@@ -13,6 +13,7 @@ from pathlib import Path
 
 from models.errors import InvalidRequest
 from models.manager import ModelManager
+from pipelines.media import check_voice_sample
 from pipelines.render import EncodeOptions
 from pipelines.short import ShortPlan, make_short
 from pipelines.types import ShortRequest, ShortResult
@@ -31,13 +32,19 @@ class Studio:
         s = self.settings
         if request.safety not in SAFETY_MODES:
             raise InvalidRequest(f"Unknown safety mode {request.safety!r}.", f"Choose one of: {', '.join(SAFETY_MODES)}.")
+        if request.voice_sample is not None:
+            if not request.voice_consent:
+                raise InvalidRequest("Cloning a voice needs the consent of the person whose voice it is.",
+                                     "Confirm it with --consent (or the consent box in the UI).")
+            check_voice_sample(request.voice_sample)
         return ShortPlan(request, s.platform(request.platform), s.template(request.template),
                          s.voice(request.voice, request.language), s.language(request.language))
 
     def engines(self, request: ShortRequest, plan: ShortPlan | None = None) -> EngineChoice:
         plan = plan or self.plan(request)
         return choose_engines(self.settings, self.models, request.profile, plan.voice, request.language,
-                              parse_overrides(request.models), strict=request.strict)
+                              parse_overrides(request.models), strict=request.strict,
+                              voice_sample=request.voice_sample, seed=request.seed)
 
     def make(self, request: ShortRequest, *, out_dir: Path | str | None = None,
              on_progress: Callable[[float, str, str], None] | None = None) -> ShortResult:

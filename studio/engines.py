@@ -56,7 +56,8 @@ class EngineChoice:
 
 
 def choose_engines(settings: Settings, manager: ModelManager, profile: str, voice: Voice, language: str,
-                   overrides: dict[str, str] | None = None, strict: bool = False) -> EngineChoice:
+                   overrides: dict[str, str] | None = None, strict: bool = False, voice_sample=None,
+                   seed: int = 0) -> EngineChoice:
     load_builtin_engines()
     name = resolve_profile(profile)
     spec = settings.profile(name)
@@ -74,6 +75,8 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
                 stage_spec["engine"] = MODEL_ENGINES[stage]
         engine_name = stage_spec.pop("engine")
         try:
+            if stage == "voice" and engine_name == "coqui":
+                stage_spec.update(seed=seed, speaker_wav=str(voice_sample) if voice_sample else None)
             objects[stage] = _create(stage, engine_name, stage_spec, device, manager, voice, language, name)
             names[stage] = engine_name
         except EngineUnavailable as exc:
@@ -83,6 +86,11 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
             warnings.append(f"{stage}: {exc.message} Using the offline engine ({fallback}) instead. {exc.hint}".strip())
             objects[stage] = _create(stage, fallback, {}, "cpu", manager, voice, language, OFFLINE)
             names[stage] = fallback
+    if voice_sample and names["voice"] != "coqui":
+        message = "voice: cloning needs a Coqui voice model (XTTS-v2 in the gpu profile); the sample was not used."
+        if strict:
+            raise EngineUnavailable(message, "Fetch it with: studio models pull gpu")
+        warnings.append(message)
     names["render"] = spec.get("render", {}).get("engine", "ffmpeg")
     timing = objects.pop("timing")
     engines = Engines(timing=timing if names["timing"] != "voice-events" else None, names=names,

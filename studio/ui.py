@@ -15,7 +15,7 @@ _CSS = ".stage-table {font-size: 0.9em}"
 
 def to_request(topic: str, script: str, platform: str, duration: float, voice: str, template: str, language: str,
                photos: list | None, profile: str = "auto", models: str = "", strict: bool = False,
-               safety: str = "block") -> ShortRequest:
+               safety: str = "block", voice_sample: str | None = None, consent: bool = False) -> ShortRequest:
     """The one adapter from UI values to the typed request."""
     paths = tuple(Path(p if isinstance(p, str) else p.name) for p in (photos or []))
     has_script = bool((script or "").strip())
@@ -23,7 +23,8 @@ def to_request(topic: str, script: str, platform: str, duration: float, voice: s
     return ShortRequest(topic=(topic or "") if not has_script else "", script=script or "", media=paths,
                         platform=platform, duration=None if has_script else float(duration), voice=voice,
                         template=template, language=language, profile=profile, models=overrides, strict=bool(strict),
-                        safety=safety)
+                        safety=safety, voice_sample=Path(voice_sample) if voice_sample else None,
+                        voice_consent=bool(consent))
 
 
 def build_app(studio: Studio) -> gr.Blocks:
@@ -36,10 +37,10 @@ def build_app(studio: Studio) -> gr.Blocks:
     make = on_zero_gpu(studio.make)
 
     def create(topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
-               progress=gr.Progress()):
+               voice_sample, consent, progress=gr.Progress()):
         try:
             request = to_request(topic, script, platform, duration, voice, template, language, photos, profile,
-                                 models, strict, safety)
+                                 models, strict, safety, voice_sample, consent)
             result = make(request, on_progress=lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
         except StudioError as exc:
             raise gr.Error(str(exc)) from None
@@ -74,6 +75,10 @@ def build_app(studio: Studio) -> gr.Blocks:
                         with gr.Row():
                             strict = gr.Checkbox(label="Strict: fail instead of falling back", value=False)
                             safety = gr.Radio(["block", "warn", "off"], value="block", label="Image safety check")
+                        voice_sample = gr.Audio(label="Clone a voice: 6–30 s of clear speech (XTTS-v2)",
+                                                type="filepath", sources=["upload", "microphone"])
+                        consent = gr.Checkbox(label="The person in this recording agreed to having their voice cloned",
+                                              value=False)
                     go = gr.Button("Create short", variant="primary")
                 with gr.Column(min_width=300):
                     video = gr.Video(label="Preview", height=560)
@@ -84,6 +89,6 @@ def build_app(studio: Studio) -> gr.Blocks:
                     checks = gr.Textbox(label="Checks measured on the video", interactive=False)
                     notes = gr.Markdown(label="Warnings")
         go.click(create, [topic, script, platform, duration, voice, template, language, photos, profile, models,
-                          strict, safety],
+                          strict, safety, voice_sample, consent],
                  [video, thumb, files, stages, checks, notes], api_name="create", concurrency_limit=1)
     return demo

@@ -75,3 +75,32 @@ def test_cli_reports_errors_without_a_traceback(tmp_path):
 
 def test_errors_are_domain_exceptions():
     assert issubclass(InvalidMedia, StudioError) and issubclass(InvalidRequest, StudioError)
+
+
+def test_voice_cloning_needs_consent_and_a_real_6_to_30_second_sample(studio, tmp_path):
+    import wave
+
+    import numpy as np
+
+    def sample(seconds):
+        path = tmp_path / f"voice{seconds}.wav"
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            w.writeframes((np.sin(np.arange(int(16000 * seconds)) / 5) * 8000).astype(np.int16).tobytes())
+        return path
+
+    good = sample(8)
+    with pytest.raises(InvalidRequest, match="consent"):
+        studio.make(ShortRequest(topic="ok", voice_sample=good), out_dir=tmp_path / "o")
+    with pytest.raises(InvalidMedia, match="must be 6–30 s"):
+        studio.make(ShortRequest(topic="ok", voice_sample=sample(2), voice_consent=True), out_dir=tmp_path / "o")
+    fake = tmp_path / "voice.wav"
+    fake.write_text("not audio at all")
+    with pytest.raises(InvalidMedia, match="not an audio file"):
+        studio.make(ShortRequest(topic="ok", voice_sample=fake, voice_consent=True), out_dir=tmp_path / "o")
+    # with no cloning-capable voice model, the sample is not used, and the result says so
+    result = studio.make(ShortRequest(topic="3 tips for better sleep", duration=6, profile="offline",
+                                      voice_sample=good, voice_consent=True), out_dir=tmp_path / "ok")
+    assert any("cloning needs a Coqui voice model" in w for w in result.warnings)

@@ -46,7 +46,7 @@ def test_ui_returns_a_real_video(server, tmp_path):
 
     client = Client(server, verbose=False)
     video, thumb, files, stages, checks, notes = client.predict(
-        "3 tips for better sleep", "", "reels", 10, "narrator", "bold", "en", None, "offline", "", False, "block",
+        "3 tips for better sleep", "", "reels", 10, "narrator", "bold", "en", None, "offline", "", False, "block", None, False,
         api_name="/create")
     path = Path(video["video"] if isinstance(video, dict) else video)
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height",
@@ -66,6 +66,6 @@ def test_ui_shows_errors_as_messages(server):
 
     client = Client(server, verbose=False)
     with pytest.raises(AppError) as err:
-        client.predict("", "", "reels", 10, "narrator", "bold", "en", None, "offline", "", False, "block",
-                       api_name="/create")
+        client.predict("", "", "reels", 10, "narrator", "bold", "en", None, "offline", "", False, "block", None,
+                       False, api_name="/create")
     assert "either a topic or a script" in str(err.value)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import EngineFailed, EngineUnavailable, InvalidMedia
+from models.errors import EngineFailed, EngineUnavailable
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
 from models.types import VoiceClip
@@ -25,8 +25,10 @@ class CoquiVoice:
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", speaker: str | None = None,
                  language: str | None = None, speaker_wav: str | None = None, local_files_only: bool = True,
-                 cache_dir: str | None = None, manager: ModelManager | None = None, fetch_hint: str = "") -> None:
+                 cache_dir: str | None = None, manager: ModelManager | None = None, fetch_hint: str = "",
+                 seed: int = 0) -> None:
         self.ref = ModelRef(model, revision)
+        self.seed = seed
         self.device, self.speaker, self.language = device, speaker, language
         self.speaker_wav = speaker_wav
         self.local_files_only, self.cache_dir = local_files_only, cache_dir
@@ -41,7 +43,7 @@ class CoquiVoice:
 
             ref_digest = hashlib.sha256(Path(self.speaker_wav).read_bytes()).hexdigest()[:16]
         return {"model": self.ref.repo, "revision": self.ref.revision, "speaker": self.speaker,
-                "language": self.language, "clone": ref_digest}
+                "language": self.language, "clone": ref_digest, "seed": self.seed}
 
     def _files(self) -> tuple[Path, Path]:
         if self.ref.repo.startswith("tts_models/"):  # a Coqui catalogue name: Coqui's own download folder
@@ -89,6 +91,9 @@ class CoquiVoice:
         if self.speaker_wav:
             kwargs["speaker_wav"] = self.speaker_wav
             kwargs.pop("speaker", None)
+        import torch
+
+        torch.manual_seed(self.seed)  # VITS samples durations and noise: a fixed seed makes runs reproducible
         try:
             wav = np.asarray(tts.tts(text=text, **kwargs), dtype=np.float32)
         except (RuntimeError, ValueError, KeyError) as exc:
@@ -115,19 +120,3 @@ def _size(tts) -> int:
 
     model = getattr(getattr(tts, "synthesizer", None), "tts_model", None)
     return param_bytes(model) if model is not None else 0
-
-
-def check_reference_voice(path: Path, *, min_seconds: float = 6.0, max_seconds: float = 30.0) -> float:
-    """A cloning reference must be real audio of 6–30 s; returns its length."""
-    import subprocess
-
-    proc = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-                          capture_output=True, text=True)
-    try:
-        seconds = float(proc.stdout.strip())
-    except ValueError:
-        raise InvalidMedia(f"{Path(path).name!r} is not an audio file.", "Upload a WAV, MP3 or M4A recording.") from None
-    if not min_seconds <= seconds <= max_seconds:
-        raise InvalidMedia(f"The reference voice lasts {seconds:.1f} s; it must be {min_seconds:g}–{max_seconds:g} s.",
-                           "Record or trim a clip of 6 to 30 seconds of clear speech.")
-    return seconds
