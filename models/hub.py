@@ -94,8 +94,11 @@ def _sha256(path: Path) -> str:
 def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[str] | None = None) -> PullResult:
     """Download a repo at a pinned revision into the Hub cache: space checked first, resumable, verified after.
 
-    huggingface_hub resumes partial files (``.incomplete`` + HTTP Range) and shows progress bars; we add the
-    disk-space check up front and a checksum check of every file against the Hub's own listing.
+    huggingface_hub resumes a file whose connection drops mid-download (HTTP Range, within the process),
+    keeps every finished file (a second pull fetches only what is missing) and shows progress bars; we add
+    the disk-space check up front and a checksum check of every file against the Hub's own listing.
+    Since huggingface_hub PR #4228 a partial file is private to its process, so a pull that is killed
+    restarts the file it was in the middle of.
     """
     import fnmatch
 
