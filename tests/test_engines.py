@@ -200,6 +200,24 @@ def test_cli_makes_a_short_with_every_real_engine(tiny, tmp_path, openai_server)
     assert motion["calls"] == 3  # one generated clip per scene
 
 
+def test_cli_profile_cpu_with_model_overrides(tiny, tmp_path):
+    """`studio make --profile cpu --model STAGE=DIR ...`: the overridden stages run their real engines."""
+    import os
+
+    args = [sys.executable, "-m", "studio.cli", "make", "--script", str(_script(tmp_path)), "--profile", "cpu",
+            "--safety", "warn", "--out", str(tmp_path / "out")]
+    for stage in ("voice", "stills", "timing", "scoring"):
+        args += ["--model", f"{stage}={tiny[stage]}"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "STUDIO_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {k: report["engines"][k] for k in ("voice", "stills", "timing", "scoring")} == {
+        "voice": "coqui", "stills": "diffusers", "timing": "faster-whisper",
+        "scoring": "open_clip"}
+    assert "Warning:" in proc.stderr or "warning" in proc.stderr.lower()  # the script model is missing: said so
+
+
 def test_llm_that_returns_garbage_falls_back_loudly(tiny, studio, tmp_path):
     result = studio.make(ShortRequest(topic="3 tips for better sleep", duration=8, profile="offline",
                                       models=(f"script={tiny['script']}",)), out_dir=tmp_path / "o")

@@ -23,7 +23,7 @@ class SVDMotion:
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", variant: str | None = None,
                  width: int = 576, height: int = 1024, frames: int = 25, fps: int = 7, motion_bucket_id: int = 127,
                  noise_aug_strength: float = 0.02, decode_chunk_size: int = 4, steps: int = 25,
-                 cpu_offload: bool = False, local_files_only: bool = True, cache_dir: str | None = None,
+                 cpu_offload: bool | str = "auto", local_files_only: bool = True, cache_dir: str | None = None,
                  manager: ModelManager | None = None, fetch_hint: str = "") -> None:
         self.ref = ModelRef(model, revision)
         self.device, self.variant = device, variant
@@ -65,10 +65,19 @@ class SVDMotion:
             raise EngineUnavailable(f"The motion model in {path} could not be loaded: {exc}",
                                     "The download may be incomplete or corrupt: pull it again.") from None
         pipe.set_progress_bar_config(disable=True)
-        if self.cpu_offload and self.device.startswith("cuda"):
+        if self.device.startswith("cuda") and self._offload():
             pipe.enable_model_cpu_offload()  # VRAM is short: keep only the active component on the GPU
             return pipe
         return pipe.to(self.device)
+
+    def _offload(self) -> bool:
+        """``auto``: offload when the GPU has less free memory than SVD-XT needs resident in fp16 (~14 GiB)."""
+        if self.cpu_offload != "auto":
+            return bool(self.cpu_offload)
+        import torch
+
+        free, _ = torch.cuda.mem_get_info()
+        return free < 14 * 2**30
 
     def animate(self, image: Path, *, seed: int, out_path: Path) -> Path:
         """Frames as uint8 RGB in an .npz (``frames``: n×h×w×3, ``fps``)."""
