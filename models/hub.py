@@ -81,7 +81,7 @@ def _git_blob_sha1(path: Path) -> str:
     return h.hexdigest()
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     import hashlib
 
     h = hashlib.sha256()
@@ -130,7 +130,7 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
     for f in files:
         local = path / f.path
         expected = f.lfs.sha256 if getattr(f, "lfs", None) else f.blob_id
-        actual = _sha256(local) if getattr(f, "lfs", None) else _git_blob_sha1(local)
+        actual = sha256_file(local) if getattr(f, "lfs", None) else _git_blob_sha1(local)
         if actual != expected:
             local.resolve().unlink(missing_ok=True)
             local.unlink(missing_ok=True)

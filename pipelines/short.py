@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import EngineFailed, InvalidMedia, InvalidRequest
+from models.hub import sha256_file
 from models.types import Script, StillSpec, VoiceClip, Word
 from pipelines import audio, captions, media, render
 from pipelines.cache import Cache, key
@@ -286,7 +287,7 @@ def _stills(engines: Engines, cache: Cache, plan: ShortPlan, script: Script,
     if photos:
         prepared = []
         for src in map(Path, photos):
-            digest = key("prepare", render.SOURCE_SCALE, platform.width, platform.height, _file_digest(src))
+            digest = key("prepare", render.SOURCE_SCALE, platform.width, platform.height, sha256_file(src))
             path, _, hit = cache.file("stills", digest, ".jpg", lambda tmp, s=src: render.prepare_still(s, platform, tmp))
             calls["cached" if hit else "calls"] += 1
             prepared.append(path)
@@ -350,16 +351,6 @@ def _score(engines: Engines, script: Script, images: list[Path], sources: list[s
     return result
 
 
-def _file_digest(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _timeline(engines: Engines, cache: Cache, seed: int, script: Script, clips: list[VoiceClip],
               timed: list[tuple[Word, ...]], images: list[Path], total: float, calls: dict) -> list[Scene]:
     n = len(clips)
@@ -375,7 +366,7 @@ def _timeline(engines: Engines, cache: Cache, seed: int, script: Script, clips: 
         absolute = tuple(Word(w.text, round(w.start + shift, 3), round(w.end + shift, 3)) for w in words)
         motion = None
         if hasattr(engines.motion, "animate"):
-            digest = key(engines.names["motion"], engines.motion.settings, _file_digest(images[i]), seed * 1000 + i)
+            digest = key(engines.names["motion"], engines.motion.settings, sha256_file(images[i]), seed * 1000 + i)
             motion, _, hit = cache.file("motion", digest, ".npz", lambda tmp, img=images[i], s=seed * 1000 + i:
                                         engines.motion.animate(img, seed=s, out_path=tmp))
             calls["cached" if hit else "calls"] += 1

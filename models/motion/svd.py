@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import EngineFailed, EngineUnavailable
+from models.errors import EngineFailed
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
 from models.motion.kenburns import KenBurns
@@ -50,21 +50,11 @@ class SVDMotion:
         return self._camera.plan(seed)
 
     def _load(self):
-        try:
-            import torch
-            from diffusers import StableVideoDiffusionPipeline
-        except ImportError:
-            raise EngineUnavailable("diffusers is not installed.", "pip install -r requirements.txt") from None
+        from models.stills.diffusion import load_pipeline
+
         path = locate(self.ref, stage="motion", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
                       fetch_hint=self.fetch_hint)
-        dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
-        try:
-            pipe = StableVideoDiffusionPipeline.from_pretrained(path, dtype=dtype, variant=self.variant,
-                                                                local_files_only=True)
-        except (OSError, ValueError, RuntimeError, KeyError) as exc:
-            raise EngineUnavailable(f"The motion model in {path} could not be loaded: {exc}",
-                                    "The download may be incomplete or corrupt: pull it again.") from None
-        pipe.set_progress_bar_config(disable=True)
+        pipe = load_pipeline("StableVideoDiffusionPipeline", path, self.device, self.variant, "motion")
         if self.device.startswith("cuda") and self._offload():
             pipe.enable_model_cpu_offload()  # VRAM is short: keep only the active component on the GPU
             return pipe

@@ -12,6 +12,23 @@ from models.types import StillSpec
 _HINT = "pip install -r requirements.txt  (diffusers, transformers, torch)"
 
 
+def load_pipeline(class_name: str, path: Path, device: str, variant: str | None, stage: str):
+    """A diffusers pipeline from a local folder: fp16 on CUDA, fp32 on CPU; loading errors made actionable."""
+    try:
+        import diffusers
+        import torch
+    except ImportError:
+        raise EngineUnavailable("diffusers is not installed.", _HINT) from None
+    dtype = torch.float16 if device.startswith("cuda") else torch.float32
+    try:
+        pipe = getattr(diffusers, class_name).from_pretrained(path, dtype=dtype, variant=variant, local_files_only=True)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise EngineUnavailable(f"The {stage} model in {path} could not be loaded: {exc}",
+                                "The download may be incomplete or corrupt: pull it again.") from None
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
 class DiffusionStills:
     engine = "diffusers"
 
@@ -36,22 +53,9 @@ class DiffusionStills:
                fetch_hint=self.fetch_hint)
 
     def _load(self):
-        try:
-            import torch
-            from diffusers import AutoPipelineForText2Image
-        except ImportError:
-            raise EngineUnavailable("diffusers is not installed.", _HINT) from None
         path = locate(self.ref, stage="stills", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
                       fetch_hint=self.fetch_hint)
-        dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
-        try:
-            pipe = AutoPipelineForText2Image.from_pretrained(path, dtype=dtype, variant=self.variant,
-                                                             local_files_only=True)
-        except (OSError, ValueError, RuntimeError, KeyError) as exc:
-            raise EngineUnavailable(f"The stills model in {path} could not be loaded: {exc}",
-                                    "The download may be incomplete or corrupt: pull it again.") from None
-        pipe.set_progress_bar_config(disable=True)
-        return pipe.to(self.device)
+        return load_pipeline("AutoPipelineForText2Image", path, self.device, self.variant, "stills").to(self.device)
 
     def generate(self, spec: StillSpec, out_path: Path) -> Path:
         import torch
