@@ -6,7 +6,7 @@ Everything below the studio receives plain values from here.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -37,6 +37,74 @@ def _choose(kind: str, name: str, table: dict) -> dict:
     return table[name]
 
 
+AUTH_MODES = ("none", "local", "supabase")
+STORAGE_KINDS = ("local", "supabase")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidRequest(f"{name}={raw!r} is not a whole number.", f"Set {name} to an integer, e.g. {default}.") from None
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What ``studio serve`` needs: metadata, auth, storage, limits. Secrets come only from here (env), never from
+    configs/ files, and are never printed (``repr`` hides them)."""
+
+    auth_mode: str = "local"
+    database_url: str | None = None  # None = SQLite file under STUDIO_HOME
+    jwt_secret: str | None = field(default=None, repr=False)  # None = generated once and kept in STUDIO_HOME (0600)
+    access_ttl_s: int = 15 * 60
+    refresh_ttl_s: int = 7 * 24 * 3600
+    storage: str = "local"
+    supabase_url: str | None = None
+    supabase_anon_key: str | None = field(default=None, repr=False)
+    supabase_service_key: str | None = field(default=None, repr=False)
+    supabase_jwt_secret: str | None = field(default=None, repr=False)  # legacy HS256 projects only
+    supabase_bucket: str = "studio"
+    max_video_mb: int = 100
+    max_image_mb: int = 20
+    max_audio_mb: int = 50
+    daily_shorts: int = 20  # per account, per UTC day
+    demo_daily_shorts: int = 5  # per IP, auth mode "none"
+    login_per_minute: int = 10  # per IP and per account, sign-in and sign-up
+    signed_url_ttl_s: int = 3600
+    job_workers: int = 1
+    secure_cookies: bool = False  # set on for HTTPS deployments
+
+    @classmethod
+    def from_env(cls, auth_mode: str | None = None) -> ServerSettings:
+        env = os.environ.get
+        mode = auth_mode or env("STUDIO_AUTH", "local")
+        if mode not in AUTH_MODES:
+            raise InvalidRequest(f"Unknown auth mode {mode!r}.", f"Set STUDIO_AUTH to one of: {', '.join(AUTH_MODES)}.")
+        storage = env("STUDIO_STORAGE", "supabase" if mode == "supabase" else "local")
+        if storage not in STORAGE_KINDS:
+            raise InvalidRequest(f"Unknown storage {storage!r}.", f"Set STUDIO_STORAGE to one of: {', '.join(STORAGE_KINDS)}.")
+        s = cls(auth_mode=mode, database_url=env("STUDIO_DATABASE_URL") or None, jwt_secret=env("STUDIO_JWT_SECRET") or None,
+                access_ttl_s=_env_int("STUDIO_ACCESS_TTL", 15 * 60), refresh_ttl_s=_env_int("STUDIO_REFRESH_TTL", 7 * 24 * 3600),
+                storage=storage, supabase_url=(env("SUPABASE_URL") or "").rstrip("/") or None,
+                supabase_anon_key=env("SUPABASE_ANON_KEY") or env("SUPABASE_KEY") or None,
+                supabase_service_key=env("SUPABASE_SERVICE_ROLE_KEY") or None,
+                supabase_jwt_secret=env("SUPABASE_JWT_SECRET") or None,
+                supabase_bucket=env("STUDIO_SUPABASE_BUCKET", "studio"),
+                max_video_mb=_env_int("STUDIO_MAX_VIDEO_MB", 100), max_image_mb=_env_int("STUDIO_MAX_IMAGE_MB", 20),
+                max_audio_mb=_env_int("STUDIO_MAX_AUDIO_MB", 50), daily_shorts=_env_int("STUDIO_DAILY_SHORTS", 20),
+                demo_daily_shorts=_env_int("STUDIO_DEMO_DAILY_SHORTS", 5),
+                login_per_minute=_env_int("STUDIO_LOGIN_PER_MINUTE", 10),
+                signed_url_ttl_s=_env_int("STUDIO_SIGNED_URL_TTL", 3600), job_workers=_env_int("STUDIO_JOB_WORKERS", 1),
+                secure_cookies=env("STUDIO_SECURE_COOKIES", "") in ("1", "true", "yes"))
+        if "supabase" in (mode, storage) and not (s.supabase_url and s.supabase_anon_key):
+            raise InvalidRequest("Supabase is switched on but not configured.",
+                                 "Set SUPABASE_URL and SUPABASE_ANON_KEY (and SUPABASE_SERVICE_ROLE_KEY for Storage).")
+        return s
+
+
 @dataclass
 class Settings:
     home: Path
@@ -44,6 +112,7 @@ class Settings:
     x264_preset: str = "veryfast"
     x264_crf: int = 21
     model_budget_gb: float | None = None  # resident model weights; None = no limit
+    server: ServerSettings = field(default_factory=lambda: ServerSettings())
 
     @classmethod
     def from_env(cls, home: Path | None = None) -> Settings:
@@ -54,6 +123,7 @@ class Settings:
             x264_crf=int(os.environ.get("STUDIO_X264_CRF", "21")),
             model_budget_gb=float(os.environ["STUDIO_MODEL_BUDGET_GB"]) if os.environ.get("STUDIO_MODEL_BUDGET_GB")
             else None,
+            server=ServerSettings.from_env(),
         )
 
     @property
