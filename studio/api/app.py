@@ -1,0 +1,73 @@
+"""The REST API as one FastAPI app. ``studio serve`` adds the Gradio UI to it (studio/web.py)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from models.errors import EngineUnavailable, InvalidMedia, InvalidRequest, StudioError
+from studio.api import auth_routes, media_routes, work_routes
+from studio.errors import ApiError
+from studio.hosted import Hosted
+
+log = logging.getLogger("studio.api")
+_STATUS = {InvalidRequest: 422, InvalidMedia: 415, EngineUnavailable: 503}
+
+
+def error_response(status: int, code: str, message: str, hint: str = "", headers: dict | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, **({"hint": hint} if hint else {})}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_api(hosted: Hosted) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        hosted.runner.start()
+        try:
+            yield
+        finally:
+            hosted.runner.stop()
+
+    app = FastAPI(title="Viral AI Studio API", version="1", lifespan=lifespan,
+                  description="Accounts, projects, media and shorts. Authenticate with `Authorization: Bearer "
+                              "<access_token>` from POST /api/auth/login. Errors are `{\"error\": {\"code\", \"message\"}}`.")
+    app.state.hosted = hosted
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.hint, exc.headers)
+
+    @app.exception_handler(StudioError)
+    async def _studio_error(_request: Request, exc: StudioError):
+        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+        return error_response(status, exc.code, exc.message, exc.hint)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError):
+        # name the fields, never echo their values (a password could be one of them)
+        where = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors()})
+        return error_response(422, "invalid_body", f"Check these fields: {', '.join(where)}.")
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(_request: Request, exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on the server; it has been logged.")
+
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict:
+        return {"ok": True, "auth_mode": hosted.server.auth_mode, "storage": hosted.storage.name}
+
+    app.include_router(auth_routes.router)
+    app.include_router(media_routes.router)
+    app.include_router(work_routes.router)
+    return app

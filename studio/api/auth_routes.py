@@ -1,0 +1,104 @@
+"""/api/auth/* and /api/me."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from studio.api.deps import ACCESS_COOKIE, REFRESH_COOKIE, client_ip, current_user, hosted
+from studio.auth.base import Principal, Session
+from studio.errors import Forbidden, Unauthorized
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+class Credentials(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str | None = Field(default=None, max_length=512)
+
+
+def _auth(request: Request):
+    h = hosted(request)
+    if h.auth is None:
+        raise Forbidden("Accounts are switched off on this server (STUDIO_AUTH=none).", code="auth_disabled")
+    return h.auth
+
+
+def session_body(session: Session) -> dict:
+    return {"access_token": session.access_token, "refresh_token": session.refresh_token,
+            "token_type": session.token_type, "expires_in": session.expires_in,
+            "user": {"id": session.user.user_id, "email": session.user.email}}
+
+
+def set_session_cookies(request: Request, response: Response, session: Session) -> None:
+    server = hosted(request).server
+    response.set_cookie(REFRESH_COOKIE, session.refresh_token, max_age=server.refresh_ttl_s, httponly=True,
+                        secure=server.secure_cookies, samesite="strict", path="/")
+    response.set_cookie(ACCESS_COOKIE, session.access_token, max_age=server.access_ttl_s, httponly=True,
+                        secure=server.secure_cookies, samesite="lax", path="/")
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(REFRESH_COOKIE, path="/")
+    response.delete_cookie(ACCESS_COOKIE, path="/")
+
+
+@router.post("/auth/signup", status_code=201)
+def signup(body: Credentials, request: Request, response: Response) -> dict:
+    """Create an account. Answers the session at once, or only the user when the provider asks to confirm the email."""
+    auth = _auth(request)
+    hosted(request).login_limiter.hit(f"signup-ip:{client_ip(request)}")
+    made = auth.sign_up(body.email, body.password)
+    if isinstance(made, Principal):
+        hosted(request).ensure_user(made)
+        return {"user": {"id": made.user_id, "email": made.email}, "confirmation_required": True}
+    hosted(request).ensure_user(made.user)
+    set_session_cookies(request, response, made)
+    return {**session_body(made), "confirmation_required": False}
+
+
+@router.post("/auth/login")
+def login(body: Credentials, request: Request, response: Response) -> dict:
+    """Sign in with email and password: tokens for API clients; the same session as httpOnly cookies for browsers."""
+    auth = _auth(request)
+    hosted(request).login_limiter.hit(f"login-ip:{client_ip(request)}", f"login-account:{body.email.strip().lower()}")
+    session = auth.sign_in(body.email, body.password)
+    hosted(request).ensure_user(session.user)
+    set_session_cookies(request, response, session)
+    return session_body(session)
+
+
+@router.post("/auth/refresh")
+def refresh(request: Request, response: Response, body: RefreshIn | None = None) -> dict:
+    """Trade a refresh token (JSON body or cookie) for a new session. Each refresh token works once."""
+    auth = _auth(request)
+    token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
+    if not token:
+        raise Unauthorized("No refresh token was sent.", "Send {\"refresh_token\": ...} or sign in again.",
+                           code="missing_token")
+    session = auth.refresh(token)
+    set_session_cookies(request, response, session)
+    return session_body(session)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, response: Response, body: RefreshIn | None = None) -> Response:
+    """End the session: the refresh token (and every token rotated from it) stops working."""
+    auth = _auth(request)
+    token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
+    bearer = request.headers.get("authorization", "").partition(" ")[2] or None
+    auth.sign_out(token, bearer)
+    out = Response(status_code=204)
+    clear_session_cookies(out)
+    return out
+
+
+@router.get("/me")
+def me(request: Request, who: Principal = Depends(current_user)) -> dict:
+    h = hosted(request)
+    return {"id": who.user_id, "email": who.email, "auth_mode": h.server.auth_mode,
+            "quota": h.quota(f"user:{who.user_id}", h.server.daily_shorts).as_dict()}

@@ -1,0 +1,169 @@
+"""/api/projects, /api/shorts and /api/jobs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from studio.api.deps import current_user, hosted
+from studio.auth.base import Principal
+from studio.db import owned
+from studio.tables import Asset, Job, Project, Short
+
+router = APIRouter(prefix="/api", tags=["projects"])
+
+
+class ProjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ShortIn(BaseModel):
+    """Like ``studio make``. Local model paths (``--model``) are not accepted over the API: the server decides
+    which weights it runs."""
+
+    model_config = ConfigDict(extra="forbid")
+    topic: str = Field(default="", max_length=300)
+    script: str = Field(default="", max_length=20_000)
+    platform: str = Field(default="reels", max_length=32)
+    duration: float | None = Field(default=None, gt=0, le=600)
+    voice: str = Field(default="narrator", max_length=64)
+    template: str = Field(default="bold", max_length=64)
+    language: str = Field(default="en", max_length=16)
+    profile: str = Field(default="auto", max_length=32)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    safety: Literal["block", "warn", "off"] = "block"
+    asset_ids: list[str] = Field(default_factory=list, max_length=50)
+    voice_sample_asset_id: str | None = None
+    voice_consent: bool = False
+    project_id: str | None = None
+
+
+def project_body(p: Project) -> dict:
+    return {"id": p.id, "name": p.name, "created_at": p.created_at.isoformat()}
+
+
+def short_body(request: Request, s: Short) -> dict:
+    return {"id": s.id, "title": s.title, "project_id": s.project_id, "job_id": s.job_id, "engines": s.engines,
+            "warnings": s.warnings.get("items", []), "created_at": s.created_at.isoformat(),
+            "files": hosted(request).links(s.files)}
+
+
+def job_body(request: Request, j: Job, short: Short | None) -> dict:
+    return {"id": j.id, "kind": j.kind, "status": j.status, "progress": j.progress, "stage": j.stage,
+            "message": j.message, "error": j.error, "created_at": j.created_at.isoformat(),
+            "started_at": j.started_at.isoformat() if j.started_at else None,
+            "finished_at": j.finished_at.isoformat() if j.finished_at else None,
+            "short": short_body(request, short) if short else None}
+
+
+@router.post("/projects", status_code=201)
+def create_project(body: ProjectIn, request: Request, who: Principal = Depends(current_user)) -> dict:
+    with hosted(request).db.session() as db:
+        p = Project(owner_id=who.user_id, name=body.name.strip())
+        db.add(p)
+        db.flush()
+        return project_body(p)
+
+
+@router.get("/projects")
+def list_projects(request: Request, who: Principal = Depends(current_user)) -> dict:
+    with hosted(request).db.session() as db:
+        rows = db.scalars(select(Project).where(Project.owner_id == who.user_id).order_by(Project.created_at.desc()))
+        return {"projects": [project_body(p) for p in rows]}
+
+
+@router.get("/projects/{project_id}")
+def get_project(project_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
+    from studio.api.media_routes import asset_body
+
+    with hosted(request).db.session() as db:
+        p = owned(db, Project, project_id, who.user_id, "project")
+        shorts = db.scalars(select(Short).where(Short.project_id == p.id, Short.owner_id == who.user_id))
+        assets = db.scalars(select(Asset).where(Asset.project_id == p.id, Asset.owner_id == who.user_id))
+        return {**project_body(p), "shorts": [short_body(request, s) for s in shorts],
+                "assets": [asset_body(request, a) for a in assets]}
+
+
+@router.delete("/projects/{project_id}", status_code=204)
+def delete_project(project_id: str, request: Request, who: Principal = Depends(current_user)) -> Response:
+    """Deletes the project and its shorts; uploaded assets stay in the library."""
+    h = hosted(request)
+    keys = []
+    with h.db.session() as db:
+        p = owned(db, Project, project_id, who.user_id, "project")
+        for s in db.scalars(select(Short).where(Short.project_id == p.id, Short.owner_id == who.user_id)):
+            keys += [f["key"] for f in s.files.values()]
+            db.delete(s)
+        db.delete(p)
+    for key in keys:
+        h.delete_object_if_unused(key)
+    return Response(status_code=204)
+
+
+@router.post("/shorts", status_code=202)
+def start_short(body: ShortIn, request: Request, who: Principal = Depends(current_user)) -> dict:
+    """Start making a short; answers a job to follow with GET /api/jobs/{id}."""
+    h = hosted(request)
+    spec = body.model_dump(exclude={"project_id"})
+    with h.db.session() as db:
+        # refuse ids that are not the caller's now, not minutes later inside the job
+        for asset_id in [*body.asset_ids, *([body.voice_sample_asset_id] if body.voice_sample_asset_id else [])]:
+            owned(db, Asset, asset_id, who.user_id, "asset")
+        if body.project_id:
+            owned(db, Project, body.project_id, who.user_id, "project")
+    h.studio.plan(_preview_request(spec))  # unknown platform/voice/… fails here, before a job is made
+    job_id = h.start_short(who.user_id, spec, body.project_id)
+    with h.db.session() as db:
+        return job_body(request, db.get(Job, job_id), None)
+
+
+def _preview_request(spec: dict):
+    from pipelines.types import ShortRequest
+
+    return ShortRequest(topic=spec["topic"], script=spec["script"], platform=spec["platform"], duration=spec["duration"],
+                        voice=spec["voice"], template=spec["template"], language=spec["language"],
+                        profile=spec["profile"], seed=spec["seed"], safety=spec["safety"])
+
+
+@router.get("/shorts")
+def list_shorts(request: Request, who: Principal = Depends(current_user)) -> dict:
+    with hosted(request).db.session() as db:
+        rows = db.scalars(select(Short).where(Short.owner_id == who.user_id).order_by(Short.created_at.desc()))
+        return {"shorts": [short_body(request, s) for s in rows]}
+
+
+@router.get("/shorts/{short_id}")
+def get_short(short_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
+    with hosted(request).db.session() as db:
+        return short_body(request, owned(db, Short, short_id, who.user_id, "short"))
+
+
+@router.delete("/shorts/{short_id}", status_code=204)
+def delete_short(short_id: str, request: Request, who: Principal = Depends(current_user)) -> Response:
+    h = hosted(request)
+    with h.db.session() as db:
+        s = owned(db, Short, short_id, who.user_id, "short")
+        keys = [f["key"] for f in s.files.values()]
+        db.delete(s)
+    for key in keys:
+        h.delete_object_if_unused(key)
+    return Response(status_code=204)
+
+
+@router.get("/jobs")
+def list_jobs(request: Request, who: Principal = Depends(current_user)) -> dict:
+    with hosted(request).db.session() as db:
+        rows = db.scalars(select(Job).where(Job.owner_id == who.user_id).order_by(Job.created_at.desc()).limit(100))
+        return {"jobs": [job_body(request, j, None) for j in rows]}
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
+    with hosted(request).db.session() as db:
+        j = owned(db, Job, job_id, who.user_id, "job")
+        short = db.get(Short, j.short_id) if j.short_id else None
+        return job_body(request, j, short if short and short.owner_id == who.user_id else None)

@@ -1,0 +1,159 @@
+"""Local accounts: argon2id password hashes, a short-lived HS256 access JWT and a rotating, single-use refresh
+token of which only the SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from studio.auth.base import Principal, Session
+from studio.db import Database
+from studio.errors import ApiError, Conflict, Unauthorized
+from studio.tables import RefreshToken, User, new_id
+
+ISSUER = "viral-ai-studio"
+AUDIENCE = "studio"
+MIN_PASSWORD = 10
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+class WeakPassword(ApiError):
+    status = 422
+    code = "weak_password"
+
+
+class InvalidEmail(ApiError):
+    status = 422
+    code = "invalid_email"
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)  # SQLite hands datetimes back without a zone
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise WeakPassword(f"The password is too short: use at least {MIN_PASSWORD} characters.")
+    if len(password) > 1024:
+        raise WeakPassword("The password is longer than 1024 characters.")
+    if len(set(password)) < 4:
+        raise WeakPassword("The password repeats too few characters.", "Use a passphrase of several words.")
+
+
+class LocalAuth:
+    name = "local"
+
+    def __init__(self, db: Database, secret: str, *, access_ttl_s: int = 900, refresh_ttl_s: int = 7 * 24 * 3600) -> None:
+        from argon2 import PasswordHasher
+
+        self.db = db
+        self._secret = secret
+        self.access_ttl_s = access_ttl_s
+        self.refresh_ttl_s = refresh_ttl_s
+        self._hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
+        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+
+    # accounts
+    def sign_up(self, email: str, password: str) -> Session:
+        email = self._email(email)
+        check_password(password)
+        try:
+            with self.db.session() as s:
+                user = User(id=new_id(), email=email, password_hash=self._hasher.hash(password))
+                s.add(user)
+                s.flush()
+        except IntegrityError:
+            raise Conflict("An account with this email already exists.", "Sign in instead.", code="email_taken") from None
+        return self._issue(user.id, email, family=new_id())
+
+    def sign_in(self, email: str, password: str) -> Session:
+        from argon2.exceptions import VerificationError
+
+        email = (email or "").strip().lower()
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(User.email == email))
+            stored = user.password_hash if user and user.password_hash else self._dummy_hash
+            try:
+                self._hasher.verify(stored, password or "")  # also for unknown emails, so timing reveals nothing
+                ok = user is not None and user.password_hash is not None
+            except VerificationError:
+                ok = False
+            if not ok:
+                raise Unauthorized("Wrong email or password.", code="invalid_credentials")
+            if self._hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = self._hasher.hash(password)
+            user_id = user.id
+        return self._issue(user_id, email, family=new_id())
+
+    # tokens
+    def refresh(self, refresh_token: str) -> Session:
+        now = datetime.now(UTC)
+        with self.db.session() as s:
+            row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash_token(refresh_token or "")))
+            if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now:
+                raise Unauthorized("The session has ended.", "Sign in again.", code="invalid_refresh_token")
+            reused = row.used_at is not None
+            if reused:
+                # a refresh token is good once: a second use means it leaked, so end the whole session (committed
+                # when this block ends, before the refusal is raised)
+                s.execute(update(RefreshToken).where(RefreshToken.family == row.family).values(revoked_at=now))
+            else:
+                row.used_at = now
+                user = s.get(User, row.user_id)
+                family, user_id, email = row.family, user.id, user.email
+        if reused:
+            raise Unauthorized("This refresh token was already used; the session is ended for safety.",
+                               "Sign in again.", code="refresh_token_reused")
+        return self._issue(user_id, email, family=family)
+
+    def sign_out(self, refresh_token: str | None, access_token: str | None = None) -> None:
+        if not refresh_token:
+            return
+        with self.db.session() as s:
+            row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash_token(refresh_token)))
+            if row is not None:
+                s.execute(update(RefreshToken).where(RefreshToken.family == row.family)
+                          .values(revoked_at=datetime.now(UTC)))
+
+    def verify(self, access_token: str) -> Principal:
+        import jwt
+
+        try:
+            claims = jwt.decode(access_token, self._secret, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                                options={"require": ["exp", "sub", "iat", "iss", "aud"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The access token has expired.", "Refresh it with POST /api/auth/refresh.",
+                               code="token_expired") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("The access token is not valid.", "Sign in again.", code="invalid_token") from None
+        return Principal(user_id=str(claims["sub"]), email=str(claims.get("email", "")))
+
+    # helpers
+    def _issue(self, user_id: str, email: str, *, family: str) -> Session:
+        import jwt
+
+        now = datetime.now(UTC)
+        access = jwt.encode({"sub": user_id, "email": email, "iat": now, "exp": now + timedelta(seconds=self.access_ttl_s),
+                             "iss": ISSUER, "aud": AUDIENCE, "jti": new_id()}, self._secret, algorithm="HS256")
+        refresh = secrets.token_urlsafe(32)
+        with self.db.session() as s:
+            s.add(RefreshToken(user_id=user_id, token_hash=_hash_token(refresh), family=family,
+                               expires_at=now + timedelta(seconds=self.refresh_ttl_s)))
+        return Session(access_token=access, refresh_token=refresh, expires_in=self.access_ttl_s,
+                       user=Principal(user_id, email))
+
+    @staticmethod
+    def _email(email: str) -> str:
+        email = (email or "").strip().lower()
+        if not _EMAIL.match(email) or len(email) > 320:
+            raise InvalidEmail("That is not an email address.", "Use the form name@example.com.")
+        return email

@@ -1,0 +1,248 @@
+"""The hosted studio's services, built once from settings: metadata DB, auth, storage, rate limits, quotas and
+the job runner. The REST API and the signed-in UI both use this object; neither re-implements a step."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from models.errors import StudioError
+from pipelines.types import ShortRequest, ShortResult
+from studio.auth.base import AuthProvider, Principal
+from studio.core import Studio
+from studio.db import Database, owned
+from studio.errors import RateLimited
+from studio.jobs import LocalJobRunner
+from studio.settings import ServerSettings, Settings
+from studio.tables import Asset, Job, Project, Short, UsageEvent, User
+
+log = logging.getLogger("studio.hosted")
+
+_OUTPUT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".srt": "application/x-subrip", ".vtt": "text/vtt",
+                 ".json": "application/json", ".ass": "text/x-ssa", ".wav": "audio/wav"}
+
+
+def server_secret(settings: Settings) -> str:
+    """STUDIO_JWT_SECRET, else a random secret made once and kept (mode 0600) in STUDIO_HOME."""
+    if settings.server.jwt_secret:
+        return settings.server.jwt_secret
+    path = settings.home / "secret.key"
+    if not path.exists():
+        settings.home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Limiter:
+    """Moving-window rate limits (the `limits` library), in memory: per IP and per account."""
+
+    def __init__(self, per_minute: int) -> None:
+        from limits import RateLimitItemPerMinute, storage, strategies
+
+        self.item = RateLimitItemPerMinute(max(1, per_minute))
+        self._limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+
+    def hit(self, *keys: str) -> None:
+        for key in keys:
+            if not self._limiter.hit(self.item, key):
+                reset = self._limiter.get_window_stats(self.item, key).reset_time
+                raise RateLimited("Too many attempts; wait a moment and try again.", retry_after=int(reset - time.time()) + 1)
+
+
+@dataclass
+class Quota:
+    limit: int
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def as_dict(self) -> dict:
+        return {"daily_shorts": self.limit, "used_today": self.used, "remaining_today": self.remaining}
+
+
+class Hosted:
+    def __init__(self, settings: Settings, *, studio: Studio | None = None, auth: AuthProvider | None = None,
+                 storage=None, public_url: str = "") -> None:
+        self.settings = settings
+        self.server: ServerSettings = settings.server
+        self.studio = studio or Studio(settings)
+        self.db = Database.for_home(settings.home, self.server.database_url)
+        self.db.migrate()
+        self.secret = server_secret(settings)
+        self.auth = auth or self._auth()
+        self.storage = storage or self._storage(public_url)
+        self.login_limiter = Limiter(self.server.login_per_minute)
+        self.uploads_dir = settings.home / "uploads-in-progress"
+        self.runner = LocalJobRunner(self.db, self.run_short_job, workers=self.server.job_workers)
+
+    def _auth(self) -> AuthProvider | None:
+        mode = self.server.auth_mode
+        if mode == "local":
+            from studio.auth.local import LocalAuth
+
+            return LocalAuth(self.db, self.secret, access_ttl_s=self.server.access_ttl_s,
+                             refresh_ttl_s=self.server.refresh_ttl_s)
+        if mode == "supabase":
+            from studio.auth.supabase import SupabaseAuth
+
+            return SupabaseAuth.from_settings(self.server)
+        return None
+
+    def _storage(self, public_url: str):
+        if self.server.storage == "supabase":
+            from studio.storage.supabase import SupabaseStorage
+
+            return SupabaseStorage.from_settings(self.server)
+        from studio.storage.local import LocalStorage
+
+        return LocalStorage(self.settings.home / "media", self.secret, base_url=public_url)
+
+    # accounts
+    def ensure_user(self, who: Principal) -> None:
+        """Supabase users exist first in Supabase; give them a row here on first sight."""
+        with self.db.session() as s:
+            if s.get(User, who.user_id) is None:
+                s.add(User(id=who.user_id, email=who.email or f"{who.user_id}@users.invalid", password_hash=None))
+
+    # quotas
+    def quota(self, subject: str, limit: int) -> Quota:
+        since = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        with self.db.session() as s:
+            used = s.scalar(select(func.count()).select_from(UsageEvent).where(
+                UsageEvent.subject == subject, UsageEvent.kind == "short", UsageEvent.created_at >= since))
+        return Quota(limit, int(used or 0))
+
+    def spend(self, subject: str, limit: int) -> None:
+        q = self.quota(subject, limit)
+        if q.remaining <= 0:
+            tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+            raise RateLimited(f"You have made your {limit} shorts for today.", code="quota_exceeded",
+                              retry_after=int((tomorrow - datetime.now(UTC)).total_seconds()) + 1,
+                              hint="The quota resets at midnight UTC.")
+        with self.db.session() as s:
+            s.add(UsageEvent(subject=subject, kind="short"))
+
+    # shorts
+    def start_short(self, owner_id: str, request: dict, project_id: str | None) -> str:
+        self.spend(f"user:{owner_id}", self.server.daily_shorts)
+        with self.db.session() as s:
+            job = Job(owner_id=owner_id, kind="short", request={**request, "project_id": project_id})
+            s.add(job)
+            s.flush()
+            job_id = job.id
+        self.runner.submit(job_id)
+        return job_id
+
+    def run_short_job(self, job_id: str) -> None:
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.status not in ("queued", "running"):
+                return
+            job.status, job.started_at, job.attempts = "running", datetime.now(UTC), job.attempts + 1
+            owner, spec = job.owner_id, dict(job.request)
+        work = Path(tempfile.mkdtemp(prefix="job-", dir=self._scratch()))
+        last = [0.0]
+
+        def progress(fraction: float, stage: str, message: str) -> None:
+            if time.monotonic() - last[0] < 0.5 and fraction < 1:
+                return
+            last[0] = time.monotonic()
+            with self.db.session() as s:
+                j = s.get(Job, job_id)
+                j.progress, j.stage, j.message = round(float(fraction), 3), stage, message[:500]
+
+        try:
+            request = self._short_request(owner, spec, work)
+            result = self.studio.make(request, out_dir=work / "out", on_progress=progress)
+            short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
+            with self.db.session() as s:
+                j = s.get(Job, job_id)
+                j.status, j.progress, j.stage, j.short_id = "succeeded", 1.0, "done", short_id
+                j.finished_at, j.message = datetime.now(UTC), "Your short is ready."
+        except StudioError as exc:
+            with self.db.session() as s:
+                j = s.get(Job, job_id)
+                j.status, j.finished_at = "failed", datetime.now(UTC)
+                j.error = {"code": exc.code, "message": str(exc)}
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _scratch(self) -> Path:
+        path = self.settings.home / "jobs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _short_request(self, owner: str, spec: dict, work: Path) -> ShortRequest:
+        media = []
+        voice_sample = None
+        with self.db.session() as s:
+            for i, asset_id in enumerate(spec.get("asset_ids") or []):
+                asset = owned(s, Asset, asset_id, owner, "asset")
+                media.append(self.storage.download(asset.storage_key, work / f"media-{i}"))
+            if spec.get("voice_sample_asset_id"):
+                asset = owned(s, Asset, spec["voice_sample_asset_id"], owner, "asset")
+                voice_sample = self.storage.download(asset.storage_key, work / "voice-sample")
+        return ShortRequest(topic=spec.get("topic") or "", script=spec.get("script") or "", media=tuple(media),
+                            platform=spec.get("platform", "reels"), duration=spec.get("duration"),
+                            voice=spec.get("voice", "narrator"), template=spec.get("template", "bold"),
+                            language=spec.get("language", "en"), profile=spec.get("profile", "auto"),
+                            seed=int(spec.get("seed", 0)), safety=spec.get("safety", "block"),
+                            voice_sample=voice_sample, voice_consent=bool(spec.get("voice_consent")))
+
+    def save_short(self, owner: str, project_id: str | None, result: ShortResult, *, job_id: str | None = None) -> str:
+        """Move a finished short's files into the owner's storage and record it."""
+        import hashlib
+
+        files = {}
+        for path in result.files:
+            path = Path(path)
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            ctype = _OUTPUT_TYPES.get(path.suffix, "application/octet-stream")
+            obj = self.storage.put_file(owner, _copy(path), ctype, sha)
+            files[path.name] = {"key": obj.key, "content_type": ctype, "size": obj.size}
+        import json
+
+        title = str(json.loads(Path(result.post).read_text(encoding="utf-8")).get("title") or "")
+        engines = {r.stage: r.engine for r in result.stages}
+        with self.db.session() as s:
+            if project_id:
+                owned(s, Project, project_id, owner, "project")
+            short = Short(owner_id=owner, project_id=project_id, job_id=job_id, title=title[:300], files=files,
+                          engines=engines, warnings={"items": list(result.warnings)})
+            s.add(short)
+            s.flush()
+            return short.id
+
+    def links(self, files: dict) -> dict:
+        ttl = self.server.signed_url_ttl_s
+        return {name: self.storage.signed_url(f["key"], expires_in=ttl, filename=name, content_type=f["content_type"])
+                for name, f in files.items()}
+
+    def delete_object_if_unused(self, key: str) -> None:
+        with self.db.session() as s:
+            in_assets = s.scalar(select(func.count()).select_from(Asset).where(Asset.storage_key == key))
+            shorts = s.scalars(select(Short.files)).all() if not in_assets else []
+        if in_assets or any(f.get("key") == key for files in shorts for f in files.values()):
+            return
+        self.storage.delete(key)
+
+
+def _copy(path: Path) -> Path:
+    """Storage takes ownership of the file it is given; hand it a copy so the result folder stays whole."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".store-")
+    os.close(fd)
+    shutil.copyfile(path, tmp)
+    return Path(tmp)
