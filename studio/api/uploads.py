@@ -127,6 +127,7 @@ class _Sink:
 
 async def receive(stream: AsyncIterator[bytes], content_type: str, folder: Path, limits: Limits) -> Upload:
     """Parse a ``multipart/form-data`` body with one ``file`` part (and small text fields) as it streams in."""
+    from python_multipart.exceptions import MultipartParseError
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     ctype, params = parse_options_header(content_type or "")
@@ -181,9 +182,13 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, folder: Path,
                                         "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
                                         "on_part_data": on_part_data, "on_part_end": on_part_end})
     try:
-        async for chunk in stream:
-            parser.write(chunk)
-        parser.finalize()
+        try:
+            async for chunk in stream:
+                parser.write(chunk)
+            parser.finalize()
+        except MultipartParseError:
+            raise ApiError("The upload is not well-formed multipart/form-data (or a part's headers are too long).",
+                           code="malformed_upload") from None
         if sink is None:
             raise ApiError("The upload has no part named 'file'.", code="missing_file")
         sink.finish()
