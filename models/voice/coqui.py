@@ -87,7 +87,8 @@ class CoquiVoice:
             speakers = list(getattr(tts, "speakers", None) or [])
             kwargs["speaker"] = self.speaker if self.speaker in speakers else (speakers[0] if speakers else None)
         if getattr(tts, "is_multi_lingual", False):
-            kwargs["language"] = self.language or "en"
+            kwargs["language"] = _model_language(self.language or "en", list(getattr(tts, "languages", None) or []),
+                                                 self.ref.repo)
         if self.speaker_wav:
             kwargs["speaker_wav"] = self.speaker_wav
             kwargs.pop("speaker", None)
@@ -98,6 +99,10 @@ class CoquiVoice:
             wav = np.asarray(tts.tts(text=text, **kwargs), dtype=np.float32)
         except (RuntimeError, ValueError, KeyError) as exc:
             raise EngineFailed(f"Coqui could not speak {text[:40]!r}: {exc}") from None
+        except ImportError as exc:  # XTTS's Japanese and Chinese text front-ends are optional extras of coqui-tts
+            lang = str(kwargs.get("language", "")).split("-")[0]
+            hint = f'pip install "coqui-tts[{lang}]"' if lang in ("ja", "zh", "ko") else f"pip install {exc.name}"
+            raise EngineUnavailable(f"Coqui cannot speak {lang!r} without an optional package ({exc}).", hint) from None
         if wav.size == 0 or not np.isfinite(wav).all():
             raise EngineFailed(f"Coqui produced no usable audio for {text[:40]!r}.")
         peak = float(np.abs(wav).max())
@@ -106,6 +111,17 @@ class CoquiVoice:
         rate = int(tts.synthesizer.output_sample_rate)
         write_pcm16(Path(out_path), wav, rate)
         return VoiceClip(Path(out_path), rate, len(wav) / rate, ())
+
+
+def _model_language(code: str, names: list[str], model: str) -> str:
+    """The model's own name for a language: XTTS-v2 calls Chinese ``zh-cn`` (YourTTS: ``fr-fr``, ``pt-br``)."""
+    if not names or code in names:
+        return code
+    for name in names:
+        if name.split("-")[0] == code.split("-")[0]:
+            return name
+    raise EngineUnavailable(f"The Coqui voice {model} does not speak {code!r}.",
+                            f"Choose one of its languages ({', '.join(names)}) or another voice model.")
 
 
 def _coqui_home() -> Path:

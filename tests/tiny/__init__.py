@@ -11,6 +11,10 @@ import shutil
 from pathlib import Path
 
 from tests.tiny import tinytok
+from tests.tiny.xtts import build_xtts
+
+__all__ = ["as_hub_repo", "build_coqui_vits", "build_llm", "build_open_clip", "build_sd_turbo", "build_svd",
+           "build_whisper", "build_xtts"]
 
 
 def build_llm(out: Path) -> Path:
