@@ -80,6 +80,33 @@ def make(
         print(f"  {path}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    auth: Annotated[Optional[str], typer.Option(help="none, local or supabase (default: $STUDIO_AUTH, else local).")] = None,
+    ui: Annotated[bool, typer.Option("--ui/--no-ui", help="Mount the Gradio UI at /studio.")] = True,
+) -> None:
+    """Run the hosted studio: REST API (/docs, /openapi.json), sign-in page and the Gradio UI, one server."""
+    import uvicorn
+
+    from studio.settings import ServerSettings, Settings
+    from studio.web import create_server
+
+    try:
+        settings = Settings.from_env()
+        settings.server = ServerSettings.from_env(auth_mode=auth)
+        server = create_server(settings, with_ui=ui, public_url=f"http://{host}:{port}")
+    except StudioError as exc:
+        console.print(f"[red]Error:[/red] {exc.message}")
+        if exc.hint:
+            console.print(f"[yellow]→[/yellow] {exc.hint}")
+        raise typer.Exit(2) from None
+    console.print(f"Viral AI Studio on http://{host}:{port}/studio/ · API docs http://{host}:{port}/docs · "
+                  f"auth {settings.server.auth_mode} · storage {settings.server.storage}")
+    uvicorn.run(server, host=host, port=port, log_level="info", proxy_headers=True)
+
+
 def _read_script(path: Path) -> str:
     try:
         data = path.read_bytes()

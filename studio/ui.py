@@ -6,7 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from models.errors import StudioError
+from models.errors import InvalidRequest, StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio, on_zero_gpu
 
@@ -27,7 +27,13 @@ def to_request(topic: str, script: str, platform: str, duration: float, voice: s
                         voice_consent=bool(consent))
 
 
-def build_app(studio: Studio) -> gr.Blocks:
+def _ip(request: gr.Request | None) -> str:
+    return (request.client.host if request is not None and request.client else "") or "unknown"
+
+
+def build_app(studio: Studio, account=None) -> gr.Blocks:
+    """``account`` (studio.web.AccountHooks) adds quotas, saving to "My projects" and sign-out; without it the UI is
+    the single-user tool of ``python app.py``."""
     s = studio.settings
     platforms = [(p["label"], name) for name, p in s.platforms.items()]
     voices = [(v["label"], name) for name, v in s.voices.items()]
@@ -36,12 +42,24 @@ def build_app(studio: Studio) -> gr.Blocks:
     profiles = ["auto", *s.profile_names()]
     make = on_zero_gpu(studio.make)
 
+    def who(request: gr.Request | None):
+        return account.account(getattr(request, "username", None), _ip(request)) if account else None
+
     def create(topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
-               voice_sample, consent, progress=gr.Progress()):
+               voice_sample, consent, project="", request: gr.Request = None, progress=gr.Progress()):
         try:
-            request = to_request(topic, script, platform, duration, voice, template, language, photos, profile,
-                                 models, strict, safety, voice_sample, consent)
-            result = make(request, on_progress=lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
+            req = to_request(topic, script, platform, duration, voice, template, language, photos, profile,
+                             models, strict, safety, voice_sample, consent)
+            caller = who(request)
+            if caller is not None:
+                if (models or "").strip():
+                    raise InvalidRequest("Model paths can only be chosen on your own machine, not on a shared server.",
+                                         "Clear the 'Model per stage' box.")
+                studio.plan(req)  # a bad request costs no quota
+                account.before_make(caller)
+            result = make(req, on_progress=lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
+            if caller is not None:
+                account.after_make(caller, result, project or "")
         except StudioError as exc:
             raise gr.Error(str(exc)) from None
         rows = [[r.stage, r.engine, round(r.seconds, 2)] for r in result.stages]
@@ -53,6 +71,12 @@ def build_app(studio: Studio) -> gr.Blocks:
 
     with gr.Blocks(title="Viral AI Studio") as demo:
         gr.Markdown("# Viral AI Studio\nTopic or script → a post-ready vertical short, made on this machine.")
+        if account is not None:
+            with gr.Row():
+                whoami = gr.Markdown("", elem_id="whoami")
+                if account.accounts_on:
+                    gr.HTML('<form method="post" action="/logout" style="text-align:right">'
+                            '<button type="submit" id="signout" class="lg secondary sm">Sign out</button></form>')
         with gr.Tab("Create"):
             with gr.Row():
                 with gr.Column(min_width=300):
@@ -67,6 +91,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                         template = gr.Dropdown(templates, value="bold", label="Template")
                         language = gr.Dropdown(languages, value="en", label="Language")
                     photos = gr.File(label="Your photos (optional)", file_count="multiple", file_types=["image"])
+                    project = gr.Textbox(value="", label="Project (optional)", placeholder="Morning series",
+                                         visible=bool(account and account.accounts_on))
                     with gr.Accordion("Engines", open=False):
                         profile = gr.Dropdown(profiles, value="auto", label="Profile",
                                               info="auto = gpu on CUDA, else cpu; stages without weights run offline")
@@ -88,7 +114,48 @@ def build_app(studio: Studio) -> gr.Blocks:
                                           elem_classes="stage-table")
                     checks = gr.Textbox(label="Checks measured on the video", interactive=False)
                     notes = gr.Markdown(label="Warnings")
-        go.click(create, [topic, script, platform, duration, voice, template, language, photos, profile, models,
-                          strict, safety, voice_sample, consent],
-                 [video, thumb, files, stages, checks, notes], api_name="create", concurrency_limit=1)
+        if account is not None and account.accounts_on:
+            _my_projects(account, who)
+        event = go.click(create, [topic, script, platform, duration, voice, template, language, photos, profile, models,
+                                  strict, safety, voice_sample, consent, project],
+                         [video, thumb, files, stages, checks, notes], api_name="create", concurrency_limit=1)
+        if account is not None:
+            def show_quota(request: gr.Request):
+                return account.quota_text(who(request))
+
+            demo.load(show_quota, None, whoami)
+            event.then(show_quota, None, whoami)
     return demo
+
+
+def _my_projects(account, who) -> None:
+    """The "My projects" tab: the signed-in creator's shorts, newest first, with their files."""
+    import tempfile
+
+    with gr.Tab("My projects") as tab:
+        refresh = gr.Button("Refresh", size="sm")
+        table = gr.Dataframe(headers=["project", "title", "created", "id"], label="My shorts", interactive=False,
+                             elem_id="my-shorts")
+        pick = gr.Dropdown([], label="Open a short", allow_custom_value=False)
+        with gr.Row():
+            video = gr.Video(label="Short", height=480)
+            files = gr.File(label="Files", file_count="multiple")
+
+    def listing(request: gr.Request):
+        rows = account.my_shorts(who(request))
+        choices = [(f"{r['title'] or r['id']} · {r['created']}", r["id"]) for r in rows]
+        return ([[r["project"], r["title"], r["created"], r["id"]] for r in rows],
+                gr.Dropdown(choices=choices, value=None))
+
+    def open_short(short_id, request: gr.Request):
+        if not short_id:
+            return None, None
+        try:
+            paths = account.short_files(who(request), short_id, Path(tempfile.mkdtemp(prefix="my-short-")))
+        except StudioError as exc:
+            raise gr.Error(str(exc)) from None
+        return str(paths.get("short.mp4")) if "short.mp4" in paths else None, [str(p) for p in paths.values()]
+
+    refresh.click(listing, None, [table, pick])
+    tab.select(listing, None, [table, pick])
+    pick.change(open_short, pick, [video, files])

@@ -1,7 +1,7 @@
 """accounts, projects, assets, jobs, shorts, usage
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 """
 
 import sqlalchemy as sa
