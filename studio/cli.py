@@ -104,6 +104,9 @@ def serve(
         raise typer.Exit(2) from None
     console.print(f"Viral AI Studio on http://{host}:{port}/studio/ · API docs http://{host}:{port}/docs · "
                   f"auth {settings.server.auth_mode} · storage {settings.server.storage}")
+    from studio.web import redact_access_log
+
+    redact_access_log()
     uvicorn.run(server, host=host, port=port, log_level="info", proxy_headers=True)
 
 

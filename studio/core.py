@@ -15,7 +15,7 @@ from models.errors import InvalidRequest
 from models.manager import ModelManager
 from pipelines.media import check_voice_sample
 from pipelines.render import EncodeOptions
-from pipelines.short import ShortPlan, make_short
+from pipelines.short import ShortPlan, check_inputs, make_short
 from pipelines.types import ShortRequest, ShortResult
 from studio.engines import EngineChoice, choose_engines, parse_overrides
 from studio.settings import Settings
@@ -37,7 +37,9 @@ class Studio:
                 raise InvalidRequest("Cloning a voice needs the consent of the person whose voice it is.",
                                      "Confirm it with --consent (or the consent box in the UI).")
             check_voice_sample(request.voice_sample)
-        return ShortPlan(request, s.platform(request.platform), s.template(request.template),
+        platform = s.platform(request.platform)
+        check_inputs(request, platform)  # the same checks make_short runs, early: a refused request costs nothing
+        return ShortPlan(request, platform, s.template(request.template),
                          s.voice(request.voice, request.language), s.language(request.language))
 
     def engines(self, request: ShortRequest, plan: ShortPlan | None = None) -> EngineChoice:

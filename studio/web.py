@@ -4,6 +4,8 @@ the same authentication. Also the account hooks the UI uses (quotas, saving shor
 from __future__ import annotations
 
 import html
+import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +108,26 @@ class AccountHooks:
                 db.add(p)
                 db.flush()
             return p.id
+
+
+class _Redact(logging.Filter):
+    """Signed links and OAuth codes are credentials: keep them out of the access log."""
+
+    _PATTERNS = (re.compile(r"(/files/)[^\s?\"]+"), re.compile(r"([?&](?:code|token|refresh_token)=)[^&\s\"]+"))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._clean(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+    def _clean(self, text: str) -> str:
+        for pattern in self._PATTERNS:
+            text = pattern.sub(r"\1[redacted]", text)
+        return text
+
+
+def redact_access_log() -> None:
+    logging.getLogger("uvicorn.access").addFilter(_Redact())
 
 
 def create_server(settings: Settings, *, with_ui: bool = True, public_url: str = "") -> FastAPI:

@@ -96,6 +96,16 @@ def test_decompression_bomb_and_tiny_and_oversized_refused(client):
     assert leftovers(client) == []
 
 
+def test_absurd_video_dimensions_refused(client, tmp_path):
+    ada = signup(client, "ada@example.com")
+    wide = tmp_path / "wide.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=size=8400x16:rate=5:duration=0.4",
+                    "-c:v", "rawvideo", "-pix_fmt", "gray", str(wide)], check=True)
+    r = upload(client, ada, wide.read_bytes(), name="wide.mp4")
+    assert r.status_code == 415 and r.json()["error"]["code"] == "video_too_large"
+    assert leftovers(client) == []
+
+
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/abs/path.png", "a\0b.png", "x" * 1000 + ".png", "..", "C:\\w\\p.png"])
 def test_filenames_never_touch_paths(client, name):
     ada = signup(client, f"n{abs(hash(name)) % 10**6}@example.com")

@@ -156,9 +156,13 @@ def test_a_job_survives_a_killed_server(tmp_path):
                 break
             time.sleep(1)
         assert state["status"] == "succeeded", state
-        urllib.request.urlopen(state["short"]["files"]["short.mp4"], timeout=30).close()
+        link = state["short"]["files"]["short.mp4"]
+        urllib.request.urlopen(link, timeout=30).close()
     finally:
         server.stop()
+    logs = "".join(p.read_text() for p in tmp_path.glob("serve-*.log"))
+    assert "/files/[redacted]" in logs  # the download was logged, its credential was not
+    assert link.rsplit("/", 1)[1] not in logs and token not in logs and "correct horse battery" not in logs
 
 
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),

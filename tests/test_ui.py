@@ -69,3 +69,37 @@ def test_ui_shows_errors_as_messages(server):
         client.predict("", "", "reels", 10, "narrator", "bold", "en", None, "offline", "", False, "block", None,
                        False, api_name="/create")
     assert "either a topic or a script" in str(err.value)
+
+
+def test_demo_has_a_daily_quota_per_visitor(tmp_path):
+    """`python app.py` (the Space) is the anonymous demo: each address gets STUDIO_DEMO_DAILY_SHORTS a day."""
+    from gradio_client import Client
+
+    port = _free_port()
+    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False", "STUDIO_DEMO_DAILY_SHORTS": "1"}
+    env.pop("STUDIO_AUTH", None)
+    with open(tmp_path / "log.txt", "w") as fh:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.time() < deadline and proc.poll() is None, (tmp_path / "log.txt").read_text()
+                time.sleep(0.5)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        args = ("sleep", "", "reels", 5, "narrator", "bold", "en", None, "offline", "", False, "block", None, False)
+        client.predict(*args, api_name="/create")
+        with pytest.raises(Exception) as err:
+            client.predict(*args, api_name="/create")
+        assert "1 shorts for today" in str(err.value) and "midnight UTC" in str(err.value)
+        bad = ("", "", "reels", 5, "narrator", "bold", "en", None, "offline", "", False, "block", None, False)
+        with pytest.raises(Exception) as err:  # a refused request is refused for its own reason, not the quota
+            client.predict(*bad, api_name="/create")
+        assert "Give either a topic or a script" in str(err.value)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

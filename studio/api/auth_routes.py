@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from studio.api.deps import ACCESS_COOKIE, REFRESH_COOKIE, client_ip, current_user, hosted
 from studio.auth.base import Principal, Session
-from studio.errors import Forbidden, Unauthorized
+from studio.errors import Forbidden, NotFound, Unauthorized
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -51,7 +52,7 @@ def clear_session_cookies(response: Response) -> None:
 def signup(body: Credentials, request: Request, response: Response) -> dict:
     """Create an account. Answers the session at once, or only the user when the provider asks to confirm the email."""
     auth = _auth(request)
-    hosted(request).login_limiter.hit(f"signup-ip:{client_ip(request)}")
+    hosted(request).login_limiter.hit(f"signup-ip:{client_ip(request)}", f"signup-account:{body.email.strip().lower()}")
     made = auth.sign_up(body.email, body.password)
     if isinstance(made, Principal):
         hosted(request).ensure_user(made)
@@ -102,3 +103,42 @@ def me(request: Request, who: Principal = Depends(current_user)) -> dict:
     h = hosted(request)
     return {"id": who.user_id, "email": who.email, "auth_mode": h.server.auth_mode,
             "quota": h.quota(f"user:{who.user_id}", h.server.daily_shorts).as_dict()}
+
+
+PKCE_COOKIE = "studio_pkce"
+
+
+def _oauth(request: Request):
+    auth = _auth(request)
+    if not hasattr(auth, "oauth_url"):
+        raise NotFound("Sign-in with another provider needs Supabase Auth (STUDIO_AUTH=supabase).",
+                       code="oauth_unavailable")
+    return auth
+
+
+@router.get("/auth/oauth/{provider}")
+def oauth_start(provider: str, request: Request) -> Response:
+    """Send the browser to the provider (via Supabase Auth) with PKCE; the code verifier waits in an httpOnly cookie.
+    The return address is always this server's own callback, never one taken from the request."""
+    auth = _oauth(request)
+    url, verifier = auth.oauth_url(provider, str(request.url_for("oauth_callback")))
+    out = RedirectResponse(url, status_code=303)
+    out.set_cookie(PKCE_COOKIE, verifier, max_age=600, httponly=True, secure=hosted(request).server.secure_cookies,
+                   samesite="lax", path="/api/auth")
+    return out
+
+
+@router.get("/auth/callback", name="oauth_callback")
+def oauth_callback(request: Request, code: str = "") -> Response:
+    """Where the provider sends the browser back: trade the code and the verifier for a session, then open the UI."""
+    auth = _oauth(request)
+    verifier = request.cookies.get(PKCE_COOKIE, "")
+    if not code or not verifier:
+        raise Unauthorized("The sign-in was not started here or has expired.", "Start the sign-in again.",
+                           code="invalid_auth_code")
+    session = auth.exchange_code(code, verifier)
+    hosted(request).ensure_user(session.user)
+    out = RedirectResponse("/studio/", status_code=303)
+    set_session_cookies(request, out, session)
+    out.delete_cookie(PKCE_COOKIE, path="/api/auth")
+    return out

@@ -30,6 +30,10 @@ class Storage(Protocol):
         """Store the finished local file ``path`` (already checked) under ``owner``; idempotent for the same content."""
         ...
 
+    def download(self, key: str, dest: Path) -> Path:
+        """Copy the object into the local file ``dest`` (jobs read the creator's media from disk)."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove the object; a missing object is not an error."""
         ...

@@ -109,8 +109,8 @@ class SupabaseStorage:
         _check_key(key)
         if expires_in <= 0:
             raise ValueError("expires_in must be a positive number of seconds")
-        if not filename or any(c in filename for c in '/\\"') or any(ord(c) < 32 or ord(c) == 127 for c in filename):
-            raise ValueError("filename must be a plain file name")
+        # a display name may hold characters a download header cannot: replace them rather than fail the request
+        filename = "".join("_" if c in '/\\"' or ord(c) < 32 or ord(c) == 127 else c for c in filename) or "download"
         try:
             signed = self._call("sign", lambda: self._bucket.create_signed_url(key, expires_in, {"download": filename}))
         except _Missing:
@@ -119,6 +119,16 @@ class SupabaseStorage:
         if not url.startswith(("https://", "http://")):
             raise UpstreamUnavailable("Supabase Storage did not return a download link.", _TRY_AGAIN)
         return url
+
+    def download(self, key: str, dest: Path) -> Path:
+        """Fetch an object into a local file (a job needs the creator's media on disk)."""
+        _check_key(key)
+        try:
+            data = self._call("download", lambda: self._bucket.download(key))
+        except _Missing:
+            raise NotFound("That file does not exist.", code="not_found") from None
+        Path(dest).write_bytes(data)
+        return Path(dest)
 
     # -- plumbing ---------------------------------------------------------------------------------------------------
 
