@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from models.errors import StudioError
 from pipelines.types import ShortRequest, ShortResult
@@ -112,10 +113,20 @@ class Hosted:
 
     # accounts
     def ensure_user(self, who: Principal) -> None:
-        """Supabase users exist first in Supabase; give them a row here on first sight."""
-        with self.db.session() as s:
-            if s.get(User, who.user_id) is None:
-                s.add(User(id=who.user_id, email=who.email or f"{who.user_id}@users.invalid", password_hash=None))
+        """Supabase users exist first in Supabase; give them a row here on first sight. Neither a browser's parallel
+        first requests (racing to insert the same row) nor an address another row already holds (an account deleted
+        and made again in Supabase, a local account from before the switch) may fail the request."""
+        placeholder = f"{who.user_id}@users.invalid"
+        try:
+            with self.db.session() as s:
+                if s.get(User, who.user_id) is not None:
+                    return
+                taken = bool(who.email) and s.scalar(select(User.id).where(User.email == who.email)) is not None
+                s.add(User(id=who.user_id, email=who.email if who.email and not taken else placeholder, password_hash=None))
+        except IntegrityError:
+            with self.db.session() as s:
+                if s.get(User, who.user_id) is None:
+                    raise
 
     # quotas
     def quota(self, subject: str, limit: int) -> Quota:
