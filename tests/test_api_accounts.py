@@ -131,3 +131,17 @@ def test_secrets_never_in_logs_or_errors(client, caplog):
     r2 = client.post("/api/auth/signup", json={"email": "hi@example.com", "password": 12345})
     for text in (caplog.text, r.text, r2.text, repr(client.hosted.settings)):
         assert password not in text and session["refresh_token"] not in text and "test-secret-" not in text
+
+
+def test_sign_in_attempts_limited_per_ip_across_accounts(tmp_path):
+    from studio.api.app import create_api
+    from studio.hosted import Hosted
+
+    hosted = Hosted(make_settings(tmp_path / "home", login_per_minute=4))
+    with TestClient(create_api(hosted)) as c:
+        codes = [c.post("/api/auth/login", json={"email": f"user{i}@example.com", "password": "nope nope nope"}).status_code
+                 for i in range(5)]  # five different accounts, one address
+        assert codes == [401, 401, 401, 401, 429]
+        signups = [c.post("/api/auth/signup", json={"email": f"new{i}@example.com", "password": "correct horse battery"})
+                   .status_code for i in range(5)]
+        assert signups == [201, 201, 201, 201, 429]
