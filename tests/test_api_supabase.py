@@ -34,6 +34,7 @@ from PIL import Image
 from studio.storage.base import object_key
 from studio.tables import Asset, User
 from tests.api_helpers import make_settings
+from tests.test_supabase import _multipart as multipart
 
 URL = "https://proj.supabase.co"
 AUTH = f"{URL}/auth/v1"
@@ -76,17 +77,6 @@ def gotrue_error(status: int, code: str, message: str) -> httpx.Response:
 
 def sent_json(request: httpx.Request) -> dict:
     return json.loads(request.content)
-
-
-def multipart(request: httpx.Request) -> dict[str, tuple[str, bytes]]:
-    """name → (part headers, part body) of a multipart/form-data request."""
-    boundary = request.headers["content-type"].split("boundary=")[1].encode()
-    parts = {}
-    for chunk in request.content.split(b"--" + boundary)[1:-1]:
-        head, _, body = chunk.strip(b"\r\n").partition(b"\r\n\r\n")
-        name = head.split(b'name="')[1].split(b'"')[0].decode()
-        parts[name] = (head.decode(), body)
-    return parts
 
 
 def assert_anon(request: httpx.Request) -> None:

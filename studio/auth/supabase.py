@@ -21,11 +21,11 @@ from pydantic import ValidationError
 from supabase_auth import SyncGoTrueClient, SyncMemoryStorage
 from supabase_auth.errors import AuthError, AuthRetryableError, AuthUnknownError, AuthWeakPasswordError
 from supabase_auth.types import User
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from studio.auth.base import Principal, Session
 from studio.auth.jwt_verify import SupabaseTokenVerifier
 from studio.errors import ApiError, Conflict, Forbidden, RateLimited, Unauthorized, UpstreamUnavailable
+from studio.upstream import TRY_AGAIN, Transient, with_retries
 
 if TYPE_CHECKING:
     from studio.settings import ServerSettings
@@ -37,20 +37,11 @@ T = TypeVar("T")
 
 _STORAGE_KEY = "studio.supabase"
 _PROVIDER = re.compile(r"[a-z][a-z0-9_]{1,31}")
-_TRY_AGAIN = "Try again in a minute; if it keeps failing, check the Supabase project's status page."
 
 
 class WeakPassword(ApiError):
     status = 422
     code = "weak_password"
-
-
-class _Transient(Exception):
-    """A 5xx or a network failure: worth another try."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}" if status else "no connection")
-        self.status = status
 
 
 # What a refused (4xx) call means when GoTrue's error code says nothing more specific.
@@ -105,7 +96,7 @@ class SupabaseAuth:
         if response.session is not None:
             return _session(response.session)
         if response.user is None:
-            raise UpstreamUnavailable("Supabase Auth answered the sign-up without a user.", _TRY_AGAIN)
+            raise UpstreamUnavailable("Supabase Auth answered the sign-up without a user.", TRY_AGAIN)
         return _principal(response.user)  # email confirmation is on: the account signs in after confirming
 
     def sign_in(self, email: str, password: str) -> Session:
@@ -180,27 +171,18 @@ class SupabaseAuth:
                 raise _translate(op, e) from None
             except ValidationError:
                 log.warning("Supabase Auth %s: the answer did not have the documented shape", op)
-                raise UpstreamUnavailable("Supabase Auth gave an answer this studio does not understand.", _TRY_AGAIN) from None
+                raise UpstreamUnavailable("Supabase Auth gave an answer this studio does not understand.", TRY_AGAIN) from None
 
-        def before_sleep(state: Any) -> None:
-            log.warning("Supabase Auth %s failed (%s); retry %d of %d", op, state.outcome.exception(),
-                        state.attempt_number, self._attempts - 1)
-
-        retrying = Retrying(stop=stop_after_attempt(self._attempts), wait=wait_exponential(multiplier=self._retry_wait, max=8),
-                            retry=retry_if_exception_type(_Transient), before_sleep=before_sleep, reraise=True)
-        try:
-            return retrying(attempt)
-        except _Transient as e:
-            raise UpstreamUnavailable(f"Supabase Auth did not answer ({e}) after {self._attempts} tries.", _TRY_AGAIN) from None
+        return with_retries("Supabase Auth", op, attempt, attempts=self._attempts, retry_wait=self._retry_wait)
 
 
 def _translate(op: str, error: AuthError) -> Exception:
-    """One GoTrue failure → ``_Transient`` (retry) or the ApiError the caller sees."""
+    """One GoTrue failure → ``Transient`` (retry) or the ApiError the caller sees."""
     status, code, response = _details(error)
     if status == 429 or (code or "").startswith("over_"):
         return RateLimited("Too many attempts at Supabase Auth.", _retry_after(response), "Wait a moment and try again.")
     if isinstance(error, AuthRetryableError) or status == 0 or status >= 500:
-        return _Transient(status)
+        return Transient(status)
     if isinstance(error, AuthWeakPasswordError) or code == "weak_password":
         hint = error.message if isinstance(error, AuthWeakPasswordError) else "Use a longer password with a mix of characters."
         return WeakPassword("The password is too weak.", hint)
@@ -262,5 +244,5 @@ def _session(session: Any) -> Session:
 
 def _required_session(session: Any) -> Session:
     if session is None:
-        raise UpstreamUnavailable("Supabase Auth answered without a session.", _TRY_AGAIN)
+        raise UpstreamUnavailable("Supabase Auth answered without a session.", TRY_AGAIN)
     return _session(session)

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from storage3 import SyncStorageClient
 from storage3.exceptions import StorageApiError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from studio.errors import NotFound, RateLimited, TooLarge, UpstreamUnavailable
 from studio.storage.base import StoredObject, object_key
+from studio.upstream import TRY_AGAIN, Transient, with_retries
 
 if TYPE_CHECKING:
     from studio.settings import ServerSettings
@@ -33,13 +33,7 @@ T = TypeVar("T")
 _OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}/[0-9a-f]{2}/[0-9a-f]{64}")
-_TRY_AGAIN = "Try again in a minute; if it keeps failing, check the Supabase project's status page."
 
-
-class _Transient(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}" if status else "no connection")
-        self.status = status
 
 
 class _Missing(Exception):
@@ -117,7 +111,7 @@ class SupabaseStorage:
             raise NotFound("That file does not exist.", code="not_found") from None
         url = signed.get("signedURL") or ""
         if not url.startswith(("https://", "http://")):
-            raise UpstreamUnavailable("Supabase Storage did not return a download link.", _TRY_AGAIN)
+            raise UpstreamUnavailable("Supabase Storage did not return a download link.", TRY_AGAIN)
         return url
 
     def download(self, key: str, dest: Path) -> Path:
@@ -139,19 +133,9 @@ class SupabaseStorage:
             except StorageApiError as e:
                 raise _translate(op, e) from None
             except httpx.RequestError as e:
-                raise _Transient(0) from e
+                raise Transient(0) from e
 
-        def before_sleep(state: Any) -> None:
-            log.warning("Supabase Storage %s failed (%s); retry %d of %d", op, state.outcome.exception(),
-                        state.attempt_number, self._attempts - 1)
-
-        retrying = Retrying(stop=stop_after_attempt(self._attempts), wait=wait_exponential(multiplier=self._retry_wait, max=8),
-                            retry=retry_if_exception_type(_Transient), before_sleep=before_sleep, reraise=True)
-        try:
-            return retrying(attempt)
-        except _Transient as e:
-            raise UpstreamUnavailable(f"Supabase Storage did not answer ({e}) after {self._attempts} tries.",
-                                      _TRY_AGAIN) from None
+        return with_retries("Supabase Storage", op, attempt, attempts=self._attempts, retry_wait=self._retry_wait)
 
 
 def _check_key(key: str) -> None:
@@ -166,7 +150,7 @@ def _translate(op: str, error: StorageApiError) -> Exception:
     body_status = int(error.status) if str(error.status).isdigit() else 0
     status = body_status or http_status
     if http_status >= 500 or status >= 500:
-        return _Transient(max(http_status, status))
+        return Transient(max(http_status, status))
     if status == 404 or http_status == 404:
         return _Missing()
     if status == 429 or http_status == 429:
