@@ -96,7 +96,7 @@ def serve(
     try:
         settings = Settings.from_env()
         settings.server = ServerSettings.from_env(auth_mode=auth)
-        server = create_server(settings, with_ui=ui, public_url=f"http://{host}:{port}")
+        server = create_server(settings, with_ui=ui)
     except StudioError as exc:
         console.print(f"[red]Error:[/red] {exc.message}")
         if exc.hint:

@@ -76,7 +76,7 @@ class Quota:
 
 class Hosted:
     def __init__(self, settings: Settings, *, studio: Studio | None = None, auth: AuthProvider | None = None,
-                 storage=None, public_url: str = "") -> None:
+                 storage=None) -> None:
         self.settings = settings
         self.server: ServerSettings = settings.server
         self.studio = studio or Studio(settings)
@@ -84,7 +84,7 @@ class Hosted:
         self.db.migrate()
         self.secret = server_secret(settings)
         self.auth = auth or self._auth()
-        self.storage = storage or self._storage(public_url)
+        self.storage = storage or self._storage()
         self.login_limiter = Limiter(self.server.login_per_minute)
         self.uploads_dir = settings.home / "uploads-in-progress"
         self.runner = LocalJobRunner(self.db, self.run_short_job, workers=self.server.job_workers)
@@ -102,14 +102,14 @@ class Hosted:
             return SupabaseAuth.from_settings(self.server)
         return None
 
-    def _storage(self, public_url: str):
+    def _storage(self):
         if self.server.storage == "supabase":
             from studio.storage.supabase import SupabaseStorage
 
             return SupabaseStorage.from_settings(self.server)
         from studio.storage.local import LocalStorage
 
-        return LocalStorage(self.settings.home / "media", self.secret, base_url=public_url)
+        return LocalStorage(self.settings.home / "media", self.secret)  # links are made absolute per request
 
     # accounts
     def ensure_user(self, who: Principal) -> None:

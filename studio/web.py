@@ -130,8 +130,8 @@ def redact_access_log() -> None:
     logging.getLogger("uvicorn.access").addFilter(_Redact())
 
 
-def create_server(settings: Settings, *, with_ui: bool = True, public_url: str = "") -> FastAPI:
-    hosted = Hosted(settings, public_url=public_url)
+def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
+    hosted = Hosted(settings)
     app = create_api(hosted)
 
     def who_is(request: Request) -> Principal | None:

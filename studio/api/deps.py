@@ -35,3 +35,9 @@ def current_user(request: Request) -> Principal:
     who = h.auth.verify(token.strip())
     h.ensure_user(who)
     return who
+
+
+def links(request: Request, files: dict) -> dict:
+    """Signed download links for ``files``, absolute: local-storage links are made on the address the caller used."""
+    base = str(request.base_url).rstrip("/")
+    return {name: (base + url if url.startswith("/") else url) for name, url in hosted(request).links(files).items()}

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import select
 
-from studio.api.deps import current_user, hosted
+from studio.api.deps import current_user, hosted, links
 from studio.api.uploads import Limits, receive
 from studio.auth.base import Principal
 from studio.db import owned
@@ -18,7 +18,7 @@ _OVERHEAD = 64 * 1024  # multipart headers and small fields around the file
 
 
 def asset_body(request: Request, a: Asset) -> dict:
-    link = hosted(request).links({a.filename: {"key": a.storage_key, "content_type": a.content_type}})[a.filename]
+    link = links(request, {a.filename: {"key": a.storage_key, "content_type": a.content_type}})[a.filename]
     return {"id": a.id, "filename": a.filename, "kind": a.kind, "content_type": a.content_type, "size": a.size,
             "sha256": a.sha256, "project_id": a.project_id, "meta": a.meta, "created_at": a.created_at.isoformat(),
             "download_url": link}

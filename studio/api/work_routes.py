@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from studio.api.deps import current_user, hosted
+from studio.api.deps import current_user, hosted, links
 from studio.auth.base import Principal
 from studio.db import owned
 from studio.tables import Asset, Job, Project, Short
@@ -49,7 +49,7 @@ def project_body(p: Project) -> dict:
 def short_body(request: Request, s: Short) -> dict:
     return {"id": s.id, "title": s.title, "project_id": s.project_id, "job_id": s.job_id, "engines": s.engines,
             "warnings": s.warnings.get("items", []), "created_at": s.created_at.isoformat(),
-            "files": hosted(request).links(s.files)}
+            "files": links(request, s.files)}
 
 
 def job_body(request: Request, j: Job, short: Short | None) -> dict:
