@@ -279,3 +279,16 @@ def test_zero_gpu_wraps_the_make_call_only_when_spaces_is_present(monkeypatch):
     fake.GPU = lambda duration: (lambda f: wrapped.append(duration) or (lambda *a, **k: ("on-gpu", f(*a, **k))))
     monkeypatch.setitem(sys.modules, "spaces", fake)
     assert on_zero_gpu(fn)() == ("on-gpu", "made") and wrapped == [300]
+
+
+def test_profiles_pin_hub_models_to_commits():
+    """Reproducible weights: every Hub model in a profile names a 40-hex commit, never a branch."""
+    import re
+
+    from studio.settings import Settings
+
+    s = Settings.from_env()
+    for name in ("cpu", "gpu"):
+        for stage, spec in s.profile(name).items():
+            if isinstance(spec, dict) and "/" in str(spec.get("model", "")) and not str(spec["model"]).startswith("tts_"):
+                assert re.fullmatch(r"[0-9a-f]{40}", str(spec.get("revision"))), (name, stage, spec)
