@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,11 +95,11 @@ def sha256_file(path: Path) -> str:
 def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[str] | None = None) -> PullResult:
     """Download a repo at a pinned revision into the Hub cache: space checked first, resumable, verified after.
 
-    huggingface_hub resumes a file whose connection drops mid-download (HTTP Range, within the process),
-    keeps every finished file (a second pull fetches only what is missing) and shows progress bars; we add
-    the disk-space check up front and a checksum check of every file against the Hub's own listing.
-    Since huggingface_hub PR #4228 a partial file is private to its process, so a pull that is killed
-    restarts the file it was in the middle of.
+    Large (LFS) files are fetched first by ``_fetch_blob`` into the cache's ``blobs/<sha256>`` through a partial
+    file that outlives the process, so a pull that is killed or loses its connection resumes each file where it
+    stopped (HTTP Range). huggingface_hub keeps its partial files private to one process (PR #4228) and would
+    restart them; it then only links the finished blobs and fetches the small files. Every file is checked
+    against the Hub's own checksum, and the disk space is checked before anything is downloaded.
     """
     import fnmatch
 
@@ -122,6 +123,9 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
     if needed * 1.05 > free:
         raise EngineUnavailable(f"{ref.repo} needs {needed / 2**30:.2f} GiB but only {free / 2**30:.2f} GiB is free "
                                 f"in {root}.", "Free some space, or point HF_HOME at a larger disk.")
+    for f in files:
+        if getattr(f, "lfs", None):
+            _fetch_blob(ref.repo, info.sha, f.path, f.lfs.sha256, f.size, root)
     try:
         # by the name asked for (not the commit), so the cache records refs/<revision> for offline loads
         path = Path(snapshot_download(ref.repo, revision=ref.revision, cache_dir=cache_dir, allow_patterns=allow_patterns))
@@ -138,3 +142,55 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
                                     f"{expected[:12]}); the damaged file was removed.",
                                     "Run the same pull again to fetch it afresh.")
     return PullResult(ref.repo, ref.revision or "main", info.sha, path, len(files), needed)
+
+
+def _fetch_blob(repo: str, commit: str, filename: str, sha256: str, size: int, cache: Path, attempts: int = 5) -> None:
+    """Download one large file into ``<cache>/models--…/blobs/<sha256>``, the name huggingface_hub gives it, via
+    ``<sha256>.partial`` beside it: a later pull (or a later attempt after a dropped connection) continues that
+    file with a Range request. Verified before it becomes the blob; a mismatch is deleted and reported."""
+    import httpx
+    from filelock import FileLock
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.file_download import repo_folder_name
+    from huggingface_hub.utils import build_hf_headers, tqdm
+
+    folder = repo_folder_name(repo_id=repo, repo_type="model")
+    blob = cache / folder / "blobs" / sha256
+    if blob.exists():
+        return
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    partial = blob.with_name(f"{sha256}.partial")
+    lock = cache / ".locks" / folder / f"{sha256}.lock"  # the lock huggingface_hub itself takes for this blob
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock)):
+        if blob.exists():
+            return
+        url = hf_hub_url(repo, filename, revision=commit)
+        for attempt in range(attempts):
+            have = partial.stat().st_size if partial.exists() else 0
+            if have >= size:
+                break
+            headers = build_hf_headers()
+            if have:
+                headers["Range"] = f"bytes={have}-"
+            try:
+                with httpx.stream("GET", url, headers=headers, follow_redirects=True, timeout=60) as r:
+                    if r.status_code == 416 or (have and r.status_code == 200):
+                        have = 0  # the server will not continue this file: start it again
+                    elif r.status_code >= 400:
+                        raise EngineUnavailable(f"The Hub refused {repo}/{filename} (HTTP {r.status_code}).",
+                                                "Check your network or HF_TOKEN, then run the same pull again.")
+                    with open(partial, "ab" if have else "wb") as out, tqdm(
+                            total=size, initial=have, unit="B", unit_scale=True, desc=filename) as bar:
+                        for chunk in r.iter_bytes(1 << 20):
+                            out.write(chunk)
+                            bar.update(len(chunk))
+            except httpx.TransportError:
+                if attempt == attempts - 1:
+                    raise EngineUnavailable(f"The connection kept dropping while downloading {repo}/{filename}.",
+                                            "Run the same pull again: it continues where it stopped.") from None
+        if sha256_file(partial) != sha256:
+            partial.unlink(missing_ok=True)
+            raise EngineUnavailable(f"{repo}/{filename} failed its checksum; the damaged download was removed.",
+                                    "Run the same pull again to fetch it afresh.")
+        os.replace(partial, blob)

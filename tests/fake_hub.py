@@ -26,6 +26,7 @@ class FakeHub:
         self.repos: dict[str, dict[str, bytes]] = {}
         self.drop_once: set[str] = set()  # files whose first GET is cut off half-way
         self.corrupt: set[str] = set()  # files served with wrong bytes
+        self.slow: set[str] = set()  # files served at about 4 MB/s, so a test can kill the client mid-file
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range)
         hub = self
 
@@ -115,6 +116,17 @@ class FakeHub:
                 h.wfile.flush()
                 h.close_connection = True
                 h.connection.shutdown(2)
+                return
+            if name in self.slow:
+                import time
+
+                try:
+                    for i in range(0, len(body), 256 * 1024):
+                        h.wfile.write(body[i:i + 256 * 1024])
+                        h.wfile.flush()
+                        time.sleep(0.06)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client was killed
                 return
             h.wfile.write(body)
             return

@@ -56,6 +56,41 @@ def test_pull_resumes_a_download_cut_off_mid_file(hub, tmp_path):
     assert 0 < start < 24 * 2**20
 
 
+def test_a_killed_pull_resumes_in_the_next_process(hub, tmp_path):
+    """The pull process is killed (SIGKILL) in the middle of a 24 MB file; the next pull, a new process, asks the
+    Hub only for the bytes it does not have yet, and the joined file passes the checksum check."""
+    import os as _os
+    import time
+
+    data = _os.urandom(24 * 2**20)
+    hub.repos["tiny/whisper"]["extra.safetensors"] = data
+    hub.slow.add("extra.safetensors")
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "0",
+           "HF_HUB_DISABLE_XET": "1"}
+    first = subprocess.Popen([sys.executable, "-m", "studio.cli", "models", "pull", "cpu", "--stage", "timing",
+                              "--model", "timing=tiny/whisper"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    partial = []
+    while time.time() < deadline:
+        partial = [p for p in (tmp_path / "hf").rglob("*.partial") if p.stat().st_size > 4 * 2**20]
+        if partial:
+            break
+        time.sleep(0.1)
+    first.kill()
+    first.wait()
+    assert partial, "the first pull never got half-way"
+    kept = partial[0].stat().st_size
+    assert 0 < kept < len(data)
+    hub.slow.clear()
+    hub.requests.clear()
+    proc = _pull(hub, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    gets = [r for r in hub.requests if r[0] == "GET" and r[1].endswith("/extra.safetensors")]
+    assert len(gets) == 1 and gets[0][2] == f"bytes={kept}-", gets
+    snap = next((tmp_path / "hf" / "hub" / "models--tiny--whisper" / "snapshots").iterdir())
+    assert (snap / "extra.safetensors").read_bytes() == data
+
+
 def test_pull_refuses_a_checksum_mismatch(hub, tmp_path):
     hub.corrupt.add("model.bin")
     proc = _pull(hub, tmp_path)
