@@ -245,7 +245,8 @@ class Hosted:
     def delete_object_if_unused(self, key: str) -> None:
         with self.db.session() as s:
             in_assets = s.scalar(select(func.count()).select_from(Asset).where(Asset.storage_key == key))
-            shorts = s.scalars(select(Short.files)).all() if not in_assets else []
+            owner = key.split("/", 1)[0]  # keys are per owner: only their shorts can share the object
+            shorts = s.scalars(select(Short.files).where(Short.owner_id == owner)).all() if not in_assets else []
         if in_assets or any(f.get("key") == key for files in shorts for f in files.values()):
             return
         self.storage.delete(key)
