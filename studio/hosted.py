@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from models.errors import StudioError
+from models.hub import sha256_file
 from pipelines.types import ShortRequest, ShortResult
 from studio.auth.base import AuthProvider, Principal
 from studio.core import Studio
@@ -87,6 +88,7 @@ class Hosted:
         self.storage = storage or self._storage()
         self.login_limiter = Limiter(self.server.login_per_minute)
         self.uploads_dir = settings.home / "uploads-in-progress"
+        self._known_users: set[str] = set()  # user rows known to exist (rows are never deleted)
         self.runner = LocalJobRunner(self.db, self.run_short_job, workers=self.server.job_workers)
 
     def _auth(self) -> AuthProvider | None:
@@ -116,10 +118,13 @@ class Hosted:
         """Supabase users exist first in Supabase; give them a row here on first sight. Neither a browser's parallel
         first requests (racing to insert the same row) nor an address another row already holds (an account deleted
         and made again in Supabase, a local account from before the switch) may fail the request."""
+        if who.user_id in self._known_users:  # every API request asks: answer from memory after the first
+            return
         placeholder = f"{who.user_id}@users.invalid"
         try:
             with self.db.session() as s:
                 if s.get(User, who.user_id) is not None:
+                    self._known_users.add(who.user_id)
                     return
                 taken = bool(who.email) and s.scalar(select(User.id).where(User.email == who.email)) is not None
                 s.add(User(id=who.user_id, email=who.email if who.email and not taken else placeholder, password_hash=None))
@@ -127,6 +132,7 @@ class Hosted:
             with self.db.session() as s:
                 if s.get(User, who.user_id) is None:
                     raise
+        self._known_users.add(who.user_id)
 
     # quotas
     def quota(self, subject: str, limit: int) -> Quota:
@@ -215,12 +221,10 @@ class Hosted:
 
     def save_short(self, owner: str, project_id: str | None, result: ShortResult, *, job_id: str | None = None) -> str:
         """Move a finished short's files into the owner's storage and record it."""
-        import hashlib
-
         files = {}
         for path in result.files:
             path = Path(path)
-            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            sha = sha256_file(path)
             ctype = _OUTPUT_TYPES.get(path.suffix, "application/octet-stream")
             obj = self.storage.put_file(owner, _copy(path), ctype, sha)
             files[path.name] = {"key": obj.key, "content_type": ctype, "size": obj.size}
