@@ -1,28 +1,27 @@
-"""Composition root for `python app.py` and the Hugging Face Space: settings → studio → UI → launch.
+"""Composition root for `python app.py` and the Hugging Face Space: settings → hosted studio → UI → serve.
 
 The Space is the anonymous demo (STUDIO_AUTH=none): no accounts, a daily quota per visitor address
-(STUDIO_DEMO_DAILY_SHORTS). `studio serve` is the hosted studio with accounts and the REST API.
+(STUDIO_DEMO_DAILY_SHORTS). It is the same server as `studio serve` — the same upload rules, job runner and
+storage — with accounts switched off.
 """
 
 import os
 
-from studio.core import Studio
-from studio.hosted import Hosted
 from studio.settings import ServerSettings, Settings
-from studio.ui import build_app
-from studio.web import AccountHooks
 
 
 def main() -> None:
+    import uvicorn
+
+    from studio.web import create_server, redact_access_log
+
     settings = Settings.from_env()
     settings.server = ServerSettings.from_env(auth_mode=os.environ.get("STUDIO_AUTH", "none"))
-    studio = Studio(settings)
-    demo = build_app(studio, AccountHooks(Hosted(settings, studio=studio)))
-    demo.queue(default_concurrency_limit=1).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
-        server_port=int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", "7860"))),
-        allowed_paths=[str(settings.outputs_dir)],
-    )
+    server = create_server(settings)
+    redact_access_log()
+    uvicorn.run(server, host=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+                port=int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", "7860"))),
+                log_level="info", proxy_headers=True)
 
 
 if __name__ == "__main__":

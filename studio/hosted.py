@@ -90,6 +90,27 @@ class Hosted:
         self.uploads_dir = settings.home / "uploads-in-progress"
         self._known_users: set[str] = set()  # user rows known to exist (rows are never deleted)
         self.runner = LocalJobRunner(self.db, self.run_short_job, workers=self.server.job_workers)
+        from studio.ui_files import UiUploads
+
+        self.ui_uploads = UiUploads(settings.home / "ui-uploads", ttl_s=self.server.ui_upload_ttl_s)
+
+    def start(self) -> None:
+        """Clear what a previous process left behind (a crash, a kill), then start taking jobs."""
+        self.clean_leftovers()
+        self.runner.start()
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def clean_leftovers(self) -> None:
+        """Scratch folders of jobs (a re-queued job starts again from the beginning), half-received uploads and UI
+        uploads nobody used within their time."""
+        for path in self._scratch().glob("job-*"):
+            shutil.rmtree(path, ignore_errors=True)
+        if self.uploads_dir.is_dir():
+            for path in self.uploads_dir.glob(".upload-*.part"):
+                path.unlink(missing_ok=True)
+        self.ui_uploads.sweep()
 
     def _auth(self) -> AuthProvider | None:
         mode = self.server.auth_mode
@@ -97,7 +118,7 @@ class Hosted:
             from studio.auth.local import LocalAuth
 
             return LocalAuth(self.db, self.secret, access_ttl_s=self.server.access_ttl_s,
-                             refresh_ttl_s=self.server.refresh_ttl_s)
+                             refresh_ttl_s=self.server.refresh_ttl_s, refresh_grace_s=self.server.refresh_grace_s)
         if mode == "supabase":
             from studio.auth.supabase import SupabaseAuth
 
@@ -112,6 +133,13 @@ class Hosted:
         from studio.storage.local import LocalStorage
 
         return LocalStorage(self.settings.home / "media", self.secret)  # links are made absolute per request
+
+    @property
+    def upload_limits(self):
+        from studio.api.uploads import Limits
+
+        s = self.server
+        return Limits(video=s.max_video_mb * 2**20, image=s.max_image_mb * 2**20, audio=s.max_audio_mb * 2**20)
 
     # accounts
     def ensure_user(self, who: Principal) -> None:
@@ -153,8 +181,12 @@ class Hosted:
             s.add(UsageEvent(subject=subject, kind="short"))
 
     # shorts
-    def start_short(self, owner_id: str, request: dict, project_id: str | None) -> str:
-        self.spend(f"user:{owner_id}", self.server.daily_shorts)
+    def start_short(self, owner_id: str, request: dict, project_id: str | None, *,
+                    quota: tuple[str, int] | None = None) -> str:
+        """Spend one short of the quota (the account's, unless ``quota`` names another subject and limit, such as a
+        visitor's address in the anonymous demo) and queue the job. The REST API and the UI both start work here."""
+        subject, limit = quota or (f"user:{owner_id}", self.server.daily_shorts)
+        self.spend(subject, limit)
         with self.db.session() as s:
             job = Job(owner_id=owner_id, kind="short", request={**request, "project_id": project_id})
             s.add(job)
@@ -167,6 +199,10 @@ class Hosted:
         with self.db.session() as s:
             job = s.get(Job, job_id)
             if job is None or job.status not in ("queued", "running"):
+                return
+            saved = s.scalar(select(Short.id).where(Short.job_id == job_id))
+            if saved is not None:  # the process died after saving and before recording it: finish the record only
+                self._succeeded(s, job, saved)
                 return
             job.status, job.started_at, job.attempts = "running", datetime.now(UTC), job.attempts + 1
             owner, spec = job.owner_id, dict(job.request)
@@ -186,9 +222,7 @@ class Hosted:
             result = self.studio.make(request, out_dir=work / "out", on_progress=progress)
             short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
             with self.db.session() as s:
-                j = s.get(Job, job_id)
-                j.status, j.progress, j.stage, j.short_id = "succeeded", 1.0, "done", short_id
-                j.finished_at, j.message = datetime.now(UTC), "Your short is ready."
+                self._succeeded(s, s.get(Job, job_id), short_id)
         except StudioError as exc:
             with self.db.session() as s:
                 j = s.get(Job, job_id)
@@ -197,10 +231,25 @@ class Hosted:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
+    @staticmethod
+    def _succeeded(s, job: Job, short_id: str) -> None:
+        job.status, job.progress, job.stage, job.short_id = "succeeded", 1.0, "done", short_id
+        job.finished_at, job.message = datetime.now(UTC), "Your short is ready."
+
     def _scratch(self) -> Path:
         path = self.settings.home / "jobs"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @staticmethod
+    def spec_of(request: ShortRequest, asset_ids: list[str], voice_sample_asset_id: str | None) -> dict:
+        """A job's stored request: the ShortRequest with its files named by asset id (``_short_request`` reverses it)."""
+        return {"topic": request.topic, "script": request.script, "platform": request.platform,
+                "duration": request.duration, "voice": request.voice, "template": request.template,
+                "language": request.language, "profile": request.profile, "seed": request.seed,
+                "safety": request.safety, "strict": request.strict, "models": list(request.models),
+                "asset_ids": list(asset_ids), "voice_sample_asset_id": voice_sample_asset_id,
+                "voice_consent": request.voice_consent}
 
     def _short_request(self, owner: str, spec: dict, work: Path) -> ShortRequest:
         media = []
@@ -217,10 +266,17 @@ class Hosted:
                             voice=spec.get("voice", "narrator"), template=spec.get("template", "bold"),
                             language=spec.get("language", "en"), profile=spec.get("profile", "auto"),
                             seed=int(spec.get("seed", 0)), safety=spec.get("safety", "block"),
-                            voice_sample=voice_sample, voice_consent=bool(spec.get("voice_consent")))
+                            voice_sample=voice_sample, voice_consent=bool(spec.get("voice_consent")),
+                            models=tuple(spec.get("models") or ()), strict=bool(spec.get("strict")))
 
     def save_short(self, owner: str, project_id: str | None, result: ShortResult, *, job_id: str | None = None) -> str:
-        """Move a finished short's files into the owner's storage and record it."""
+        """Move a finished short's files into the owner's storage and record it. Once per job: saving a job's short
+        again (its process died before the job was marked done) answers the short already saved."""
+        if job_id:
+            with self.db.session() as s:
+                saved = s.scalar(select(Short.id).where(Short.job_id == job_id))
+            if saved is not None:
+                return saved
         files = {}
         for path in result.files:
             path = Path(path)
@@ -232,14 +288,38 @@ class Hosted:
 
         title = str(json.loads(Path(result.post).read_text(encoding="utf-8")).get("title") or "")
         engines = {r.stage: r.engine for r in result.stages}
-        with self.db.session() as s:
+        try:
+            with self.db.session() as s:
+                if project_id:
+                    owned(s, Project, project_id, owner, "project")
+                short = Short(owner_id=owner, project_id=project_id, job_id=job_id, title=title[:300], files=files,
+                              engines=engines, warnings={"items": list(result.warnings)})
+                s.add(short)
+                s.flush()
+                return short.id
+        except IntegrityError:  # another worker saved this job's short first (shorts.job_id is unique)
+            with self.db.session() as s:
+                saved = s.scalar(select(Short.id).where(Short.job_id == job_id)) if job_id else None
+            if saved is None:
+                raise
+            return saved
+
+    def add_asset(self, owner: str, upload, project_id: str | None = None) -> Asset:
+        """Store a checked upload (studio.api.uploads.Upload) as one of ``owner``'s assets."""
+        try:
             if project_id:
-                owned(s, Project, project_id, owner, "project")
-            short = Short(owner_id=owner, project_id=project_id, job_id=job_id, title=title[:300], files=files,
-                          engines=engines, warnings={"items": list(result.warnings)})
-            s.add(short)
-            s.flush()
-            return short.id
+                with self.db.session() as db:
+                    owned(db, Project, project_id, owner, "project")
+            obj = self.storage.put_file(owner, upload.path, upload.content_type, upload.sha256)
+        finally:
+            upload.path.unlink(missing_ok=True)
+        with self.db.session() as db:
+            asset = Asset(owner_id=owner, project_id=project_id, filename=upload.filename, kind=upload.kind,
+                          content_type=upload.content_type, size=obj.size, sha256=upload.sha256, storage_key=obj.key,
+                          meta=upload.meta)
+            db.add(asset)
+            db.flush()
+            return asset
 
     def links(self, files: dict) -> dict:
         ttl = self.server.signed_url_ttl_s

@@ -76,6 +76,11 @@ class ServerSettings:
     signed_url_ttl_s: int = 3600
     job_workers: int = 1
     secure_cookies: bool = False  # set on for HTTPS deployments
+    # a page load sends several requests with the same expired session at once: each redemption of one refresh token
+    # within this many seconds gets the same successor; a redemption after it revokes the session (token theft)
+    refresh_grace_s: int = 10
+    ui_upload_ttl_s: int = 6 * 3600  # files uploaded in the UI and not used in a short are deleted after this
+    cors_origins: tuple[str, ...] = ()  # other sites allowed to call the API from a browser; none by default
 
     @classmethod
     def from_env(cls, auth_mode: str | None = None) -> ServerSettings:
@@ -98,7 +103,10 @@ class ServerSettings:
                 demo_daily_shorts=_env_int("STUDIO_DEMO_DAILY_SHORTS", 5),
                 login_per_minute=_env_int("STUDIO_LOGIN_PER_MINUTE", 10),
                 signed_url_ttl_s=_env_int("STUDIO_SIGNED_URL_TTL", 3600), job_workers=_env_int("STUDIO_JOB_WORKERS", 1),
-                secure_cookies=env("STUDIO_SECURE_COOKIES", "") in ("1", "true", "yes"))
+                secure_cookies=env("STUDIO_SECURE_COOKIES", "") in ("1", "true", "yes"),
+                refresh_grace_s=_env_int("STUDIO_REFRESH_GRACE", 10),
+                ui_upload_ttl_s=_env_int("STUDIO_UI_UPLOAD_TTL", 6 * 3600),
+                cors_origins=tuple(o.strip().rstrip("/") for o in env("STUDIO_CORS_ORIGINS", "").split(",") if o.strip()))
         if "supabase" in (mode, storage) and not (s.supabase_url and s.supabase_anon_key):
             raise InvalidRequest("Supabase is switched on but not configured.",
                                  "Set SUPABASE_URL and SUPABASE_ANON_KEY (and SUPABASE_SERVICE_ROLE_KEY for Storage).")

@@ -91,7 +91,7 @@ class Short(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), index=True)
-    job_id: Mapped[str | None] = mapped_column(String(32))
+    job_id: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)  # one short per job
     title: Mapped[str] = mapped_column(String(300), default="")
     files: Mapped[dict] = mapped_column(default=dict)  # file name → {key, content_type, size}
     engines: Mapped[dict] = mapped_column(default=dict)  # stage → engine

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
 from pathlib import Path
 
 import gradio as gr
+from gradio import utils as gr_utils
 
-from models.errors import InvalidRequest, StudioError
+from models.errors import StudioError
 from pipelines.types import ShortRequest
-from studio.core import Studio, on_zero_gpu
+from studio.core import Studio
+from studio.ui_guard import GuardedBlocks
 
-_CSS = ".stage-table {font-size: 0.9em}"
+UI_CSS = """.stage-table {font-size: 0.9em}
+.short-result video {width: 100%; max-height: 72vh; aspect-ratio: 9 / 16; background: #000; border-radius: 12px}
+.short-files {display: flex; flex-wrap: wrap; gap: 8px 14px; margin-top: 8px; font-size: 0.95em}
+"""
 
 
 def to_request(topic: str, script: str, platform: str, duration: float, voice: str, template: str, language: str,
@@ -27,56 +34,39 @@ def to_request(topic: str, script: str, platform: str, duration: float, voice: s
                         voice_consent=bool(consent))
 
 
-def _ip(request: gr.Request | None) -> str:
-    return (request.client.host if request is not None and request.client else "") or "unknown"
-
-
-def build_app(studio: Studio, account=None) -> gr.Blocks:
-    """``account`` (studio.web.AccountHooks) adds quotas, saving to "My projects" and sign-out; without it the UI is
-    the single-user tool of ``python app.py``."""
+def build_app(studio: Studio, hooks) -> gr.Blocks:
+    """``hooks`` (studio.ui_hooks.UiHooks) is the UI's only way to the hosted studio: who is calling, their quota, and
+    the job runner that makes shorts for the REST API too. This function lays out widgets and maps their values."""
     s = studio.settings
     platforms = [(p["label"], name) for name, p in s.platforms.items()]
     voices = [(v["label"], name) for name, v in s.voices.items()]
     templates = [(t["label"], name) for name, t in s.templates.items()]
     languages = [(f"{v['label']} ({k})", k) for k, v in s.languages.items()]
     profiles = ["auto", *s.profile_names()]
-    make = on_zero_gpu(studio.make)
-
-    def who(request: gr.Request | None):
-        return account.account(getattr(request, "username", None), _ip(request)) if account else None
 
     def create(topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
                voice_sample, consent, project="", request: gr.Request = None, progress=gr.Progress()):
         try:
+            who = hooks.account(request)
             req = to_request(topic, script, platform, duration, voice, template, language, photos, profile,
                              models, strict, safety, voice_sample, consent)
-            caller = who(request)
-            if caller is not None:
-                if (models or "").strip():
-                    raise InvalidRequest("Model paths can only be chosen on your own machine, not on a shared server.",
-                                         "Clear the 'Model per stage' box.")
-                studio.plan(req)  # a bad request costs no quota
-                account.before_make(caller)
-            result = make(req, on_progress=lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
-            if caller is not None:
-                account.after_make(caller, result, project or "")
+            job_id = hooks.start(who, req, project=project or "", originals=getattr(request, "studio_uploads", ()))
+            short_id = hooks.follow(who, job_id, lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
+            view = hooks.view(who, short_id)
         except StudioError as exc:
             raise gr.Error(str(exc)) from None
-        rows = [[r.stage, r.engine, round(r.seconds, 2)] for r in result.stages]
-        checks = result.report["checks"]
-        summary = ", ".join(f"{k} {'✓' if v['ok'] else '✗'}" for k, v in checks.items())
-        files = [str(p) for p in result.files]
-        notes = "\n".join(f"- ⚠️ {w}" for w in result.warnings) or "All stages ran the engines you chose."
-        return str(result.video), str(result.thumbnail), files, rows, summary, notes
+        finally:
+            _drop_cached_copies(photos, voice_sample)
+        notes = "\n".join(f"- ⚠️ {w}" for w in view.warnings) or "All stages ran the engines you chose."
+        return short_html(view), view.stages, view.checks, notes
 
-    with gr.Blocks(title="Viral AI Studio") as demo:
+    with GuardedBlocks(title="Viral AI Studio") as demo:
         gr.Markdown("# Viral AI Studio\nTopic or script → a post-ready vertical short, made on this machine.")
-        if account is not None:
-            with gr.Row():
-                whoami = gr.Markdown("", elem_id="whoami")
-                if account.accounts_on:
-                    gr.HTML('<form method="post" action="/logout" style="text-align:right">'
-                            '<button type="submit" id="signout" class="lg secondary sm">Sign out</button></form>')
+        with gr.Row():
+            whoami = gr.Markdown("", elem_id="whoami")
+            if hooks.accounts_on:
+                gr.HTML('<form method="post" action="/logout" style="text-align:right">'
+                        '<button type="submit" id="signout" class="lg secondary sm">Sign out</button></form>')
         with gr.Tab("Create"):
             with gr.Row():
                 with gr.Column(min_width=300):
@@ -92,7 +82,7 @@ def build_app(studio: Studio, account=None) -> gr.Blocks:
                         language = gr.Dropdown(languages, value="en", label="Language")
                     photos = gr.File(label="Your photos (optional)", file_count="multiple", file_types=["image"])
                     project = gr.Textbox(value="", label="Project (optional)", placeholder="Morning series",
-                                         visible=bool(account and account.accounts_on))
+                                         visible=hooks.accounts_on)
                     with gr.Accordion("Engines", open=False):
                         profile = gr.Dropdown(profiles, value="auto", label="Profile",
                                               info="auto = gpu on CUDA, else cpu; stages without weights run offline")
@@ -107,55 +97,72 @@ def build_app(studio: Studio, account=None) -> gr.Blocks:
                                               value=False)
                     go = gr.Button("Create short", variant="primary")
                 with gr.Column(min_width=300):
-                    video = gr.Video(label="Preview", height=560)
-                    thumb = gr.Image(label="Thumbnail", type="filepath", height=240)
-                    files = gr.File(label="Downloads", file_count="multiple")
+                    preview = gr.HTML("", elem_id="preview")
                     stages = gr.Dataframe(headers=["stage", "engine", "seconds"], label="Engines per stage",
                                           elem_classes="stage-table")
                     checks = gr.Textbox(label="Checks measured on the video", interactive=False)
                     notes = gr.Markdown(label="Warnings")
-        if account is not None and account.accounts_on:
-            _my_projects(account, who)
+        if hooks.accounts_on:
+            _my_projects(hooks)
         event = go.click(create, [topic, script, platform, duration, voice, template, language, photos, profile, models,
                                   strict, safety, voice_sample, consent, project],
-                         [video, thumb, files, stages, checks, notes], api_name="create", concurrency_limit=1)
-        if account is not None:
-            def show_quota(request: gr.Request):
-                return account.quota_text(who(request))
+                         [preview, stages, checks, notes], api_name="create", concurrency_limit=1)
 
-            demo.load(show_quota, None, whoami)
-            event.then(show_quota, None, whoami)
+        def show_quota(request: gr.Request):
+            return hooks.quota_text(hooks.account(request))
+
+        demo.load(show_quota, None, whoami)
+        event.then(show_quota, None, whoami)
     return demo
 
 
-def _my_projects(account, who) -> None:
-    """The "My projects" tab: the signed-in creator's shorts, newest first, with their files."""
-    import tempfile
+def short_html(view) -> str:
+    """The short as the browser plays it: a phone-shaped player over signed links, and the files to download."""
+    links = view.links
+    esc = html.escape
+    player = (f'<video controls playsinline preload="metadata" src="{esc(links["short.mp4"])}"'
+              + (f' poster="{esc(links["thumbnail.jpg"])}"' if "thumbnail.jpg" in links else "")
+              + "></video>") if "short.mp4" in links else ""
+    files = "".join(f'<a href="{esc(url)}" download="{esc(name)}">{esc(name)}</a>' for name, url in links.items())
+    title = f"<h3>{esc(view.title)}</h3>" if view.title else ""
+    return f'<div class="short-result">{title}{player}<nav class="short-files">{files}</nav></div>'
 
+
+def _drop_cached_copies(*values) -> None:
+    """Gradio copies each input file into its cache before the event runs; the studio has stored what it needs."""
+    root = Path(gr_utils.get_upload_folder()).resolve()
+    for value in values:
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            path = Path(item if isinstance(item, str) else getattr(item, "name", "") or "")
+            if str(path) and path.resolve().is_relative_to(root) and path.is_file():
+                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
+
+
+def _my_projects(hooks) -> None:
+    """The "My projects" tab: the signed-in creator's shorts, newest first, each opened through signed links."""
     with gr.Tab("My projects") as tab:
         refresh = gr.Button("Refresh", size="sm")
         table = gr.Dataframe(headers=["project", "title", "created", "id"], label="My shorts", interactive=False,
                              elem_id="my-shorts")
         pick = gr.Dropdown([], label="Open a short", allow_custom_value=False)
-        with gr.Row():
-            video = gr.Video(label="Short", height=480)
-            files = gr.File(label="Files", file_count="multiple")
+        opened = gr.HTML("", elem_id="opened-short")
 
     def listing(request: gr.Request):
-        rows = account.my_shorts(who(request))
+        rows = hooks.my_shorts(hooks.account(request))
         choices = [(f"{r['title'] or r['id']} · {r['created']}", r["id"]) for r in rows]
         return ([[r["project"], r["title"], r["created"], r["id"]] for r in rows],
                 gr.Dropdown(choices=choices, value=None))
 
     def open_short(short_id, request: gr.Request):
         if not short_id:
-            return None, None
+            return ""
         try:
-            paths = account.short_files(who(request), short_id, Path(tempfile.mkdtemp(prefix="my-short-")))
+            return short_html(hooks.view(hooks.account(request), short_id))
         except StudioError as exc:
             raise gr.Error(str(exc)) from None
-        return str(paths.get("short.mp4")) if "short.mp4" in paths else None, [str(p) for p in paths.values()]
 
     refresh.click(listing, None, [table, pick])
     tab.select(listing, None, [table, pick])
-    pick.change(open_short, pick, [video, files])
+    pick.change(open_short, pick, opened)

@@ -1,113 +1,33 @@
-"""``studio serve``: one FastAPI app with the REST API, a sign-in page and the Gradio UI at /studio, all behind
-the same authentication. Also the account hooks the UI uses (quotas, saving shorts, "My projects")."""
+"""``studio serve`` (and ``python app.py``): one FastAPI app with the REST API, a sign-in page and the Gradio UI at
+/studio, all behind the same authentication, the same upload rules and the same job runner."""
 
 from __future__ import annotations
 
-import html
 import logging
 import re
-from dataclasses import dataclass
+import secrets
 from pathlib import Path
+from urllib.parse import unquote
 
+import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from pipelines.types import ShortResult
 from studio.api.app import create_api
-from studio.api.auth_routes import clear_session_cookies
+from studio.api.auth_routes import clear_session_cookies, set_session_cookies
 from studio.api.deps import ACCESS_COOKIE, REFRESH_COOKIE
+from studio.api.uploads import receive_files
 from studio.auth.base import Principal
-from studio.errors import ApiError
+from studio.errors import ApiError, TooLarge, Unauthorized
 from studio.hosted import Hosted
 from studio.settings import Settings
-from studio.tables import Project, Short
+from studio.ui_hooks import VISITOR_COOKIE, UiHooks
 
 UI_PATH = "/studio"
+_FILE_ROUTE = UI_PATH + "/gradio_api/file="
+_MAX_UI_FILES = 20
 _STATIC = Path(__file__).resolve().parent / "static"
-
-
-@dataclass
-class Account:
-    """What the UI knows of the caller: a signed-in creator, or an anonymous visitor known by IP (auth ``none``)."""
-
-    user: Principal | None
-    ip: str
-
-
-class AccountHooks:
-    """The UI's link to accounts. The UI calls these; they call the hosted services."""
-
-    def __init__(self, hosted: Hosted) -> None:
-        self.hosted = hosted
-
-    @property
-    def accounts_on(self) -> bool:
-        return self.hosted.auth is not None
-
-    def account(self, username: str | None, ip: str) -> Account:
-        """``username`` is what the auth dependency returned for this browser: our user id, or None."""
-        from studio.tables import User
-
-        if not username or self.hosted.auth is None:
-            return Account(None, ip)
-        with self.hosted.db.session() as db:
-            user = db.get(User, username)
-        return Account(Principal(username, user.email if user else ""), ip)
-
-    def before_make(self, who: Account) -> None:
-        """Spend one short of today's quota: the account's, or the IP's in the anonymous demo."""
-        s = self.hosted.server
-        if who.user:
-            self.hosted.spend(f"user:{who.user.user_id}", s.daily_shorts)
-        else:
-            self.hosted.spend(f"ip:{who.ip}", s.demo_daily_shorts)
-
-    def after_make(self, who: Account, result: ShortResult, project: str = "") -> str | None:
-        if who.user is None:
-            return None
-        project_id = self._project_named(who.user.user_id, project) if project.strip() else None
-        return self.hosted.save_short(who.user.user_id, project_id, result)
-
-    def quota_text(self, who: Account) -> str:
-        s = self.hosted.server
-        if who.user:
-            q = self.hosted.quota(f"user:{who.user.user_id}", s.daily_shorts)
-            return f"Signed in as **{html.escape(who.user.email)}** · {q.remaining} of {q.limit} shorts left today"
-        q = self.hosted.quota(f"ip:{who.ip}", s.demo_daily_shorts)
-        return f"Anonymous demo · {q.remaining} of {q.limit} shorts left today from this address"
-
-    def my_shorts(self, who: Account) -> list[dict]:
-        from sqlalchemy import select
-
-        if who.user is None:
-            return []
-        with self.hosted.db.session() as db:
-            names = {p.id: p.name for p in db.scalars(select(Project).where(Project.owner_id == who.user.user_id))}
-            rows = db.scalars(select(Short).where(Short.owner_id == who.user.user_id).order_by(Short.created_at.desc()))
-            return [{"id": s.id, "created": s.created_at.strftime("%Y-%m-%d %H:%M"), "title": s.title,
-                     "project": names.get(s.project_id, ""), "files": s.files} for s in rows]
-
-    def short_files(self, who: Account, short_id: str, folder: Path) -> dict[str, Path]:
-        """Copy one of the caller's shorts into ``folder`` for the UI to show; NotFound for anyone else's."""
-        from studio.db import owned
-
-        with self.hosted.db.session() as db:
-            short = owned(db, Short, short_id, who.user.user_id if who.user else "", "short")
-            files = dict(short.files)
-        folder.mkdir(parents=True, exist_ok=True)
-        return {name: self.hosted.storage.download(f["key"], folder / name) for name, f in files.items()}
-
-    def _project_named(self, owner: str, name: str) -> str:
-        from sqlalchemy import select
-
-        name = name.strip()[:200]
-        with self.hosted.db.session() as db:
-            p = db.scalar(select(Project).where(Project.owner_id == owner, Project.name == name))
-            if p is None:
-                p = Project(owner_id=owner, name=name)
-                db.add(p)
-                db.flush()
-            return p.id
 
 
 class _Redact(logging.Filter):
@@ -133,6 +53,13 @@ def redact_access_log() -> None:
 def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
     hosted = Hosted(settings)
     app = create_api(hosted)
+    server = hosted.server
+    # No site but the studio's own pages (and any listed in STUDIO_CORS_ORIGINS) gets a CORS grant, on any route.
+    # Gradio's own CORS layer stands aside when the parent app configures CORS, so this one rule covers /studio too.
+    app.add_middleware(CORSMiddleware, allow_origins=list(server.cors_origins), allow_credentials=True,
+                       allow_methods=["GET", "POST", "DELETE", "PATCH", "PUT"], allow_headers=["authorization",
+                                                                                             "content-type"])
+    hooks = UiHooks(hosted)
 
     def who_is(request: Request) -> Principal | None:
         if hosted.auth is None:
@@ -149,30 +76,63 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
             return None
 
     @app.middleware("http")
-    async def keep_browser_signed_in(request: Request, call_next):
-        """Browsers carry the session in httpOnly cookies; when the access cookie has expired, rotate the refresh
-        cookie here so the UI keeps working, and send a visitor with no session to the sign-in page."""
-        if hosted.auth is None or not request.url.path.startswith(UI_PATH):
+    async def ui_walls(request: Request, call_next):
+        """For the UI only (/studio): keep a browser signed in by rotating its refresh cookie when the access cookie
+        has expired (parallel requests of one page share the rotation's grace window), send a visitor without a
+        session to the sign-in page, give each anonymous demo visitor its own id, and serve through Gradio's /file=
+        route nothing but the caller's own uploads."""
+        if not request.url.path.startswith(UI_PATH):
             return await call_next(request)
-        fresh = None
-        user = who_is(request)
-        if user is None and request.cookies.get(REFRESH_COOKIE):
-            try:
-                fresh = hosted.auth.refresh(request.cookies[REFRESH_COOKIE])
-                user = fresh.user
-            except ApiError:
-                user = None
-        if user is None and request.method == "GET" and request.url.path.rstrip("/") == UI_PATH:
-            out = RedirectResponse("/login", status_code=303)
-            clear_session_cookies(out)
-            return out
-        request.scope.setdefault("state", {})["studio_user"] = user
+        fresh, user, visitor = None, None, None
+        if hosted.auth is not None:
+            user = who_is(request)
+            if user is None and request.cookies.get(REFRESH_COOKIE):
+                try:
+                    fresh = await anyio.to_thread.run_sync(hosted.auth.refresh, request.cookies[REFRESH_COOKIE])
+                    user = fresh.user
+                except ApiError:
+                    user = None
+            if user is None and request.method == "GET" and request.url.path.rstrip("/") == UI_PATH:
+                out = RedirectResponse("/login", status_code=303)
+                clear_session_cookies(out)
+                return out
+            request.scope.setdefault("state", {})["studio_user"] = user
+        elif not request.cookies.get(VISITOR_COOKIE):
+            visitor = secrets.token_urlsafe(24)
+            # the page's own first request already belongs to the new visitor
+            request.scope["headers"] = [*request.scope["headers"], (b"cookie", f"{VISITOR_COOKIE}={visitor}".encode())]
+        if request.url.path.startswith(_FILE_ROUTE):
+            path = unquote(request.url.path[len(_FILE_ROUTE):])
+            allowed = (hosted.auth is None or user is not None) and await anyio.to_thread.run_sync(
+                hooks.may_read_upload, request, path, user.user_id if user else None)
+            if not allowed:
+                return JSONResponse({"error": {"code": "not_found", "message": "No such file."}}, status_code=404)
         response = await call_next(request)
         if fresh is not None:
-            from studio.api.auth_routes import set_session_cookies
-
-            set_session_cookies(request, response, fresh)
+            set_session_cookies(server, response, fresh)
+        if visitor is not None:
+            response.set_cookie(VISITOR_COOKIE, visitor, max_age=30 * 24 * 3600, httponly=True,
+                                secure=server.secure_cookies, samesite="lax", path="/")
         return response
+
+    @app.post(UI_PATH + "/gradio_api/upload", include_in_schema=False)
+    async def ui_upload(request: Request) -> list[str]:
+        """The UI's uploads, under the REST API's rules: typed by their bytes, held to the limit for their type while
+        they stream in, kept per owner until a short uses them (or their time runs out)."""
+        user = request.scope.get("state", {}).get("studio_user")
+        if hosted.auth is not None and user is None:
+            raise Unauthorized("Sign in first.", code="missing_token")
+        limits = hosted.upload_limits
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > _MAX_UI_FILES * limits.largest:
+            raise TooLarge(f"The upload is {int(declared) / 2**20:.0f} MB; the largest file allowed is "
+                           f"{limits.largest // 2**20} MB.", code="file_too_large")
+        uploads = await receive_files(request.stream(), request.headers.get("content-type", ""), hosted.uploads_dir,
+                                      limits, part="files", max_files=_MAX_UI_FILES)
+        owner = await anyio.to_thread.run_sync(hooks.account, request, user.user_id if user else None)
+        kept = [str(hosted.ui_uploads.keep(owner.owner, u.path, u.filename)) for u in uploads]
+        await anyio.to_thread.run_sync(lambda: hosted.ui_uploads.sweep(every_s=600))
+        return kept
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:
@@ -195,14 +155,16 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
     if with_ui:
         import gradio as gr
 
-        from studio.ui import build_app
+        from studio.ui import UI_CSS, build_app
 
         def dependency(request: Request) -> str | None:
             user = who_is(request)
             return user.user_id if user else None
 
-        demo = build_app(hosted.studio, AccountHooks(hosted))
+        demo = build_app(hosted.studio, hooks)
+        demo.file_check = lambda req, path: hooks.checked_upload(hooks.account(req), path)
         demo.queue(default_concurrency_limit=1)
+        # the only files Gradio may serve are UI uploads, and ui_walls lets each caller reach only their own
         gr.mount_gradio_app(app, demo, path=UI_PATH, auth_dependency=dependency if hosted.auth else None,
-                            allowed_paths=[str(settings.outputs_dir)], show_error=True)
+                            allowed_paths=[str(hosted.ui_uploads.root)], show_error=True, css=UI_CSS)
     return app

@@ -37,7 +37,13 @@ def test_signup_login_me_refresh_logout(client):
 
     fresh = client.post("/api/auth/refresh", json={"refresh_token": session["refresh_token"]})
     assert fresh.status_code == 200 and fresh.json()["refresh_token"] != session["refresh_token"]
-    # the old one was single-use: reusing it is refused and ends the whole session
+    # inside the grace window (a page's parallel requests) the same token answers the very same successor
+    again = client.post("/api/auth/refresh", json={"refresh_token": session["refresh_token"]})
+    assert again.status_code == 200
+    assert (again.json()["refresh_token"], again.json()["access_token"]) == (fresh.json()["refresh_token"],
+                                                                            fresh.json()["access_token"])
+    # after the window the old one is spent: reusing it is refused and ends the whole session
+    client.hosted.auth.refresh_grace_s = 0
     reused = client.post("/api/auth/refresh", json={"refresh_token": session["refresh_token"]})
     assert reused.status_code == 401 and reused.json()["error"]["code"] == "refresh_token_reused"
     after = client.post("/api/auth/refresh", json={"refresh_token": fresh.json()["refresh_token"]})
@@ -145,3 +151,26 @@ def test_sign_in_attempts_limited_per_ip_across_accounts(tmp_path):
         signups = [c.post("/api/auth/signup", json={"email": f"new{i}@example.com", "password": "correct horse battery"})
                    .status_code for i in range(5)]
         assert signups == [201, 201, 201, 201, 429]
+
+
+def test_parallel_redemptions_of_one_refresh_token_share_one_successor(client):
+    """A page load sends several requests with the same expired session at once: all of them succeed with one
+    successor, none revokes the session, and the successor works (on SQLite and on PostgreSQL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from studio.tables import RefreshToken
+
+    token = signup(client, "par@example.com")["refresh_token"]
+    with ThreadPoolExecutor(12) as pool:
+        sessions = list(pool.map(lambda _: client.hosted.auth.refresh(token), range(12)))
+    assert len({(s.refresh_token, s.access_token) for s in sessions}) == 1
+    with client.hosted.db.session() as db:
+        family = db.scalar(select(RefreshToken.family).where(RefreshToken.user_id == sessions[0].user.user_id))
+        rows = db.scalar(select(func.count()).select_from(RefreshToken).where(RefreshToken.family == family))
+        revoked = db.scalar(select(func.count()).select_from(RefreshToken).where(
+            RefreshToken.family == family, RefreshToken.revoked_at.is_not(None)))
+    assert (rows, revoked) == (2, 0)  # the signup's token and exactly one successor
+    nxt = client.post("/api/auth/refresh", json={"refresh_token": sessions[0].refresh_token})
+    assert nxt.status_code == 200

@@ -27,11 +27,11 @@ def error_response(status: int, code: str, message: str, hint: str = "", headers
 def create_api(hosted: Hosted) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        hosted.runner.start()
+        hosted.start()
         try:
             yield
         finally:
-            hosted.runner.stop()
+            hosted.stop()
 
     app = FastAPI(title="Viral AI Studio API", version="1", lifespan=lifespan,
                   description="Accounts, projects, media and shorts. Authenticate with `Authorization: Bearer "

@@ -35,8 +35,8 @@ def session_body(session: Session) -> dict:
             "user": {"id": session.user.user_id, "email": session.user.email}}
 
 
-def set_session_cookies(request: Request, response: Response, session: Session) -> None:
-    server = hosted(request).server
+def set_session_cookies(server, response: Response, session: Session) -> None:
+    """``server``: the ServerSettings (cookie lifetimes, secure flag)."""
     response.set_cookie(REFRESH_COOKIE, session.refresh_token, max_age=server.refresh_ttl_s, httponly=True,
                         secure=server.secure_cookies, samesite="strict", path="/")
     response.set_cookie(ACCESS_COOKIE, session.access_token, max_age=server.access_ttl_s, httponly=True,
@@ -58,7 +58,7 @@ def signup(body: Credentials, request: Request, response: Response) -> dict:
         hosted(request).ensure_user(made)
         return {"user": {"id": made.user_id, "email": made.email}, "confirmation_required": True}
     hosted(request).ensure_user(made.user)
-    set_session_cookies(request, response, made)
+    set_session_cookies(hosted(request).server, response, made)
     return {**session_body(made), "confirmation_required": False}
 
 
@@ -69,7 +69,7 @@ def login(body: Credentials, request: Request, response: Response) -> dict:
     hosted(request).login_limiter.hit(f"login-ip:{client_ip(request)}", f"login-account:{body.email.strip().lower()}")
     session = auth.sign_in(body.email, body.password)
     hosted(request).ensure_user(session.user)
-    set_session_cookies(request, response, session)
+    set_session_cookies(hosted(request).server, response, session)
     return session_body(session)
 
 
@@ -82,7 +82,7 @@ def refresh(request: Request, response: Response, body: RefreshIn | None = None)
         raise Unauthorized("No refresh token was sent.", "Send {\"refresh_token\": ...} or sign in again.",
                            code="missing_token")
     session = auth.refresh(token)
-    set_session_cookies(request, response, session)
+    set_session_cookies(hosted(request).server, response, session)
     return session_body(session)
 
 
@@ -139,6 +139,6 @@ def oauth_callback(request: Request, code: str = "") -> Response:
     session = auth.exchange_code(code, verifier)
     hosted(request).ensure_user(session.user)
     out = RedirectResponse("/studio/", status_code=303)
-    set_session_cookies(request, out, session)
+    set_session_cookies(hosted(request).server, out, session)
     out.delete_cookie(PKCE_COOKIE, path="/api/auth")
     return out

@@ -7,11 +7,11 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import select
 
 from studio.api.deps import current_user, hosted, links
-from studio.api.uploads import Limits, receive
+from studio.api.uploads import receive
 from studio.auth.base import Principal
 from studio.db import owned
 from studio.errors import TooLarge
-from studio.tables import Asset, Project
+from studio.tables import Asset
 
 router = APIRouter(tags=["media"])
 _OVERHEAD = 64 * 1024  # multipart headers and small fields around the file
@@ -29,28 +29,14 @@ async def upload_asset(request: Request, who: Principal = Depends(current_user))
     """Upload one photo, clip or audio file as ``multipart/form-data`` (part ``file``; optional field ``project_id``).
     Its type is read from its first bytes; limits per type are enforced while the body streams in."""
     h = hosted(request)
-    s = h.server
-    limits = Limits(video=s.max_video_mb * 2**20, image=s.max_image_mb * 2**20, audio=s.max_audio_mb * 2**20)
+    limits = h.upload_limits
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.largest + _OVERHEAD:
         raise TooLarge(f"The upload is {int(declared) / 2**20:.0f} MB; the largest allowed is "
                        f"{limits.largest // 2**20} MB.", code="file_too_large")
     upload = await receive(request.stream(), request.headers.get("content-type", ""), h.uploads_dir, limits)
-    try:
-        project_id = upload.fields.get("project_id") or None
-        if project_id:
-            with h.db.session() as db:
-                owned(db, Project, project_id, who.user_id, "project")
-        obj = h.storage.put_file(who.user_id, upload.path, upload.content_type, upload.sha256)
-    finally:
-        upload.path.unlink(missing_ok=True)
-    with h.db.session() as db:
-        asset = Asset(owner_id=who.user_id, project_id=project_id, filename=upload.filename, kind=upload.kind,
-                      content_type=upload.content_type, size=obj.size, sha256=upload.sha256, storage_key=obj.key,
-                      meta=upload.meta)
-        db.add(asset)
-        db.flush()
-        return asset_body(request, asset)
+    asset = h.add_asset(who.user_id, upload, upload.fields.get("project_id") or None)
+    return asset_body(request, asset)
 
 
 @router.get("/api/assets")

@@ -52,6 +52,7 @@ class Upload:
 _VIDEO_BRANDS_AUDIO = {b"M4A ", b"M4B ", b"M4P "}
 _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif", "bmp": "image/bmp",
                   "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm",
+                  "weba": "audio/webm",
                   "wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg", "m4a": "audio/mp4"}
 
 
@@ -127,18 +128,24 @@ class _Sink:
 
 async def receive(stream: AsyncIterator[bytes], content_type: str, folder: Path, limits: Limits) -> Upload:
     """Parse a ``multipart/form-data`` body with one ``file`` part (and small text fields) as it streams in."""
+    return (await receive_files(stream, content_type, folder, limits))[0]
+
+
+async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder: Path, limits: Limits, *,
+                        part: str = "file", max_files: int = 1) -> list[Upload]:
+    """Parse a ``multipart/form-data`` body with up to ``max_files`` parts named ``part`` (and small text fields) as
+    it streams in: every file is typed by its first bytes and held to its type's limit while it arrives."""
     from python_multipart.exceptions import MultipartParseError
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     ctype, params = parse_options_header(content_type or "")
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
-        raise UnsupportedMedia("Send the file as multipart/form-data with a part named 'file'.", code="not_multipart")
+        raise UnsupportedMedia(f"Send the file as multipart/form-data with a part named '{part}'.", code="not_multipart")
     folder.mkdir(parents=True, exist_ok=True)
-    state: dict = {"headers": {}, "field": None, "name": None, "filename": None, "value": b""}
-    sink: _Sink | None = None
+    state: dict = {"headers": {}, "name": None, "value": b""}
+    sinks: list[tuple[_Sink, str]] = []
     fields: dict[str, str] = {}
-    filename = None
     header_field = b""
 
     def on_header_field(data, start, end):
@@ -146,7 +153,6 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, folder: Path,
         header_field += data[start:end]
 
     def on_header_value(data, start, end):
-        nonlocal header_field
         state["headers"][header_field.lower()] = state["headers"].get(header_field.lower(), b"") + data[start:end]
 
     def on_header_end():
@@ -154,27 +160,26 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, folder: Path,
         header_field = b""
 
     def on_headers_finished():
-        nonlocal sink, filename
         _, disp = parse_options_header(state["headers"].get(b"content-disposition", b""))
         name = disp.get(b"name", b"").decode("utf-8", "replace")
         state["name"] = name
-        if name == "file":
-            if sink is not None:
-                raise ApiError("Send one file per upload.", code="one_file_per_upload")
-            filename = disp.get(b"filename", b"").decode("utf-8", "replace")
-            sink = _Sink(folder, limits)
+        if name == part:
+            if len(sinks) >= max_files:
+                raise ApiError("Send one file per upload." if max_files == 1 else
+                               f"Send at most {max_files} files per upload.", code="one_file_per_upload")
+            sinks.append((_Sink(folder, limits), disp.get(b"filename", b"").decode("utf-8", "replace")))
         state["value"] = b""
 
     def on_part_data(data, start, end):
-        if state["name"] == "file":
-            sink.write(data[start:end])
+        if state["name"] == part:
+            sinks[-1][0].write(data[start:end])
         else:
             state["value"] += data[start:end]
             if len(state["value"]) > _FIELD_LIMIT:
                 raise TooLarge("A form field is too long.", code="field_too_large")
 
     def on_part_end():
-        if state["name"] != "file" and state["name"]:
+        if state["name"] != part and state["name"]:
             fields[state["name"]] = state["value"].decode("utf-8", "replace")
         state["headers"] = {}
 
@@ -189,18 +194,34 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, folder: Path,
         except MultipartParseError:
             raise ApiError("The upload is not well-formed multipart/form-data (or a part's headers are too long).",
                            code="malformed_upload") from None
-        if sink is None:
-            raise ApiError("The upload has no part named 'file'.", code="missing_file")
-        sink.finish()
-        kind, sub = sink.kind
-        meta = inspect(sink.path, kind)
-        return Upload(path=sink.path, filename=safe_filename(filename), kind=kind, content_type=_CONTENT_TYPES[sub],
-                      size=sink.size, sha256=sink.sha.hexdigest(), meta=meta, fields=fields)
+        if not sinks:
+            raise ApiError(f"The upload has no part named '{part}'.", code="missing_file")
+        uploads = []
+        for sink, filename in sinks:
+            sink.finish()
+            kind, sub = sink.kind
+            if sub == "webm" and _audio_only(sink.path):  # a browser's microphone recording
+                kind, sub = "audio", "weba"
+            meta = inspect(sink.path, kind)
+            uploads.append(Upload(path=sink.path, filename=safe_filename(filename), kind=kind,
+                                  content_type=_CONTENT_TYPES[sub], size=sink.size, sha256=sink.sha.hexdigest(),
+                                  meta=meta, fields=fields))
+        return uploads
     except BaseException:
-        if sink is not None:
+        for sink, _ in sinks:
             sink.fh.close()
             sink.path.unlink(missing_ok=True)
         raise
+
+
+def _audio_only(path: Path) -> bool:
+    from pipelines.ffmpeg import probe
+
+    try:
+        kinds = {s.get("codec_type") for s in probe(path).get("streams", [])}
+    except RenderFailed:
+        return False
+    return "audio" in kinds and "video" not in kinds
 
 
 def inspect(path: Path, kind: str) -> dict:
@@ -236,3 +257,24 @@ def inspect(path: Path, kind: str) -> dict:
             raise UnsupportedMedia(f"The video is {w}×{h}; the limit is {MAX_SIDE}×{MAX_SIDE}.", code="video_too_large")
         meta.update(width=w, height=h)
     return meta
+
+
+def examine(path: Path, filename: str) -> Upload:
+    """An ``Upload`` for a file already on disk and already held to the limits (the UI's uploads): typed by its
+    bytes and inspected again, since the copy an event receives is what gets stored."""
+    path = Path(path)
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        head = fh.read(_HEAD)
+        sha.update(head)
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    found = sniff(head)
+    if found is None:
+        raise UnsupportedMedia("The file is not a supported image, video or audio file.", code="unsupported_type")
+    kind, sub = found
+    if sub == "webm" and _audio_only(path):
+        kind, sub = "audio", "weba"
+    meta = inspect(path, kind)
+    return Upload(path=path, filename=safe_filename(filename), kind=kind, content_type=_CONTENT_TYPES[sub],
+                  size=path.stat().st_size, sha256=sha.hexdigest(), meta=meta, fields={})

@@ -3,7 +3,9 @@ token of which only the SHA-256 is stored."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -52,13 +54,15 @@ def check_password(password: str) -> None:
 class LocalAuth:
     name = "local"
 
-    def __init__(self, db: Database, secret: str, *, access_ttl_s: int = 900, refresh_ttl_s: int = 7 * 24 * 3600) -> None:
+    def __init__(self, db: Database, secret: str, *, access_ttl_s: int = 900, refresh_ttl_s: int = 7 * 24 * 3600,
+                 refresh_grace_s: int = 10) -> None:
         from argon2 import PasswordHasher
 
         self.db = db
         self._secret = secret
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
+        self.refresh_grace_s = refresh_grace_s
         self._hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
@@ -96,24 +100,54 @@ class LocalAuth:
 
     # tokens
     def refresh(self, refresh_token: str) -> Session:
+        """Rotate: the token is spent and its successor answered. Redeeming the same token again within
+        ``refresh_grace_s`` of its first use (a page's parallel requests) answers the very same successor and raises
+        no alarm; redeeming it later means it leaked, so the whole session family is revoked."""
         now = datetime.now(UTC)
+        token_hash = _hash_token(refresh_token or "")
         with self.db.session() as s:
-            row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash_token(refresh_token or "")))
-            if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now:
+            # claim the token with one conditional write: of many concurrent redemptions exactly one claims it,
+            # the others wait for that write and then read it as already used
+            claimed = s.execute(update(RefreshToken).where(
+                RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now).values(used_at=now)).rowcount == 1
+            row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
+            if row is None or row.revoked_at is not None or (not claimed and _aware(row.expires_at) <= now):
                 raise Unauthorized("The session has ended.", "Sign in again.", code="invalid_refresh_token")
-            reused = row.used_at is not None
+            used_at = _aware(row.used_at)
+            reused = not claimed and (now - used_at).total_seconds() > self.refresh_grace_s
             if reused:
-                # a refresh token is good once: a second use means it leaked, so end the whole session (committed
-                # when this block ends, before the refusal is raised)
+                # a refresh token is good once: a late second use means it leaked, so end the whole session
+                # (committed when this block ends, before the refusal is raised)
                 s.execute(update(RefreshToken).where(RefreshToken.family == row.family).values(revoked_at=now))
             else:
-                row.used_at = now
                 user = s.get(User, row.user_id)
                 family, user_id, email = row.family, user.id, user.email
         if reused:
             raise Unauthorized("This refresh token was already used; the session is ended for safety.",
                                "Sign in again.", code="refresh_token_reused")
-        return self._issue(user_id, email, family=family)
+        return self._successor(refresh_token, user_id, email, family, used_at)
+
+    def _successor(self, spent: str, user_id: str, email: str, family: str, used_at: datetime) -> Session:
+        """The pair that follows ``spent``, derived from it, the server secret and the moment it was spent, so every
+        redemption in the grace window answers the same pair without the raw token ever being stored."""
+        import jwt
+
+        seed = hmac.new(self._secret.encode(), b"refresh-successor:" + spent.encode(), hashlib.sha256).digest()
+        refresh = base64.urlsafe_b64encode(seed).rstrip(b"=").decode()
+        access = jwt.encode({"sub": user_id, "email": email, "iat": used_at,
+                             "exp": used_at + timedelta(seconds=self.access_ttl_s), "iss": ISSUER, "aud": AUDIENCE,
+                             "jti": seed[:16].hex()}, self._secret, algorithm="HS256")
+        try:
+            with self.db.session() as s:
+                if s.scalar(select(RefreshToken.id).where(RefreshToken.token_hash == _hash_token(refresh))) is None:
+                    s.add(RefreshToken(user_id=user_id, token_hash=_hash_token(refresh), family=family,
+                                       expires_at=used_at + timedelta(seconds=self.refresh_ttl_s)))
+        except IntegrityError:
+            pass  # a concurrent redemption stored the same successor first
+        remaining = int((used_at + timedelta(seconds=self.access_ttl_s) - datetime.now(UTC)).total_seconds())
+        return Session(access_token=access, refresh_token=refresh, expires_in=max(1, remaining),
+                       user=Principal(user_id, email))
 
     def sign_out(self, refresh_token: str | None, access_token: str | None = None) -> None:
         if not refresh_token:

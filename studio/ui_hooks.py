@@ -1,0 +1,174 @@
+"""The UI's link to the hosted studio. The UI makes shorts exactly as ``POST /api/shorts`` does: its files become
+the caller's assets, the same quota is spent, the same job runner does the work, the short is saved to the same
+storage, and the UI shows it through signed links. Nothing the UI shows is a path on the server."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from models.errors import InvalidRequest, StudioError
+from pipelines.types import ShortRequest
+from studio.auth.base import Principal
+from studio.db import owned
+from studio.hosted import Hosted
+from studio.tables import Job, Project, Short
+
+VISITOR_COOKIE = "studio_visitor"  # the anonymous demo's visitor: whose uploads are whose
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who is calling: a signed-in creator, or a visitor of the anonymous demo (owner ``anon-…``, quota per IP)."""
+
+    owner: str
+    user: Principal | None
+    ip: str
+    on_this_machine: bool = False
+
+
+@dataclass(frozen=True)
+class ShortView:
+    short_id: str
+    title: str
+    links: dict[str, str]  # file name → signed link
+    stages: list[list] = field(default_factory=list)  # [stage, engine, seconds]
+    checks: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+class UiHooks:
+    def __init__(self, hosted: Hosted) -> None:
+        self.hosted = hosted
+
+    @property
+    def accounts_on(self) -> bool:
+        return self.hosted.auth is not None
+
+    # who
+    def account(self, request, username: str | None = None) -> Account:
+        """``request``: an event's gr.Request (its ``username`` is what the auth dependency returned: our user id) or
+        a plain HTTP request with the signed-in ``username`` given."""
+        ip = (request.client.host if request is not None and request.client else "") or "unknown"
+        headers = getattr(request, "headers", None) or {}
+        here = ip in _LOOPBACK and not headers.get("x-forwarded-for")
+        if self.hosted.auth is not None:
+            user_id = username or getattr(request, "username", None)
+            if not user_id:
+                raise StudioError("Your session has ended.", "Reload the page and sign in again.")
+            from studio.tables import User
+
+            with self.hosted.db.session() as db:
+                user = db.get(User, user_id)
+            return Account(user_id, Principal(user_id, user.email if user else ""), ip, here)
+        cookies = getattr(request, "cookies", None) or {}
+        visitor = cookies.get(VISITOR_COOKIE) or f"ip:{ip}"
+        key = hashlib.sha256((self.hosted.secret + "\0" + visitor).encode()).hexdigest()[:24]
+        owner = f"anon-{key}"
+        self.hosted.ensure_user(Principal(owner, ""))
+        return Account(owner, None, ip, here)
+
+    def quota(self, who: Account) -> tuple[str, int]:
+        s = self.hosted.server
+        return (f"user:{who.owner}", s.daily_shorts) if who.user else (f"ip:{who.ip}", s.demo_daily_shorts)
+
+    def quota_text(self, who: Account) -> str:
+        q = self.hosted.quota(*self.quota(who))
+        if who.user:
+            return f"Signed in as **{html.escape(who.user.email)}** · {q.remaining} of {q.limit} shorts left today"
+        return f"Anonymous demo · {q.remaining} of {q.limit} shorts left today from this address"
+
+    # files
+    def checked_upload(self, who: Account, path: str) -> Path:
+        """The caller's own upload at ``path``; NotFound for anything else (checked before Gradio reads it)."""
+        return self.hosted.ui_uploads.owned(who.owner, path)
+
+    def may_read_upload(self, request, path: str, username: str | None = None) -> bool:
+        """For Gradio's ``/file=`` route: only the caller's own uploads are ever served."""
+        try:
+            self.checked_upload(self.account(request, username), path)
+            return True
+        except StudioError:
+            return False
+
+    # work
+    def start(self, who: Account, request: ShortRequest, *, project: str = "", originals: tuple[Path, ...] = ()) -> str:
+        """Check the request (a refused one costs no quota), store its files as the caller's assets, spend one short
+        and queue the job: the path ``POST /api/shorts`` takes. Answers the job id."""
+        from studio.api.uploads import examine
+
+        h = self.hosted
+        if request.models and not (h.auth is None and who.on_this_machine):
+            raise InvalidRequest("Model paths can only be chosen on your own machine, not on a shared server.",
+                                 "Clear the 'Model per stage' box.")
+        h.studio.plan(request)
+        project_id = self._project_named(who.owner, project) if project.strip() and who.user else None
+        asset_ids, voice_id = [], None
+        for path in request.media:
+            asset_ids.append(h.add_asset(who.owner, examine(path, Path(path).name)).id)
+        if request.voice_sample is not None:
+            voice_id = h.add_asset(who.owner, examine(request.voice_sample, "voice-sample")).id
+        job_id = h.start_short(who.owner, h.spec_of(request, asset_ids, voice_id), project_id, quota=self.quota(who))
+        for original in originals:  # now kept as assets: the uploads themselves are done with
+            h.ui_uploads.release(original)
+        return job_id
+
+    def follow(self, who: Account, job_id: str, on_progress: Callable[[float, str, str], None],
+               poll_s: float = 0.4) -> str:
+        """Wait for the job, reporting its progress; answers the short's id, or raises the job's error."""
+        while True:
+            with self.hosted.db.session() as db:
+                job = owned(db, Job, job_id, who.owner, "job")
+                status, short_id, error = job.status, job.short_id, job.error
+                progress, stage, message = job.progress, job.stage, job.message
+            if status == "succeeded" and short_id:
+                return short_id
+            if status == "failed":
+                error = error or {}
+                raise StudioError(error.get("message") or "Making the short failed.", error.get("hint", ""))
+            on_progress(progress, stage or "queued", message or "waiting for a free worker")
+            time.sleep(poll_s)
+
+    def view(self, who: Account, short_id: str) -> ShortView:
+        """One of the caller's shorts as signed links plus its report; NotFound for anyone else's."""
+        h = self.hosted
+        with h.db.session() as db:
+            short = owned(db, Short, short_id, who.owner, "short")
+            files, title, warnings = dict(short.files), short.title, tuple(short.warnings.get("items", []))
+        report = self._report(files)
+        stages = [[r["stage"], r["engine"], round(float(r["seconds"]), 2)] for r in report.get("stages", [])]
+        checks = ", ".join(f"{k} {'✓' if v.get('ok') else '✗'}" for k, v in report.get("checks", {}).items())
+        return ShortView(short_id, title, h.links(files), stages, checks, warnings)
+
+    def _report(self, files: dict) -> dict:
+        if "report.json" not in files:
+            return {}
+        with tempfile.TemporaryDirectory(prefix="studio-report-") as tmp:
+            path = self.hosted.storage.download(files["report.json"]["key"], Path(tmp) / "report.json")
+            return json.loads(path.read_text(encoding="utf-8"))
+
+    def my_shorts(self, who: Account) -> list[dict]:
+        with self.hosted.db.session() as db:
+            names = {p.id: p.name for p in db.scalars(select(Project).where(Project.owner_id == who.owner))}
+            rows = db.scalars(select(Short).where(Short.owner_id == who.owner).order_by(Short.created_at.desc()))
+            return [{"id": s.id, "created": s.created_at.strftime("%Y-%m-%d %H:%M"), "title": s.title,
+                     "project": names.get(s.project_id, "")} for s in rows]
+
+    def _project_named(self, owner: str, name: str) -> str:
+        name = name.strip()[:200]
+        with self.hosted.db.session() as db:
+            p = db.scalar(select(Project).where(Project.owner_id == owner, Project.name == name))
+            if p is None:
+                p = Project(owner_id=owner, name=name)
+                db.add(p)
+                db.flush()
+            return p.id
