@@ -133,9 +133,12 @@ def _drop_cached_copies(*values) -> None:
     root = Path(gr_utils.get_upload_folder()).resolve()
     for value in values:
         for item in value if isinstance(value, (list, tuple)) else [value]:
-            path = Path(item if isinstance(item, str) else getattr(item, "name", "") or "")
-            if str(path) and path.resolve().is_relative_to(root) and path.is_file():
-                path.unlink(missing_ok=True)
+            name = item if isinstance(item, str) else getattr(item, "name", None)
+            if not name:
+                continue
+            path = Path(name)
+            if path.resolve().is_relative_to(root) and path.resolve() != root:
+                path.unlink(missing_ok=True)  # storage may already have taken it
                 with contextlib.suppress(OSError):
                     path.parent.rmdir()
 

@@ -27,6 +27,7 @@ from studio.ui_hooks import VISITOR_COOKIE, UiHooks
 UI_PATH = "/studio"
 _FILE_ROUTE = UI_PATH + "/gradio_api/file="
 _MAX_UI_FILES = 20
+_UI_REQUEST_LIMIT_FACTOR = 2  # one upload request carries at most twice the largest single-file limit
 _STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -103,9 +104,9 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
             request.scope["headers"] = [*request.scope["headers"], (b"cookie", f"{VISITOR_COOKIE}={visitor}".encode())]
         if request.url.path.startswith(_FILE_ROUTE):
             path = unquote(request.url.path[len(_FILE_ROUTE):])
-            allowed = (hosted.auth is None or user is not None) and await anyio.to_thread.run_sync(
-                hooks.may_read_upload, request, path, user.user_id if user else None)
-            if not allowed:
+            if hosted.auth is not None and user is None:
+                return JSONResponse({"error": {"code": "missing_token", "message": "Sign in first."}}, status_code=401)
+            if not await anyio.to_thread.run_sync(hooks.may_read_upload, request, path, user.user_id if user else None):
                 return JSONResponse({"error": {"code": "not_found", "message": "No such file."}}, status_code=404)
         response = await call_next(request)
         if fresh is not None:
@@ -124,15 +125,22 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
             raise Unauthorized("Sign in first.", code="missing_token")
         limits = hosted.upload_limits
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > _MAX_UI_FILES * limits.largest:
+        if declared and declared.isdigit() and int(declared) > _UI_REQUEST_LIMIT_FACTOR * limits.largest:
             raise TooLarge(f"The upload is {int(declared) / 2**20:.0f} MB; the largest file allowed is "
                            f"{limits.largest // 2**20} MB.", code="file_too_large")
         uploads = await receive_files(request.stream(), request.headers.get("content-type", ""), hosted.uploads_dir,
-                                      limits, part="files", max_files=_MAX_UI_FILES)
+                                      limits, part="files", max_files=_MAX_UI_FILES,
+                                      max_total=_UI_REQUEST_LIMIT_FACTOR * limits.largest)
         owner = await anyio.to_thread.run_sync(hooks.account, request, user.user_id if user else None)
         kept = [str(hosted.ui_uploads.keep(owner.owner, u.path, u.filename)) for u in uploads]
         await anyio.to_thread.run_sync(lambda: hosted.ui_uploads.sweep(every_s=600))
         return kept
+
+    @app.get(UI_PATH + "/gradio_api/upload_progress", include_in_schema=False)
+    def ui_upload_progress() -> Response:
+        """The page asks to follow an upload's progress; the studio's upload route answers once it has the whole
+        file, so there is nothing to follow: say so at once instead of leaving the page to time out on a 404."""
+        return Response('data: {"msg": "done"}\n\n', media_type="text/event-stream")
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:

@@ -132,7 +132,7 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, folder: Path,
 
 
 async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder: Path, limits: Limits, *,
-                        part: str = "file", max_files: int = 1) -> list[Upload]:
+                        part: str = "file", max_files: int = 1, max_total: int | None = None) -> list[Upload]:
     """Parse a ``multipart/form-data`` body with up to ``max_files`` parts named ``part`` (and small text fields) as
     it streams in: every file is typed by its first bytes and held to its type's limit while it arrives."""
     from python_multipart.exceptions import MultipartParseError
@@ -173,6 +173,9 @@ async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder:
     def on_part_data(data, start, end):
         if state["name"] == part:
             sinks[-1][0].write(data[start:end])
+            if max_total is not None and sum(sink.size for sink, _ in sinks) > max_total:
+                raise TooLarge(f"These files add up to more than {max_total // 2**20} MB.",
+                               "Upload them in smaller groups.", code="file_too_large")
         else:
             state["value"] += data[start:end]
             if len(state["value"]) > _FIELD_LIMIT:
