@@ -19,7 +19,7 @@ import pytest
 
 from tests.test_api_media import png_bytes
 from tests.test_serve import Server, _read_answer
-from tests.ui_client import UI, browser_session, call_by_index, call_by_name, config, file_events, upload, with_files
+from tests.ui_client import UI, browser_session, call_by_index, call_by_name, config, file_events, fn_index, upload, with_files
 
 
 @pytest.fixture
@@ -126,10 +126,14 @@ def test_a_short_made_in_the_ui_is_the_callers_own_through_the_api_path(server, 
     assert bo.get(forged).status_code == 404
     assert httpx.get(f"{server.url}/api/shorts/{short_id}").status_code == 401
 
-    # "My projects" opens it for its owner only
-    assert call_by_name(ada, "open_short", [short_id])[0] == "complete"
-    kind, detail = call_by_name(bo, "open_short", [short_id])
-    assert kind == "error" and "No short" in str(detail)
+    # "My projects" lists it and opens it for its owner only (as the page does: list, then pick, in one session)
+    kind, listed = call_by_index(ada, fn_index(cfg, "listing"), [], session="ada-page")
+    assert kind == "complete" and listed[0]["data"][0][:2] == ["Sleep series", "3 tips for better sleep"]
+    kind, opened = call_by_index(ada, fn_index(cfg, "open_short"), [short_id], session="ada-page")
+    assert kind == "complete" and links["short.mp4"].split("/files/")[1][:20] in opened[0].replace("&amp;", "&")
+    assert call_by_index(bo, fn_index(cfg, "listing"), [], session="bo-page")[1][0]["data"] == []
+    kind, detail = call_by_index(bo, fn_index(cfg, "open_short"), [short_id], session="bo-page")
+    assert kind == "error"
 
     # deleting the short deletes its files
     assert ada.delete(f"/api/shorts/{short_id}", headers=auth).status_code == 204

@@ -70,8 +70,9 @@ def call_by_name(client: httpx.Client, api_name: str, data: list) -> tuple[str, 
     raise AssertionError("the event ended without a result")
 
 
-def call_by_index(client: httpx.Client, fn_index: int, data: list) -> tuple[str, object]:
-    session = uuid.uuid4().hex
+def call_by_index(client: httpx.Client, fn_index: int, data: list, session: str | None = None) -> tuple[str, object]:
+    """Through the queue as the page does; calls that share ``session`` share the page's state."""
+    session = session or uuid.uuid4().hex
     r = client.post(f"{UI}/gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
                                                          "event_data": None, "trigger_id": None})
     assert r.status_code == 200, r.text
@@ -88,3 +89,7 @@ def call_by_index(client: httpx.Client, fn_index: int, data: list) -> tuple[str,
 
 def upload(client: httpx.Client, name: str, data: bytes, content_type: str = "application/octet-stream") -> httpx.Response:
     return client.post(f"{UI}/gradio_api/upload", files=[("files", (name, data, content_type))])
+
+
+def fn_index(cfg: dict, api_name: str) -> int:
+    return next(d["id"] for d in cfg["dependencies"] if d.get("api_name") == api_name)
