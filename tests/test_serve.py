@@ -188,15 +188,16 @@ def test_browser_sign_up_make_find_in_my_projects_sign_out(server, tmp_path):
         page.get_by_role("textbox", name="Project (optional)").fill("Sleep series")
         page.locator("input[type=number]").first.fill("6")
         page.get_by_role("button", name="Create short").click()
-        page.wait_for_selector("video", timeout=180_000)
+        page.wait_for_selector(".short-result video", timeout=180_000)
         page.get_by_text("19 of 20 shorts left today").wait_for(timeout=30_000)
         page.get_by_role("tab", name="My projects").click()
         page.wait_for_function("(document.querySelector('#my-shorts') || {innerText: ''}).innerText.includes('Sleep series')",
                                timeout=30_000)
         page.get_by_label("Open a short").click()
         page.get_by_role("option").first.click()
-        page.wait_for_function("[...document.querySelectorAll('video')].some(v => v.offsetParent !== null && "
-                               "(v.currentSrc || v.src).includes('short.mp4'))", timeout=60_000)
+        page.wait_for_function("(() => { const v = document.querySelector('#opened-short video'); "
+                               "return v && v.offsetParent !== null && v.readyState >= 1 && v.duration > 4; })()",
+                               timeout=60_000)
         page.screenshot(path=str(tmp_path / "my-projects.png"), full_page=True)
         page.click("#signout")
         page.wait_for_url("**/login", timeout=30_000)

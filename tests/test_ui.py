@@ -26,7 +26,7 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("ui-log") / "log.txt"
     with open(log, "w") as fh:
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://127.0.0.1:{port}/studio/"
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
@@ -42,20 +42,34 @@ def server(tmp_path_factory):
 
 
 def test_ui_returns_a_real_video(server, tmp_path):
-    from gradio_client import Client
+    """The anonymous demo, called as a script would: a photo uploaded through the UI's upload route is used, and
+    the short comes back as signed links (never server paths) to a real H.264 1080×1920 file."""
+    import re
+    import urllib.request
 
+    from gradio_client import Client, handle_file
+
+    from tests.test_api_media import png_bytes
+
+    photo = tmp_path / "me.png"
+    photo.write_bytes(png_bytes())
     client = Client(server, verbose=False)
-    video, thumb, files, stages, checks, notes = client.predict(
-        "3 tips for better sleep", "", "reels", 10, "narrator", "bold", "en", None, "offline", "", False, "block", None, False,
-        api_name="/create")
-    path = Path(video["video"] if isinstance(video, dict) else video)
+    preview, stages, checks, notes = client.predict(
+        "3 tips for better sleep", "", "reels", 10, "narrator", "bold", "en", [handle_file(str(photo))], "offline", "",
+        False, "block", None, False, api_name="/create")
+    links = {name: url.replace("&amp;", "&") for url, name in re.findall(r'<a href="([^"]+)" download="([^"]+)"',
+                                                                       preview)}
+    assert set(links) == {"short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg", "post.json", "report.json"}
+    assert all(url.startswith("/files/") for url in links.values())
+    video = tmp_path / "short.mp4"
+    root = server.split("/studio/")[0]
+    with urllib.request.urlopen(root + links["short.mp4"], timeout=30) as r:
+        video.write_bytes(r.read())
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height",
-                            "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
+                            "-of", "csv=p=0", str(video)], capture_output=True, text=True, check=True).stdout
     assert "h264,1080,1920" in probe
-    assert {Path(f).name for f in files} == {"short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg",
-                                             "post.json", "report.json"}
     engines = {row[0]: row[1] for row in stages["data"]}
-    assert engines["voice"] == "espeak-ng" and engines["render"] == "ffmpeg"
+    assert engines["voice"] == "espeak-ng" and engines["render"] == "ffmpeg" and engines["stills"] == "creator-photos"
     assert "✗" not in checks
     assert "safety: images were not checked" in notes  # the offline scorer says what it could not do
 
@@ -90,7 +104,7 @@ def test_demo_has_a_daily_quota_per_visitor(tmp_path):
             except OSError:
                 assert time.time() < deadline and proc.poll() is None, (tmp_path / "log.txt").read_text()
                 time.sleep(0.5)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(f"http://127.0.0.1:{port}/studio/", verbose=False)
         args = ("sleep", "", "reels", 5, "narrator", "bold", "en", None, "offline", "", False, "block", None, False)
         client.predict(*args, api_name="/create")
         with pytest.raises(Exception) as err:

@@ -27,9 +27,13 @@ def test_create_tab_fits_a_phone_and_makes_a_short(server, tmp_path):  # noqa: F
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a phone"
         button.click()
-        page.wait_for_selector("video", timeout=120_000)
+        page.wait_for_selector(".short-result video", timeout=120_000)
+        page.wait_for_function("document.querySelector('.short-result video').readyState >= 1", timeout=30_000)
         page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
-        src = page.eval_on_selector("video", "v => v.currentSrc || v.src")
-        assert "short.mp4" in src
+        src = page.eval_on_selector(".short-result video", "v => v.currentSrc || v.src")
+        assert "/files/" in src  # a signed link, playable: its length is known
+        assert page.eval_on_selector(".short-result video", "v => v.duration") > 4
+        width = page.eval_on_selector(".short-result video", "v => v.getBoundingClientRect().width")
+        assert width >= 300, f"the preview is only {width}px wide on a 390px phone"
         assert page.get_by_text("espeak-ng").first.is_visible()
         browser.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -297,3 +298,44 @@ def test_a_kill_between_saving_and_marking_done_leaves_one_short(tmp_path):
     finally:
         hosted.stop()
         hosted.db.dispose()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (scripts/setup.sh --dev installs it)")
+def test_browser_page_keeps_working_past_access_expiry(tmp_path):
+    """A real page outlives its access token: its next requests, several at once, rotate the refresh cookie once."""
+    from playwright.sync_api import sync_playwright
+
+    server = Server(tmp_path / "home", STUDIO_ACCESS_TTL="3").start()
+    burst = ("Promise.all(['config', 'gradio_api/info', 'config', 'theme.css', 'gradio_api/info', 'config']"
+             ".map(p => fetch('/studio/' + p, {redirect: 'manual'}).then(r => r.status)))")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+            failures = []
+            page.on("response", lambda r: failures.append((r.status, r.url)) if r.status >= 400 else None)
+            page.goto(server.url + "/login")
+            page.fill("#email", "eve@example.com")
+            page.fill("#password", "correct horse battery")
+            page.click("#signup")
+            page.wait_for_url("**/studio/", timeout=60_000)
+            page.get_by_text("Signed in as eve@example.com").wait_for(timeout=60_000)
+            for _ in range(2):
+                time.sleep(4)  # the access cookie has expired
+                assert page.evaluate(burst) == [200] * 6
+                page.get_by_role("tab", name="My projects").click()
+                page.get_by_role("button", name="Refresh").click()
+                page.wait_for_selector("#my-shorts", timeout=30_000)
+                page.get_by_role("tab", name="Create").click()
+            time.sleep(4)
+            page.reload()  # a whole page load on an expired access token
+            page.get_by_text("Signed in as eve@example.com").wait_for(timeout=60_000)
+            assert page.url.endswith("/studio/")
+            assert page.locator(".toast-body.error").count() == 0
+            assert [f for f in failures if "/favicon" not in f[1]] == []
+            browser.close()
+    finally:
+        server.stop()
