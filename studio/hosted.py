@@ -20,7 +20,7 @@ from models.errors import StudioError
 from models.hub import sha256_file
 from pipelines.types import ShortRequest, ShortResult
 from studio.auth.base import AuthProvider, Principal
-from studio.core import Studio
+from studio.core import Studio, on_zero_gpu
 from studio.db import Database, owned
 from studio.errors import RateLimited
 from studio.jobs import LocalJobRunner
@@ -81,6 +81,7 @@ class Hosted:
         self.settings = settings
         self.server: ServerSettings = settings.server
         self.studio = studio or Studio(settings)
+        self._make = on_zero_gpu(self.studio.make)  # on a ZeroGPU Space a GPU is attached for each make call
         self.db = Database.for_home(settings.home, self.server.database_url)
         self.db.migrate()
         self.secret = server_secret(settings)
@@ -219,7 +220,7 @@ class Hosted:
 
         try:
             request = self._short_request(owner, spec, work)
-            result = self.studio.make(request, out_dir=work / "out", on_progress=progress)
+            result = self._make(request, out_dir=work / "out", on_progress=progress)
             short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
             with self.db.session() as s:
                 self._succeeded(s, s.get(Job, job_id), short_id)
