@@ -30,6 +30,8 @@ class Studio:
 
     def plan(self, request: ShortRequest) -> ShortPlan:
         s = self.settings
+        if request.profile != "auto":
+            s.profile(request.profile)  # an unknown profile is refused here, before any quota is spent
         if request.safety not in SAFETY_MODES:
             raise InvalidRequest(f"Unknown safety mode {request.safety!r}.", f"Choose one of: {', '.join(SAFETY_MODES)}.")
         if request.voice_sample is not None:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from models.errors import StudioError
@@ -25,7 +27,7 @@ from studio.db import Database, owned
 from studio.errors import RateLimited
 from studio.jobs import LocalJobRunner
 from studio.settings import ServerSettings, Settings
-from studio.tables import Asset, Job, Project, Short, UsageEvent, User
+from studio.tables import Asset, Job, Project, QuotaCounter, Short, UsageEvent, User
 
 log = logging.getLogger("studio.hosted")
 
@@ -165,21 +167,30 @@ class Hosted:
 
     # quotas
     def quota(self, subject: str, limit: int) -> Quota:
-        since = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         with self.db.session() as s:
-            used = s.scalar(select(func.count()).select_from(UsageEvent).where(
-                UsageEvent.subject == subject, UsageEvent.kind == "short", UsageEvent.created_at >= since))
+            used = s.scalar(select(QuotaCounter.used).where(QuotaCounter.subject == subject,
+                                                            QuotaCounter.day == _today()))
         return Quota(limit, int(used or 0))
 
-    def spend(self, subject: str, limit: int) -> None:
-        q = self.quota(subject, limit)
-        if q.remaining <= 0:
+    def spend(self, subject: str, limit: int, session=None) -> None:
+        """Take one short of today's quota, or raise quota_exceeded. Exact under any concurrency: the counter row is
+        made if missing, then raised only while it is below the limit, in one conditional UPDATE (a row lock on
+        PostgreSQL, the write lock on SQLite). Pass ``session`` to spend inside the caller's transaction."""
+        if session is None:
+            with self.db.session() as s:
+                return self.spend(subject, limit, s)
+        day = _today()
+        insert = (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(QuotaCounter)
+        session.execute(insert.values(subject=subject, day=day, used=0).on_conflict_do_nothing())
+        took = session.execute(update(QuotaCounter).where(
+            QuotaCounter.subject == subject, QuotaCounter.day == day, QuotaCounter.used < limit)
+            .values(used=QuotaCounter.used + 1)).rowcount == 1
+        if not took:
             tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
             raise RateLimited(f"You have made your {limit} shorts for today.", code="quota_exceeded",
                               retry_after=int((tomorrow - datetime.now(UTC)).total_seconds()) + 1,
                               hint="The quota resets at midnight UTC.")
-        with self.db.session() as s:
-            s.add(UsageEvent(subject=subject, kind="short"))
+        session.add(UsageEvent(subject=subject, kind="short"))
 
     # shorts
     def start_short(self, owner_id: str, request: dict, project_id: str | None, *,
@@ -187,8 +198,8 @@ class Hosted:
         """Spend one short of the quota (the account's, unless ``quota`` names another subject and limit, such as a
         visitor's address in the anonymous demo) and queue the job. The REST API and the UI both start work here."""
         subject, limit = quota or (f"user:{owner_id}", self.server.daily_shorts)
-        self.spend(subject, limit)
-        with self.db.session() as s:
+        with self.db.session() as s:  # the short is spent and its job made together, or neither
+            self.spend(subject, limit, s)
             job = Job(owner_id=owner_id, kind="short", request={**request, "project_id": project_id})
             s.add(job)
             s.flush()
@@ -335,6 +346,10 @@ class Hosted:
         if in_assets or any(f.get("key") == key for files in shorts for f in files.values()):
             return
         self.storage.delete(key)
+
+
+def _today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
 def _copy(path: Path) -> Path:

@@ -107,3 +107,13 @@ class UsageEvent(Base):
     subject: Mapped[str] = mapped_column(String(100), index=True)  # "user:<id>" or "ip:<address>"
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=now, index=True)
+
+
+class QuotaCounter(Base):
+    """Shorts spent per subject per UTC day. Spending is one conditional UPDATE (``used < limit``), so concurrent
+    requests can never take more than the quota, on SQLite or PostgreSQL."""
+
+    __tablename__ = "quota_counters"
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    used: Mapped[int] = mapped_column(Integer, default=0)
