@@ -6,22 +6,26 @@ storage — with accounts switched off.
 """
 
 import os
+from dataclasses import replace
 
 from studio.settings import ServerSettings, Settings
 
 
 def main() -> None:
-    import uvicorn
-
-    from studio.web import create_server, redact_access_log
+    from studio.serving import serve
+    from studio.web import create_server
 
     settings = Settings.from_env()
-    settings.server = ServerSettings.from_env(auth_mode=os.environ.get("STUDIO_AUTH", "none"))
-    server = create_server(settings)
-    redact_access_log()
-    uvicorn.run(server, host=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
-                port=int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", "7860"))),
-                log_level="info", proxy_headers=True)
+    server = ServerSettings.from_env(auth_mode=os.environ.get("STUDIO_AUTH", "none"))
+    if os.environ.get("SPACE_ID"):
+        # On a Space every request arrives through Hugging Face's proxy (its address is not fixed) and the page is
+        # shown in a frame on huggingface.co: believe its forwarded client address, allow that frame.
+        server = replace(server, trusted_proxies=server.trusted_proxies or ("*",),
+                         frame_ancestors=os.environ.get("STUDIO_FRAME_ANCESTORS",
+                                                        "'self' https://huggingface.co https://*.hf.space"))
+    settings.server = server
+    serve(create_server(settings), server, os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+          int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", "7860"))))
 
 
 if __name__ == "__main__":

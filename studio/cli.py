@@ -88,8 +88,6 @@ def serve(
     ui: Annotated[bool, typer.Option("--ui/--no-ui", help="Mount the Gradio UI at /studio.")] = True,
 ) -> None:
     """Run the hosted studio: REST API (/docs, /openapi.json), sign-in page and the Gradio UI, one server."""
-    import uvicorn
-
     from studio.settings import ServerSettings, Settings
     from studio.web import create_server
 
@@ -104,10 +102,9 @@ def serve(
         raise typer.Exit(2) from None
     console.print(f"Viral AI Studio on http://{host}:{port}/studio/ · API docs http://{host}:{port}/docs · "
                   f"auth {settings.server.auth_mode} · storage {settings.server.storage}")
-    from studio.web import redact_access_log
+    from studio.serving import serve as run_server
 
-    redact_access_log()
-    uvicorn.run(server, host=host, port=port, log_level="info", proxy_headers=True)
+    run_server(server, settings.server, host, port)
 
 
 def _read_script(path: Path) -> str:

@@ -51,6 +51,10 @@ def _env_int(name: str, default: int) -> int:
         raise InvalidRequest(f"{name}={raw!r} is not a whole number.", f"Set {name} to an integer, e.g. {default}.") from None
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(v.strip().rstrip("/") for v in os.environ.get(name, "").split(",") if v.strip())
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """What ``studio serve`` needs: metadata, auth, storage, limits. Secrets come only from here (env), never from
@@ -81,6 +85,14 @@ class ServerSettings:
     refresh_grace_s: int = 10
     ui_upload_ttl_s: int = 6 * 3600  # files uploaded in the UI and not used in a short are deleted after this
     cors_origins: tuple[str, ...] = ()  # other sites allowed to call the API from a browser; none by default
+    # connection deadlines (studio/serving.py): headers, a stalled body, a body slower than body_min_rate bytes/s
+    header_timeout_s: int = 10
+    body_idle_timeout_s: int = 20
+    body_grace_s: int = 10
+    body_min_rate: int = 1024
+    # addresses of reverse proxies whose X-Forwarded-For / -Proto are believed ("*" = any); none = the socket's peer
+    trusted_proxies: tuple[str, ...] = ()
+    frame_ancestors: str = "'self'"  # who may show the pages in a frame (CSP frame-ancestors)
 
     @classmethod
     def from_env(cls, auth_mode: str | None = None) -> ServerSettings:
@@ -106,7 +118,12 @@ class ServerSettings:
                 secure_cookies=env("STUDIO_SECURE_COOKIES", "") in ("1", "true", "yes"),
                 refresh_grace_s=_env_int("STUDIO_REFRESH_GRACE", 10),
                 ui_upload_ttl_s=_env_int("STUDIO_UI_UPLOAD_TTL", 6 * 3600),
-                cors_origins=tuple(o.strip().rstrip("/") for o in env("STUDIO_CORS_ORIGINS", "").split(",") if o.strip()))
+                cors_origins=_env_list("STUDIO_CORS_ORIGINS"),
+                header_timeout_s=_env_int("STUDIO_HEADER_TIMEOUT", 10),
+                body_idle_timeout_s=_env_int("STUDIO_BODY_IDLE_TIMEOUT", 20),
+                body_grace_s=_env_int("STUDIO_BODY_GRACE", 10), body_min_rate=_env_int("STUDIO_BODY_MIN_RATE", 1024),
+                trusted_proxies=_env_list("STUDIO_TRUSTED_PROXIES"),
+                frame_ancestors=env("STUDIO_FRAME_ANCESTORS", "'self'"))
         if "supabase" in (mode, storage) and not (s.supabase_url and s.supabase_anon_key):
             raise InvalidRequest("Supabase is switched on but not configured.",
                                  "Set SUPABASE_URL and SUPABASE_ANON_KEY (and SUPABASE_SERVICE_ROLE_KEY for Storage).")

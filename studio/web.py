@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from studio.api.app import create_api
-from studio.api.auth_routes import clear_session_cookies, set_session_cookies
+from studio.api.auth_routes import clear_session_cookies, require_same_origin, set_session_cookies
 from studio.api.deps import ACCESS_COOKIE, REFRESH_COOKIE
 from studio.api.uploads import receive_files
 from studio.auth.base import Principal
@@ -34,7 +34,7 @@ _STATIC = Path(__file__).resolve().parent / "static"
 class _Redact(logging.Filter):
     """Signed links and OAuth codes are credentials: keep them out of the access log."""
 
-    _PATTERNS = (re.compile(r"(/files/)[^\s?\"]+"), re.compile(r"([?&](?:code|token|refresh_token)=)[^&\s\"]+"))
+    _PATTERNS = (re.compile(r"(/files/)[^\s?\"]+"), re.compile(r"([?&](?:code|token|refresh_token|access_token)=)[^&\s\"]+"))
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -61,6 +61,11 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
                        allow_methods=["GET", "POST", "DELETE", "PATCH", "PUT"], allow_headers=["authorization",
                                                                                              "content-type"])
     hooks = UiHooks(hosted)
+    framing = server.frame_ancestors.strip()
+    security_headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+                        "Content-Security-Policy": f"frame-ancestors {framing}"}
+    if framing in ("'self'", "'none'"):  # older browsers know only X-Frame-Options, which cannot list other sites
+        security_headers["X-Frame-Options"] = "SAMEORIGIN" if framing == "'self'" else "DENY"
 
     def who_is(request: Request) -> Principal | None:
         if hosted.auth is None:
@@ -136,6 +141,13 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         await anyio.to_thread.run_sync(lambda: hosted.ui_uploads.sweep(every_s=600))
         return kept
 
+    @app.middleware("http")
+    async def secure_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in security_headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
     @app.get(UI_PATH + "/gradio_api/upload_progress", include_in_schema=False)
     def ui_upload_progress() -> Response:
         """The page asks to follow an upload's progress; the studio's upload route answers once it has the whole
@@ -154,6 +166,7 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
 
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request) -> Response:
+        require_same_origin(request)
         if hosted.auth is not None:
             hosted.auth.sign_out(request.cookies.get(REFRESH_COOKIE), request.cookies.get(ACCESS_COOKIE))
         out = RedirectResponse("/login" if hosted.auth else "/", status_code=303)

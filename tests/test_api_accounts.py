@@ -174,3 +174,24 @@ def test_parallel_redemptions_of_one_refresh_token_share_one_successor(client):
     assert (rows, revoked) == (2, 0)  # the signup's token and exactly one successor
     nxt = client.post("/api/auth/refresh", json={"refresh_token": sessions[0].refresh_token})
     assert nxt.status_code == 200
+
+
+def test_an_attacker_guessing_from_one_address_cannot_lock_the_owner_out(tmp_path):
+    """Failures slow down the address that makes them, with a growing delay; the owner signs in from elsewhere."""
+    from studio.api.app import create_api
+    from studio.hosted import Hosted
+
+    hosted = Hosted(make_settings(tmp_path / "home", login_per_minute=30))
+    app = create_api(hosted)
+    wrong = {"email": "jo@example.com", "password": "not the password"}
+    right = {"email": "jo@example.com", "password": "correct horse battery"}
+    with TestClient(app, client=("203.0.113.9", 5000)) as attacker, TestClient(app, client=("198.51.100.7", 5000)) as owner:
+        signup(owner, "jo@example.com")
+        codes = [attacker.post("/api/auth/login", json=wrong).status_code for _ in range(8)]
+        assert codes[:5] == [401] * 5 and 429 in codes[5:]  # from the sixth failure on, the attacker waits
+        held = attacker.post("/api/auth/login", json=wrong)
+        assert held.status_code == 429 and int(held.headers["retry-after"]) >= 1
+        assert owner.post("/api/auth/login", json=right).status_code == 200  # a clean address is never held back
+        # a success clears the account's record: the attacker starts from nothing again, and waits again
+        codes = [attacker.post("/api/auth/login", json=wrong).status_code for _ in range(6)]
+        assert codes[:5] == [401] * 5 and codes[5] == 429

@@ -43,6 +43,22 @@ def set_session_cookies(server, response: Response, session: Session) -> None:
                         secure=server.secure_cookies, samesite="lax", path="/")
 
 
+def require_same_origin(request: Request) -> None:
+    """A browser names the page that sent a POST (Origin, else Referer); refuse it unless it is this server (or a
+    site in STUDIO_CORS_ORIGINS), so another site's form cannot end a creator's session. Clients that are not
+    browsers send neither header and are not affected."""
+    from urllib.parse import urlsplit
+
+    sender = request.headers.get("origin") or request.headers.get("referer")
+    if not sender:
+        return
+    parts = urlsplit(sender)
+    allowed = hosted(request).server.cors_origins
+    if parts.netloc != request.headers.get("host", "") and f"{parts.scheme}://{parts.netloc}" not in allowed:
+        raise Forbidden("This request came from another site.", "Sign out from the studio's own page.",
+                        code="cross_site_request")
+
+
 def clear_session_cookies(response: Response) -> None:
     response.delete_cookie(REFRESH_COOKIE, path="/")
     response.delete_cookie(ACCESS_COOKIE, path="/")
@@ -66,9 +82,16 @@ def signup(body: Credentials, request: Request, response: Response) -> dict:
 def login(body: Credentials, request: Request, response: Response) -> dict:
     """Sign in with email and password: tokens for API clients; the same session as httpOnly cookies for browsers."""
     auth = _auth(request)
-    hosted(request).login_limiter.hit(f"login-ip:{client_ip(request)}", f"login-account:{body.email.strip().lower()}")
-    session = auth.sign_in(body.email, body.password)
-    hosted(request).ensure_user(session.user)
+    h, ip, account = hosted(request), client_ip(request), body.email.strip().lower()
+    h.login_limiter.hit(f"login-ip:{ip}")
+    h.sign_in_throttle.check(account, ip)
+    try:
+        session = auth.sign_in(body.email, body.password)
+    except Unauthorized:
+        h.sign_in_throttle.failed(account, ip)
+        raise
+    h.sign_in_throttle.succeeded(account)
+    h.ensure_user(session.user)
     set_session_cookies(hosted(request).server, response, session)
     return session_body(session)
 
@@ -88,10 +111,13 @@ def refresh(request: Request, response: Response, body: RefreshIn | None = None)
 
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, response: Response, body: RefreshIn | None = None) -> Response:
-    """End the session: the refresh token (and every token rotated from it) stops working."""
+    """End the session named by the refresh token (body or cookie) or, with only ``Authorization: Bearer``, the
+    session that access token belongs to: every refresh token rotated in it stops working, and the access token is
+    refused from now on."""
     auth = _auth(request)
+    require_same_origin(request)
     token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
-    bearer = request.headers.get("authorization", "").partition(" ")[2] or None
+    bearer = request.headers.get("authorization", "").partition(" ")[2] or request.cookies.get(ACCESS_COOKIE) or None
     auth.sign_out(token, bearer)
     out = Response(status_code=204)
     clear_session_cookies(out)

@@ -20,7 +20,10 @@ from studio.errors import ApiError, TooLarge, UnsupportedMedia
 MAX_SIDE = 8192  # absurd dimensions for a phone video are refused before any decoding
 MAX_MEDIA_SECONDS = 3 * 3600
 _HEAD = 64
-_FIELD_LIMIT = 4096
+_FIELD_LIMIT = 4096  # bytes in one text field
+_MAX_FIELDS = 16  # text fields in one upload
+_FIELDS_TOTAL = 32 * 1024  # bytes in all text fields together
+_PART_OVERHEAD = 64 * 1024  # boundaries and part headers around the files
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,10 @@ async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder:
         _, disp = parse_options_header(state["headers"].get(b"content-disposition", b""))
         name = disp.get(b"name", b"").decode("utf-8", "replace")
         state["name"] = name
+        state["parts"] = state.get("parts", 0) + 1
+        if state["parts"] > max_files + _MAX_FIELDS:
+            raise TooLarge(f"The upload has too many parts (at most {max_files} files and {_MAX_FIELDS} fields).",
+                           code="too_many_parts")
         if name == part:
             if len(sinks) >= max_files:
                 raise ApiError("Send one file per upload." if max_files == 1 else
@@ -178,8 +185,9 @@ async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder:
                                "Upload them in smaller groups.", code="file_too_large")
         else:
             state["value"] += data[start:end]
-            if len(state["value"]) > _FIELD_LIMIT:
-                raise TooLarge("A form field is too long.", code="field_too_large")
+            state["field_bytes"] = state.get("field_bytes", 0) + end - start
+            if len(state["value"]) > _FIELD_LIMIT or state["field_bytes"] > _FIELDS_TOTAL:
+                raise TooLarge("The upload's form fields are too long.", code="field_too_large")
 
     def on_part_end():
         if state["name"] != part and state["name"]:
@@ -191,7 +199,11 @@ async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder:
                                         "on_part_data": on_part_data, "on_part_end": on_part_end})
     try:
         try:
+            received, cap = 0, (max_total or limits.largest) + _FIELDS_TOTAL + _PART_OVERHEAD
             async for chunk in stream:
+                received += len(chunk)
+                if received > cap:  # a chunked body has no Content-Length to refuse up front: count it
+                    raise TooLarge(f"The upload is larger than {cap // 2**20} MB.", code="file_too_large")
                 parser.write(chunk)
             parser.finalize()
         except MultipartParseError:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -63,6 +64,7 @@ class LocalAuth:
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
         self.refresh_grace_s = refresh_grace_s
+        self._denied: dict[str, float] = {}  # signed-out access tokens (jti → exp), refused until they expire
         self._hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
@@ -137,7 +139,7 @@ class LocalAuth:
         refresh = base64.urlsafe_b64encode(seed).rstrip(b"=").decode()
         access = jwt.encode({"sub": user_id, "email": email, "iat": used_at,
                              "exp": used_at + timedelta(seconds=self.access_ttl_s), "iss": ISSUER, "aud": AUDIENCE,
-                             "jti": seed[:16].hex()}, self._secret, algorithm="HS256")
+                             "jti": seed[:16].hex(), "fam": family}, self._secret, algorithm="HS256")
         try:
             with self.db.session() as s:
                 if s.scalar(select(RefreshToken.id).where(RefreshToken.token_hash == _hash_token(refresh))) is None:
@@ -150,26 +152,47 @@ class LocalAuth:
                        user=Principal(user_id, email))
 
     def sign_out(self, refresh_token: str | None, access_token: str | None = None) -> None:
-        if not refresh_token:
-            return
-        with self.db.session() as s:
-            row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash_token(refresh_token)))
-            if row is not None:
-                s.execute(update(RefreshToken).where(RefreshToken.family == row.family)
+        """End the session named by the refresh token, or else by the access token (its ``fam`` claim): every
+        refresh token of that family stops working, and the access token is refused from now on (in this process)
+        instead of living on until it expires."""
+        family = None
+        if refresh_token:
+            with self.db.session() as s:
+                family = s.scalar(select(RefreshToken.family).where(RefreshToken.token_hash == _hash_token(refresh_token)))
+        if access_token:
+            claims = self._claims(access_token, quiet=True)
+            if claims:
+                family = family or claims.get("fam")
+                self._denied[str(claims.get("jti"))] = float(claims["exp"])
+        if family:
+            with self.db.session() as s:
+                s.execute(update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
                           .values(revoked_at=datetime.now(UTC)))
+        now = time.time()
+        for jti in [j for j, exp in self._denied.items() if exp < now]:  # forget tokens that have expired anyway
+            self._denied.pop(jti, None)
 
     def verify(self, access_token: str) -> Principal:
+        claims = self._claims(access_token)
+        if str(claims.get("jti")) in self._denied:
+            raise Unauthorized("This session was signed out.", "Sign in again.", code="token_revoked")
+        return Principal(user_id=str(claims["sub"]), email=str(claims.get("email", "")))
+
+    def _claims(self, access_token: str, *, quiet: bool = False) -> dict | None:
         import jwt
 
         try:
-            claims = jwt.decode(access_token, self._secret, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
-                                options={"require": ["exp", "sub", "iat", "iss", "aud"]})
+            return jwt.decode(access_token, self._secret, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                              options={"require": ["exp", "sub", "iat", "iss", "aud"]})
         except jwt.ExpiredSignatureError:
+            if quiet:
+                return None
             raise Unauthorized("The access token has expired.", "Refresh it with POST /api/auth/refresh.",
                                code="token_expired") from None
         except jwt.PyJWTError:
+            if quiet:
+                return None
             raise Unauthorized("The access token is not valid.", "Sign in again.", code="invalid_token") from None
-        return Principal(user_id=str(claims["sub"]), email=str(claims.get("email", "")))
 
     # helpers
     def _issue(self, user_id: str, email: str, *, family: str) -> Session:
@@ -177,7 +200,8 @@ class LocalAuth:
 
         now = datetime.now(UTC)
         access = jwt.encode({"sub": user_id, "email": email, "iat": now, "exp": now + timedelta(seconds=self.access_ttl_s),
-                             "iss": ISSUER, "aud": AUDIENCE, "jti": new_id()}, self._secret, algorithm="HS256")
+                             "iss": ISSUER, "aud": AUDIENCE, "jti": new_id(), "fam": family}, self._secret,
+                            algorithm="HS256")
         refresh = secrets.token_urlsafe(32)
         with self.db.session() as s:
             s.add(RefreshToken(user_id=user_id, token_hash=_hash_token(refresh), family=family,

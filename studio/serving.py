@@ -1,0 +1,94 @@
+"""Running the server: uvicorn with deadlines on every connection, and forwarded headers trusted only from the
+proxies named in the settings. Both ``studio serve`` and ``python app.py`` start here.
+
+uvicorn (0.54) has no header or body read timeout: ``timeout_keep_alive`` starts only after a response, so a client
+that sends its headers or its body a byte at a time holds a connection (and a file descriptor) for ever.
+``deadline_protocol`` adds what is missing to uvicorn's h11 protocol:
+- the request line and headers must arrive within ``header_timeout`` seconds of the connection opening (or of the
+  previous response on a kept-alive connection);
+- while a body is being received, the connection is closed if no byte arrives for ``body_idle_timeout`` seconds, or
+  if, after ``body_grace`` seconds, the body has averaged less than ``body_min_rate`` bytes a second.
+Time the application spends not reading (flow control paused) never counts against the client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from studio.settings import ServerSettings
+
+log = logging.getLogger("studio.serving")
+_TICK = 0.5
+
+
+class _DeadlineH11(H11Protocol):
+    header_timeout = 10.0
+    body_idle_timeout = 20.0
+    body_grace = 10.0
+    body_min_rate = 1024.0
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        now = self.loop.time()
+        self._waiting_since, self._last_data = now, now
+        self._body_since, self._body_bytes = None, 0
+        self._tick = self.loop.call_later(_TICK, self._check)
+
+    def data_received(self, data: bytes) -> None:
+        now = self.loop.time()
+        self._last_data = now
+        if self._body_since is not None:
+            self._body_bytes += len(data)
+        super().data_received(data)
+        if self.conn.their_state is h11.SEND_BODY and self._body_since is None:
+            self._body_since, self._body_bytes = now, 0
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._waiting_since, self._body_since = self.loop.time(), None
+
+    def connection_lost(self, exc) -> None:
+        self._tick.cancel()
+        super().connection_lost(exc)
+
+    def _check(self) -> None:
+        if self.transport.is_closing():
+            return
+        now, state = self.loop.time(), self.conn.their_state
+        if state is h11.IDLE and now - self._waiting_since > self.header_timeout:
+            return self._cut("the request headers did not arrive in time")
+        if state is h11.SEND_BODY and self._body_since is not None:
+            if self.flow.read_paused:  # the application is not reading: the client is not to blame
+                self._last_data = now
+            elif now - self._last_data > self.body_idle_timeout:
+                return self._cut("the request body stalled")
+            elif now - self._body_since > self.body_grace and \
+                    self._body_bytes / (now - self._body_since) < self.body_min_rate:
+                return self._cut("the request body arrived too slowly")
+        if state in (h11.IDLE, h11.SEND_BODY, h11.DONE):
+            self._tick = self.loop.call_later(_TICK, self._check)
+
+    def _cut(self, why: str) -> None:
+        log.info("closing a connection from %s: %s", self.client, why)
+        self.transport.close()
+
+
+def deadline_protocol(server: ServerSettings) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with the deadlines of ``server``."""
+    return type("DeadlineH11Protocol", (_DeadlineH11,), {
+        "header_timeout": float(server.header_timeout_s), "body_idle_timeout": float(server.body_idle_timeout_s),
+        "body_grace": float(server.body_grace_s), "body_min_rate": float(server.body_min_rate)})
+
+
+def serve(app, server: ServerSettings, host: str, port: int) -> None:
+    import uvicorn
+
+    from studio.web import redact_access_log
+
+    redact_access_log()
+    proxies = server.trusted_proxies
+    uvicorn.run(app, host=host, port=port, log_level="info", http=deadline_protocol(server),
+                proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) or None)
