@@ -1,0 +1,110 @@
+"""Every part of a request is bounded and every connection has a deadline, tested against a real `studio serve`:
+a body of endless small fields is refused without the server's memory growing, and slow-header and slow-body
+clients are cut off on time while the API keeps answering."""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+import urllib.request
+
+import pytest
+
+from tests.test_serve import Server, _read_answer, _token
+
+DEADLINE = 2  # seconds, for headers, a stalled body, and the grace before the minimum body rate applies
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path / "home", STUDIO_HEADER_TIMEOUT=str(DEADLINE), STUDIO_BODY_IDLE_TIMEOUT=str(DEADLINE),
+               STUDIO_BODY_GRACE=str(DEADLINE), STUDIO_BODY_MIN_RATE="1024").start()
+    yield s
+    s.stop()
+
+
+def _rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_many_small_fields_are_refused_without_growing_memory(server):
+    token = _token(server)
+    for _ in range(3):  # warm up the route, so what is measured next is only the attack
+        urllib.request.urlopen(urllib.request.Request(server.url + "/api/me", headers={
+            "Authorization": f"Bearer {token}"}), timeout=10).close()
+    before = _rss_mb(server.proc.pid)
+    field = b"--zz\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\n" + b"v" * 1000 + b"\r\n"
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall((f"POST /api/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                  "Content-Type: multipart/form-data; boundary=zz\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
+    sent, answer = 0, b""
+    try:
+        for i in range(200_000):  # up to ~200 MB of fields
+            piece = field.replace(b"%d", str(i).encode())
+            sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            sent += len(piece)
+            if i % 50 == 0 and select.select([sock], [], [], 0)[0]:
+                answer = sock.recv(65536)
+                break
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    answer = _read_answer(sock, answer)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert sent < 16 * 2**20, f"refused only after {sent / 2**20:.1f} MB"  # socket buffers hold a few MB
+    growth = _rss_mb(server.proc.pid) - before
+    assert growth < 20, f"the server grew by {growth:.1f} MB"
+
+
+def _closed(sock: socket.socket) -> bool:
+    try:
+        if select.select([sock], [], [], 0)[0]:
+            return sock.recv(4096) == b"" or True  # the server answered or hung up: either way it is done with us
+    except (ConnectionResetError, OSError):
+        return True
+    return False
+
+
+def test_slow_clients_are_cut_off_while_the_api_answers(server):
+    token = _token(server)
+    slow_headers, slow_bodies = [], []
+    for _ in range(50):
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(b"GET /api/me HTTP/1.1\r\nHost: x\r\n")
+        slow_headers.append(s)
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall((f"POST /api/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                   "Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: 1000000\r\n\r\n"
+                   "--zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n").encode())
+        slow_bodies.append(s)
+    opened = time.monotonic()
+    closed_at: dict[socket.socket, float] = {}
+    answers = []
+    while len(closed_at) < 100 and time.monotonic() - opened < 6 * DEADLINE + 5:
+        for s in slow_headers + slow_bodies:
+            if s in closed_at:
+                continue
+            if _closed(s):
+                closed_at[s] = time.monotonic() - opened
+                continue
+            try:  # a byte at a time: never idle, always too slow
+                s.sendall(b"X" if s in slow_bodies else b"X-Slow: 1\r\n")
+            except OSError:
+                closed_at[s] = time.monotonic() - opened
+        t = time.monotonic()
+        with urllib.request.urlopen(urllib.request.Request(server.url + "/api/me", headers={
+                "Authorization": f"Bearer {token}"}), timeout=10) as r:
+            answers.append((r.status, time.monotonic() - t))
+        time.sleep(0.25)
+    assert len(closed_at) == 100, f"{100 - len(closed_at)} slow connections were still open"
+    latest = max(closed_at.values())
+    assert latest <= 2 * DEADLINE + 2, f"the last slow connection was closed only after {latest:.1f} s"
+    assert answers and all(status == 200 for status, _ in answers)
+    assert max(seconds for _, seconds in answers) < 2.0
+    time.sleep(0.5)
+    assert list((server.home / "uploads-in-progress").glob("*")) == []
+    for s in slow_headers + slow_bodies:
+        s.close()
