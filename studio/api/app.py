@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from models.errors import EngineUnavailable, InvalidMedia, InvalidRequest, StudioError
@@ -54,9 +55,15 @@ def create_api(hosted: Hosted) -> FastAPI:
         return error_response(422, "invalid_body", f"Check these fields: {', '.join(where)}.")
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException):
+    async def _http(request: Request, exc: HTTPException):
         codes = {404: "not_found", 405: "method_not_allowed"}
-        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # name every method this path answers, not only those of the first route found
+            headers["Allow"] = ", ".join(sorted({m for route in request.app.router.routes
+                                                 if isinstance(route, APIRoute) and route.path_regex.match(request.url.path)
+                                                 for m in route.methods}))
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
+                              headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _crash(_request: Request, exc: Exception):

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from studio.api.deps import ACCESS_COOKIE, REFRESH_COOKIE, client_ip, current_user, hosted
+from studio.api.docs import AUTHED, errors, redirect
 from studio.auth.base import Principal, Session
 from studio.errors import Forbidden, NotFound, Unauthorized
 
@@ -64,7 +65,7 @@ def clear_session_cookies(response: Response) -> None:
     response.delete_cookie(ACCESS_COOKIE, path="/")
 
 
-@router.post("/auth/signup", status_code=201)
+@router.post("/auth/signup", status_code=201, responses=errors(400, 403, 409, 422, 429, 503))
 def signup(body: Credentials, request: Request, response: Response) -> dict:
     """Create an account. Answers the session at once, or only the user when the provider asks to confirm the email."""
     auth = _auth(request)
@@ -78,7 +79,7 @@ def signup(body: Credentials, request: Request, response: Response) -> dict:
     return {**session_body(made), "confirmation_required": False}
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", responses=errors(400, 401, 403, 422, 429, 503))
 def login(body: Credentials, request: Request, response: Response) -> dict:
     """Sign in with email and password: tokens for API clients; the same session as httpOnly cookies for browsers."""
     auth = _auth(request)
@@ -96,7 +97,7 @@ def login(body: Credentials, request: Request, response: Response) -> dict:
     return session_body(session)
 
 
-@router.post("/auth/refresh")
+@router.post("/auth/refresh", responses=errors(400, 401, 403, 422, 503))
 def refresh(request: Request, response: Response, body: RefreshIn | None = None) -> dict:
     """Trade a refresh token (JSON body or cookie) for a new session. Each refresh token works once."""
     auth = _auth(request)
@@ -109,7 +110,7 @@ def refresh(request: Request, response: Response, body: RefreshIn | None = None)
     return session_body(session)
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, responses=errors(400, 403, 422, 503))
 def logout(request: Request, response: Response, body: RefreshIn | None = None) -> Response:
     """End the session named by the refresh token (body or cookie) or, with only ``Authorization: Bearer``, the
     session that access token belongs to: every refresh token rotated in it stops working, and the access token is
@@ -124,7 +125,7 @@ def logout(request: Request, response: Response, body: RefreshIn | None = None) 
     return out
 
 
-@router.get("/me")
+@router.get("/me", responses=errors(*AUTHED))
 def me(request: Request, who: Principal = Depends(current_user)) -> dict:
     h = hosted(request)
     return {"id": who.user_id, "email": who.email, "auth_mode": h.server.auth_mode,
@@ -142,7 +143,7 @@ def _oauth(request: Request):
     return auth
 
 
-@router.get("/auth/oauth/{provider}")
+@router.get("/auth/oauth/{provider}", responses={**redirect("To the provider's sign-in page."), **errors(400, 403, 404, 422)})
 def oauth_start(provider: str, request: Request) -> Response:
     """Send the browser to the provider (via Supabase Auth) with PKCE; the code verifier waits in an httpOnly cookie.
     The return address is always this server's own callback, never one taken from the request."""
@@ -154,7 +155,8 @@ def oauth_start(provider: str, request: Request) -> Response:
     return out
 
 
-@router.get("/auth/callback", name="oauth_callback")
+@router.get("/auth/callback", name="oauth_callback",
+            responses={**redirect("Signed in: to the studio."), **errors(401, 403, 404, 422, 503)})
 def oauth_callback(request: Request, code: str = "") -> Response:
     """Where the provider sends the browser back: trade the code and the verifier for a session, then open the UI."""
     auth = _oauth(request)

@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import select
 
 from studio.api.deps import current_user, hosted, links
+from studio.api.docs import AUTHED, UPLOAD_BODY, errors
 from studio.api.uploads import receive
 from studio.auth.base import Principal
 from studio.db import owned
@@ -24,7 +25,7 @@ def asset_body(request: Request, a: Asset) -> dict:
             "download_url": link}
 
 
-@router.post("/api/assets", status_code=201)
+@router.post("/api/assets", status_code=201, responses=errors(400, *AUTHED, 404, 413, 415), openapi_extra=UPLOAD_BODY)
 async def upload_asset(request: Request, who: Principal = Depends(current_user)) -> dict:
     """Upload one photo, clip or audio file as ``multipart/form-data`` (part ``file``; optional field ``project_id``).
     Its type is read from its first bytes; limits per type are enforced while the body streams in."""
@@ -39,7 +40,7 @@ async def upload_asset(request: Request, who: Principal = Depends(current_user))
     return asset_body(request, asset)
 
 
-@router.get("/api/assets")
+@router.get("/api/assets", responses=errors(*AUTHED, 422))
 def list_assets(request: Request, project_id: str | None = None, who: Principal = Depends(current_user)) -> dict:
     with hosted(request).db.session() as db:
         q = select(Asset).where(Asset.owner_id == who.user_id).order_by(Asset.created_at.desc())
@@ -48,13 +49,13 @@ def list_assets(request: Request, project_id: str | None = None, who: Principal 
         return {"assets": [asset_body(request, a) for a in db.scalars(q)]}
 
 
-@router.get("/api/assets/{asset_id}")
+@router.get("/api/assets/{asset_id}", responses=errors(*AUTHED, 404, 422))
 def get_asset(asset_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
     with hosted(request).db.session() as db:
         return asset_body(request, owned(db, Asset, asset_id, who.user_id, "asset"))
 
 
-@router.delete("/api/assets/{asset_id}", status_code=204)
+@router.delete("/api/assets/{asset_id}", status_code=204, responses=errors(*AUTHED, 404, 422))
 def delete_asset(asset_id: str, request: Request, who: Principal = Depends(current_user)) -> Response:
     h = hosted(request)
     with h.db.session() as db:

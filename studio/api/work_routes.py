@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from studio.api.deps import current_user, hosted, links
+from studio.api.docs import AUTHED, errors
 from studio.auth.base import Principal
 from studio.db import owned
 from studio.tables import Asset, Job, Project, Short
@@ -60,7 +61,7 @@ def job_body(request: Request, j: Job, short: Short | None) -> dict:
             "short": short_body(request, short) if short else None}
 
 
-@router.post("/projects", status_code=201)
+@router.post("/projects", status_code=201, responses=errors(400, *AUTHED, 422))
 def create_project(body: ProjectIn, request: Request, who: Principal = Depends(current_user)) -> dict:
     with hosted(request).db.session() as db:
         p = Project(owner_id=who.user_id, name=body.name.strip())
@@ -69,14 +70,14 @@ def create_project(body: ProjectIn, request: Request, who: Principal = Depends(c
         return project_body(p)
 
 
-@router.get("/projects")
+@router.get("/projects", responses=errors(*AUTHED))
 def list_projects(request: Request, who: Principal = Depends(current_user)) -> dict:
     with hosted(request).db.session() as db:
         rows = db.scalars(select(Project).where(Project.owner_id == who.user_id).order_by(Project.created_at.desc()))
         return {"projects": [project_body(p) for p in rows]}
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", responses=errors(*AUTHED, 404, 422))
 def get_project(project_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
     from studio.api.media_routes import asset_body
 
@@ -88,7 +89,7 @@ def get_project(project_id: str, request: Request, who: Principal = Depends(curr
                 "assets": [asset_body(request, a) for a in assets]}
 
 
-@router.delete("/projects/{project_id}", status_code=204)
+@router.delete("/projects/{project_id}", status_code=204, responses=errors(*AUTHED, 404, 422))
 def delete_project(project_id: str, request: Request, who: Principal = Depends(current_user)) -> Response:
     """Deletes the project and its shorts; uploaded assets stay in the library."""
     h = hosted(request)
@@ -104,7 +105,7 @@ def delete_project(project_id: str, request: Request, who: Principal = Depends(c
     return Response(status_code=204)
 
 
-@router.post("/shorts", status_code=202)
+@router.post("/shorts", status_code=202, responses=errors(400, *AUTHED, 404, 415, 422, 429))
 def start_short(body: ShortIn, request: Request, who: Principal = Depends(current_user)) -> dict:
     """Start making a short; answers a job to follow with GET /api/jobs/{id}."""
     h = hosted(request)
@@ -129,20 +130,20 @@ def _preview_request(spec: dict):
                         profile=spec["profile"], seed=spec["seed"], safety=spec["safety"])
 
 
-@router.get("/shorts")
+@router.get("/shorts", responses=errors(*AUTHED))
 def list_shorts(request: Request, who: Principal = Depends(current_user)) -> dict:
     with hosted(request).db.session() as db:
         rows = db.scalars(select(Short).where(Short.owner_id == who.user_id).order_by(Short.created_at.desc()))
         return {"shorts": [short_body(request, s) for s in rows]}
 
 
-@router.get("/shorts/{short_id}")
+@router.get("/shorts/{short_id}", responses=errors(*AUTHED, 404, 422))
 def get_short(short_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
     with hosted(request).db.session() as db:
         return short_body(request, owned(db, Short, short_id, who.user_id, "short"))
 
 
-@router.delete("/shorts/{short_id}", status_code=204)
+@router.delete("/shorts/{short_id}", status_code=204, responses=errors(*AUTHED, 404, 422))
 def delete_short(short_id: str, request: Request, who: Principal = Depends(current_user)) -> Response:
     h = hosted(request)
     with h.db.session() as db:
@@ -154,14 +155,14 @@ def delete_short(short_id: str, request: Request, who: Principal = Depends(curre
     return Response(status_code=204)
 
 
-@router.get("/jobs")
+@router.get("/jobs", responses=errors(*AUTHED))
 def list_jobs(request: Request, who: Principal = Depends(current_user)) -> dict:
     with hosted(request).db.session() as db:
         rows = db.scalars(select(Job).where(Job.owner_id == who.user_id).order_by(Job.created_at.desc()).limit(100))
         return {"jobs": [job_body(request, j, None) for j in rows]}
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", responses=errors(*AUTHED, 404, 422))
 def get_job(job_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
     with hosted(request).db.session() as db:
         j = owned(db, Job, job_id, who.user_id, "job")
