@@ -56,6 +56,7 @@ def test_many_small_fields_are_refused_without_growing_memory(server):
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < 16 * 2**20, f"refused only after {sent / 2**20:.1f} MB"  # socket buffers hold a few MB
     growth = _rss_mb(server.proc.pid) - before
+    print(f"\nmany small fields: refused after {sent / 2**20:.1f} MB sent; server RSS {before:.0f} MB, grew {growth:.1f} MB")
     assert growth < 20, f"the server grew by {growth:.1f} MB"
 
 
@@ -101,6 +102,8 @@ def test_slow_clients_are_cut_off_while_the_api_answers(server):
         time.sleep(0.25)
     assert len(closed_at) == 100, f"{100 - len(closed_at)} slow connections were still open"
     latest = max(closed_at.values())
+    print(f"\nslow clients: 100 cut off, the last after {latest:.1f} s (deadline {DEADLINE} s); /api/me answered "
+          f"{len(answers)} times meanwhile, slowest {max(s for _, s in answers) * 1000:.0f} ms")
     assert latest <= 2 * DEADLINE + 2, f"the last slow connection was closed only after {latest:.1f} s"
     assert answers and all(status == 200 for status, _ in answers)
     assert max(seconds for _, seconds in answers) < 2.0
