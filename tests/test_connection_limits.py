@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tests.test_serve import Server, _read_answer, _token
+from tests.test_serve import Server, _token, send_chunked_until_answered
 
 DEADLINE = 2  # seconds, for headers, a stalled body, and the grace before the minimum body rate applies
 
@@ -38,21 +38,10 @@ def test_many_small_fields_are_refused_without_growing_memory(server):
             "Authorization": f"Bearer {token}"}), timeout=10).close()
     before = _rss_mb(server.proc.pid)
     field = b"--zz\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\n" + b"v" * 1000 + b"\r\n"
-    sock = socket.create_connection(("127.0.0.1", server.port))
-    sock.sendall((f"POST /api/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
-                  "Content-Type: multipart/form-data; boundary=zz\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
-    sent, answer = 0, b""
-    try:
-        for i in range(200_000):  # up to ~200 MB of fields
-            piece = field.replace(b"%d", str(i).encode())
-            sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-            sent += len(piece)
-            if i % 50 == 0 and select.select([sock], [], [], 0)[0]:
-                answer = sock.recv(65536)
-                break
-    except (BrokenPipeError, ConnectionResetError):
-        pass
-    answer = _read_answer(sock, answer)
+    pieces = (field.replace(b"%d", str(i).encode()) for i in range(200_000))  # up to ~200 MB of fields
+    answer, sent = send_chunked_until_answered(
+        server.port, f"POST /api/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                     "Content-Type: multipart/form-data; boundary=zz\r\n", pieces)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < 16 * 2**20, f"refused only after {sent / 2**20:.1f} MB"  # socket buffers hold a few MB
     growth = _rss_mb(server.proc.pid) - before

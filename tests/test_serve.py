@@ -95,29 +95,35 @@ def _read_answer(sock: socket.socket, answer: bytes = b"") -> bytes:
     return answer
 
 
+def send_chunked_until_answered(port: int, head: str, pieces, *, pause: float = 0.0) -> tuple[bytes, int]:
+    """POST ``pieces`` as a chunked body (no Content-Length to refuse up front) until the server answers; returns
+    the answer and how many body bytes were sent before it came."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
+    sent, answer = 0, b""
+    try:
+        for piece in pieces:
+            sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            sent += len(piece)
+            time.sleep(pause)
+            if select.select([sock], [], [], 0)[0]:
+                answer = sock.recv(65536)
+                break
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    return _read_answer(sock, answer), sent
+
+
 def test_oversized_upload_is_refused_while_it_streams(server):
     token = _token(server)
     boundary = "b0undary"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\n"
             "Content-Type: image/png\r\n\r\n").encode() + png_bytes()[:64]
     planned = 60 * 2**20  # what the client means to send; the image limit on this server is 2 MB
-    sock = socket.create_connection(("127.0.0.1", server.port))
-    # chunked: no Content-Length to refuse up front, so the server must count the bytes as they arrive
-    sock.sendall((f"POST /api/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
-                  f"Content-Type: multipart/form-data; boundary={boundary}\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
-    sent, answer = 0, b""
-    chunk = b"\0" * (128 * 1024)
-    try:
-        for piece in [head] + [chunk] * (planned // len(chunk)):
-            sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-            sent += len(piece)
-            time.sleep(0.01)  # a slow client
-            if select.select([sock], [], [], 0)[0]:
-                answer = sock.recv(65536)
-                break
-    except (BrokenPipeError, ConnectionResetError):
-        pass
-    answer = _read_answer(sock, answer)
+    answer, sent = send_chunked_until_answered(
+        server.port, f"POST /api/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                     f"Content-Type: multipart/form-data; boundary={boundary}\r\n",
+        [head] + [b"\0" * (128 * 1024)] * (planned // (128 * 1024)), pause=0.01)  # a slow client
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"file_too_large" in answer
     assert sent < 6 * 2**20, f"the refusal came only after {sent / 2**20:.1f} MB of {planned / 2**20:.0f} MB"

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.test_api_media import png_bytes
-from tests.test_serve import Server, _read_answer
+from tests.test_serve import Server, _read_answer, send_chunked_until_answered
 from tests.ui_client import UI, browser_session, call_by_index, call_by_name, config, file_events, fn_index, upload, with_files
 
 
@@ -161,23 +161,9 @@ def test_gradio_upload_route_follows_the_api_limits(server, tmp_path):
     # and one streamed without a length is cut off once it passes the limit for its type (2 MB for images here)
     head = (b"--zz\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n"
             b"Content-Type: image/png\r\n\r\n" + png_bytes()[:64])
-    sock = socket.create_connection(("127.0.0.1", server.port))
-    sock.sendall((f"POST {UI}/gradio_api/upload HTTP/1.1\r\nHost: x\r\nCookie: {cookies}\r\n"
-                  "Content-Type: multipart/form-data; boundary=zz\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
-    sent, answer = 0, b""
-    try:
-        for piece in [head] + [b"\0" * (256 * 1024)] * (300 * 4):
-            sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-            sent += len(piece)
-            sock.settimeout(0.005)
-            try:
-                answer = sock.recv(65536)
-                break
-            except TimeoutError:
-                continue
-    except (BrokenPipeError, ConnectionResetError):
-        pass
-    answer = _read_answer(sock, answer)
+    answer, sent = send_chunked_until_answered(
+        server.port, f"POST {UI}/gradio_api/upload HTTP/1.1\r\nHost: x\r\nCookie: {cookies}\r\n"
+                     "Content-Type: multipart/form-data; boundary=zz\r\n", [head] + [b"\0" * (256 * 1024)] * (300 * 4))
     assert answer.startswith(b"HTTP/1.1 413") and b"file_too_large" in answer, answer[:300]
     assert sent < 12 * 2**20, f"refused only after {sent / 2**20:.0f} MB"
     time.sleep(0.5)
