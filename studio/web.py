@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from studio.api.app import create_api
 from studio.api.auth_routes import clear_session_cookies, require_same_origin, set_session_cookies
@@ -122,12 +122,19 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         return response
 
     @app.post(UI_PATH + "/gradio_api/upload", include_in_schema=False)
-    async def ui_upload(request: Request) -> list[str]:
+    async def ui_upload(request: Request) -> Response:
         """The UI's uploads, under the REST API's rules: typed by their bytes, held to the limit for their type while
-        they stream in, kept per owner until a short uses them (or their time runs out)."""
+        they stream in, kept per owner until a short uses them (or their time runs out). Refusals are plain words
+        (the page shows them as they are), with the stable code in ``X-Error-Code``."""
+        try:
+            return JSONResponse(await _ui_upload(request))
+        except ApiError as exc:
+            return PlainTextResponse(str(exc), status_code=exc.status, headers={**exc.headers, "X-Error-Code": exc.code})
+
+    async def _ui_upload(request: Request) -> list[str]:
         user = request.scope.get("state", {}).get("studio_user")
         if hosted.auth is not None and user is None:
-            raise Unauthorized("Sign in first.", code="missing_token")
+            raise Unauthorized("Your session has ended.", "Reload the page and sign in again.", code="missing_token")
         limits = hosted.upload_limits
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > _UI_REQUEST_LIMIT_FACTOR * limits.largest:

@@ -84,13 +84,26 @@ def _token(server: Server, email="ada@example.com") -> str:
 
 
 def _read_answer(sock: socket.socket, answer: bytes = b"") -> bytes:
-    """The rest of a small JSON error response (headers and body may come in separate packets)."""
+    """The rest of a small response: its headers, then as many body bytes as its Content-Length names (the two may
+    come in separate packets; a refusal may be followed by the server hanging up)."""
     sock.settimeout(10)
-    while b"}}" not in answer:
-        more = sock.recv(65536)
-        if not more:
-            break
-        answer += more
+
+    def complete() -> bool:
+        head, sep, body = answer.partition(b"\r\n\r\n")
+        if not sep:
+            return False
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), None)
+        return length is not None and len(body) >= length
+
+    try:
+        while not complete():
+            more = sock.recv(65536)
+            if not more:
+                break
+            answer += more
+    except ConnectionResetError:
+        pass
     sock.close()
     return answer
 
