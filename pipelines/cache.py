@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,13 +42,14 @@ class Cache:
             self.hits += 1
             return final, json.loads(side.read_text(encoding="utf-8")), True
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{final.stem}.{os.getpid()}.tmp{suffix}")
+        # unique per call, not per process: two threads making the same entry must not share a temporary file
+        tmp = final.with_name(f".{final.stem}.{uuid.uuid4().hex}.tmp{suffix}")
         try:
             meta = make(tmp)
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
-        side_tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
+        side_tmp = side.with_name(f".{side.name}.{uuid.uuid4().hex}.tmp")
         side_tmp.write_text(json.dumps(meta if isinstance(meta, dict) else None, ensure_ascii=False), "utf-8")
         os.replace(side_tmp, side)
         self.misses += 1

@@ -77,3 +77,36 @@ def test_music_ducks_at_least_10_db_under_the_voice(topic_short, tmp_path):
     music_between = _rms_db(np.concatenate([mix[int((s + 100) * 48):int((e - 50) * 48)] for s, e in gaps]))
     speech_level = _rms_db(mix[speech])
     assert speech_level - music_between >= 6.0  # even undocked, the bed sits well under the voice
+
+
+def test_two_threads_making_the_same_cache_entry_both_finish(tmp_path):
+    """Two shorts made at once share entries (two default shorts share their music): both must get the entry."""
+    import threading
+    import time
+
+    from pipelines.cache import Cache
+
+    cache = Cache(tmp_path / "cache")
+    gate = threading.Barrier(2)
+    results, errors = [], []
+
+    def make(tmp):
+        gate.wait()  # both writers are inside make() at the same time
+        tmp.write_bytes(b"music" * 1000)
+        time.sleep(0.05)
+        return {"seconds": 1.0}
+
+    def run():
+        try:
+            results.append(cache.file("music", "ab" * 16, ".wav", make))
+        except Exception as exc:  # noqa: BLE001 - the failure is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(results) == 2
+    assert all(path.read_bytes() == b"music" * 1000 and meta == {"seconds": 1.0} for path, meta, _ in results)
+    assert [p.name for p in (tmp_path / "cache" / "music").rglob("*") if ".tmp" in p.name] == []
