@@ -97,3 +97,18 @@ def test_an_invalid_field_costs_no_quota(hosted):
             r = client.post("/api/shorts", headers=bearer(who), json=body)
             assert r.status_code == 422, (body, r.text)
         assert client.get("/api/me", headers=bearer(who)).json()["quota"]["used_today"] == 0
+
+
+def test_voice_cloning_without_consent_and_too_many_photos_are_refused_before_charging(hosted):
+    from studio.api.app import create_api
+
+    with TestClient(create_api(hosted)) as client:
+        who = signup(client, "vc@example.com")
+        from tests.test_api_media import upload, wav_bytes
+
+        voice = upload(client, who, wav_bytes(seconds=8.0)).json()["id"]
+        r = client.post("/api/shorts", headers=bearer(who), json={"topic": "x", "voice_sample_asset_id": voice})
+        assert r.status_code == 422 and "voice_consent" in r.json()["error"]["hint"]
+        r = client.post("/api/shorts", headers=bearer(who), json={"topic": "x", "asset_ids": ["a"] * 31})
+        assert r.status_code == 422 and "asset_ids" in r.json()["error"]["message"]
+        assert client.get("/api/me", headers=bearer(who)).json()["quota"]["used_today"] == 0

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from models.errors import InvalidRequest
+from pipelines.short import MAX_PHOTOS
 from studio.api.deps import current_user, hosted, links
 from studio.api.docs import AUTHED, errors
 from studio.auth.base import Principal
@@ -37,7 +39,7 @@ class ShortIn(BaseModel):
     profile: str = Field(default="auto", max_length=32)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     safety: Literal["block", "warn", "off"] = "block"
-    asset_ids: list[str] = Field(default_factory=list, max_length=50)
+    asset_ids: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS)
     voice_sample_asset_id: str | None = None
     voice_consent: bool = False
     project_id: str | None = None
@@ -116,6 +118,9 @@ def start_short(body: ShortIn, request: Request, who: Principal = Depends(curren
             owned(db, Asset, asset_id, who.user_id, "asset")
         if body.project_id:
             owned(db, Project, body.project_id, who.user_id, "project")
+    if body.voice_sample_asset_id and not body.voice_consent:  # refused now, not as a failed job after charging
+        raise InvalidRequest("Cloning a voice needs the consent of the person whose voice it is.",
+                             "Set voice_consent to true once they have agreed.")
     h.studio.plan(_preview_request(spec))  # unknown platform/voice/… fails here, before a job is made
     job_id = h.start_short(who.user_id, spec, body.project_id)
     with h.db.session() as db:
