@@ -39,7 +39,8 @@ def locate(ref: ModelRef, *, stage: str, local_files_only: bool = True, cache_di
                                  cache_dir=cache_dir, allow_patterns=allow_patterns)
     except LocalEntryNotFoundError:
         raise EngineUnavailable(f"The {stage} weights ({ref.repo}@{ref.revision or 'main'}) are not downloaded.",
-                                fetch_hint or f"Fetch them with: studio models pull --model {stage}={ref.repo}") from None
+                                fetch_hint or f"Fetch them with: studio models pull auto --stage {stage} "
+                                              f"--model {stage}={ref.repo}") from None
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise EngineUnavailable(f"The {stage} model {ref.repo}@{ref.revision or 'main'} does not exist on the Hub "
                                 f"({type(exc).__name__}).", "Check the repo id and revision.") from None

@@ -54,7 +54,6 @@ class CameraPath:
     zoom_end: float
     center_start: tuple[float, float]
     center_end: tuple[float, float]
-    easing: str = "smooth"
 
 
 @dataclass(frozen=True)

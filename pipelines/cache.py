@@ -24,8 +24,6 @@ def key(*parts: Any) -> str:
 class Cache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self.hits = 0
-        self.misses = 0
 
     def path(self, stage: str, digest: str, suffix: str) -> Path:
         return self.root / stage / digest[:2] / f"{digest}{suffix}"
@@ -39,7 +37,6 @@ class Cache:
         final = self.path(stage, digest, suffix)
         side = final.with_suffix(final.suffix + ".json")
         if final.exists() and side.exists():
-            self.hits += 1
             return final, json.loads(side.read_text(encoding="utf-8")), True
         final.parent.mkdir(parents=True, exist_ok=True)
         # unique per call, not per process: two threads making the same entry must not share a temporary file
@@ -52,5 +49,4 @@ class Cache:
         side_tmp = side.with_name(f".{side.name}.{uuid.uuid4().hex}.tmp")
         side_tmp.write_text(json.dumps(meta if isinstance(meta, dict) else None, ensure_ascii=False), "utf-8")
         os.replace(side_tmp, side)
-        self.misses += 1
         return final, meta, False

@@ -18,7 +18,6 @@ from pipelines.words import is_cjk
 
 WORD_JOINER = "\u2060"  # invisible; keeps a literal backslash from starting an ASS escape
 OUTLINE = 5
-MIN_SCALE = 0.3
 
 
 @dataclass(frozen=True)

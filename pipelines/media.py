@@ -7,6 +7,8 @@ refused without being expanded.
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 from PIL import Image
@@ -54,9 +56,10 @@ def check_image(path: Path) -> str:
             f"{path.name!r} is not a photo (its contents are not JPEG, PNG, WebP, GIF or BMP).",
             "Choose an image file; the file name's extension is not enough.",
         )
-    Image.MAX_IMAGE_PIXELS = None  # we enforce our own, smaller limit below, before decoding
     try:
-        with Image.open(path) as im:
+        # our limit is below Pillow's bomb threshold, so Pillow's own process-wide setting is left alone
+        with warnings.catch_warnings(), Image.open(path) as im:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
                 raise InvalidMedia(
@@ -68,6 +71,11 @@ def check_image(path: Path) -> str:
             im.load()  # a truncated or corrupt file fails here
     except InvalidMedia:
         raise
+    except Image.DecompressionBombError as exc:  # Pillow read the size from the header and refused to go on
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "far too many pixels"
+        raise InvalidMedia(f"Photo {path.name!r} is {size}; the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels.",
+                           "Resize it before uploading.") from None
     except Exception as exc:  # PIL raises many types for broken files
         raise InvalidMedia(
             f"Photo {path.name!r} is damaged or truncated and cannot be read ({exc}).", "Re-export or re-download it."

@@ -76,7 +76,7 @@ class _Stages:
         return value
 
 
-def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str]:
+def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str, float | None]:
     """Fail early and precisely; returns the cleaned (topic, script) and the asked length (None: the voiceover's)."""
     if bool(request.topic.strip()) == bool(request.script.strip()):
         raise InvalidRequest("Give either a topic or a script, not both and not neither.",

@@ -109,7 +109,6 @@ class StageRecord:
     seconds: float
     calls: int = 0  # engine calls actually made (cache misses)
     cached: int = 0  # results served from the cache
-    note: str = ""
 
 
 @dataclass(frozen=True)

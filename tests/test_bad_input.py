@@ -55,7 +55,7 @@ def test_bad_photos(studio, tmp_path):
     truncated = tmp_path / "cut.jpg"
     truncated.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
     huge = _huge_png(tmp_path / "huge.png")
-    cases = {text: "not a photo", truncated: "damaged or truncated", huge: "30000×30000",
+    cases = {text: "not a photo", truncated: "damaged or truncated", huge: "is 900 megapixels",
              tmp_path / "missing.png": "does not exist"}
     for path, fragment in cases.items():
         with pytest.raises(InvalidMedia) as err:

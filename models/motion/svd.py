@@ -46,7 +46,7 @@ class SVDMotion:
                fetch_hint=self.fetch_hint)
 
     def plan(self, seed: int) -> CameraPath:
-        """Clips are not moved by a camera; a path is still planned for scenes that fall back to Ken Burns."""
+        """The camera path the timeline records for each scene; the renderer ignores it while a clip plays."""
         return self._camera.plan(seed)
 
     def _load(self):
