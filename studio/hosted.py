@@ -3,6 +3,7 @@ the job runner. The REST API and the signed-in UI both use this object; neither 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -132,6 +133,8 @@ class Hosted:
         self.storage = storage or self._storage()
         self.login_limiter = Limiter(self.server.login_per_minute)
         self.sign_in_throttle = SignInThrottle()
+        self.upload_limiter = Limiter(self.server.ui_uploads_per_minute)
+        self._last_clean = 0.0
         self.uploads_dir = settings.home / "uploads-in-progress"
         self._known_users: set[str] = set()  # user rows known to exist (rows are never deleted)
         self.runner = LocalJobRunner(self.db, self.run_short_job, workers=self.server.job_workers)
@@ -147,14 +150,22 @@ class Hosted:
     def stop(self) -> None:
         self.runner.stop()
 
-    def clean_leftovers(self) -> None:
-        """Scratch folders of jobs (a re-queued job starts again from the beginning), half-received uploads and UI
-        uploads nobody used within their time."""
-        for path in self._scratch().glob("job-*"):
-            shutil.rmtree(path, ignore_errors=True)
+    def clean_leftovers(self, every_s: float = 0.0) -> None:
+        """At start (``every_s`` 0): scratch folders of jobs (a re-queued job starts again from the beginning),
+        half-received uploads and UI uploads nobody used within their time. While running (at most once per
+        ``every_s``): the last two, sparing uploads still arriving."""
+        if every_s and time.monotonic() - self._last_clean < every_s:
+            return
+        self._last_clean = time.monotonic()
+        if not every_s:
+            for path in self._scratch().glob("job-*"):
+                shutil.rmtree(path, ignore_errors=True)
         if self.uploads_dir.is_dir():
+            cutoff = time.time() - (3600 if every_s else 0)
             for path in self.uploads_dir.glob(".upload-*.part"):
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    if path.stat().st_mtime <= cutoff:
+                        path.unlink()
         self.ui_uploads.sweep()
 
     def _auth(self) -> AuthProvider | None:

@@ -92,3 +92,50 @@ def serve(app, server: ServerSettings, host: str, port: int) -> None:
     proxies = server.trusted_proxies
     uvicorn.run(app, host=host, port=port, log_level="info", http=deadline_protocol(server),
                 proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) or None)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes is refused with 413, whether its length is declared or
+    it arrives chunked, before the application has held more than ``limit`` bytes of it. Routes in ``exempt``
+    stream their bodies and enforce limits of their own (the uploads)."""
+
+    def __init__(self, app, *, limit: int, exempt: tuple[str, ...] = ()) -> None:
+        self.app, self.limit, self.exempt = app, limit, exempt
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            return await self.app(scope, receive, send)
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            return await self._refuse(scope, receive, send)
+        state = {"received": 0, "over": False, "started": False}
+
+        async def limited_receive():
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > self.limit:
+                    state["over"] = True
+                    return {"type": "http.disconnect"}  # the application stops reading; we answer for it
+            return message
+
+        async def guarded_send(message):
+            if state["over"] and not state["started"]:
+                return
+            state["started"] = state["started"] or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not state["over"]:
+                raise
+        if state["over"] and not state["started"]:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope, receive, send) -> None:
+        from starlette.responses import JSONResponse
+
+        body = {"error": {"code": "body_too_large",
+                          "message": f"The request body is larger than {self.limit // 1024} KB."}}
+        await JSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)

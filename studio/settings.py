@@ -84,6 +84,9 @@ class ServerSettings:
     # within this many seconds gets the same successor; a redemption after it revokes the session (token theft)
     refresh_grace_s: int = 10
     ui_upload_ttl_s: int = 6 * 3600  # files uploaded in the UI and not used in a short are deleted after this
+    ui_upload_quota_mb: int = 500  # UI uploads one owner may have waiting at once
+    max_body_kb: int = 1024  # any request body but an upload's
+    ui_uploads_per_minute: int = 60  # UI upload requests per minute per address
     cors_origins: tuple[str, ...] = ()  # other sites allowed to call the API from a browser; none by default
     # connection deadlines (studio/serving.py): headers, a stalled body, a body slower than body_min_rate bytes/s
     header_timeout_s: int = 10
@@ -118,6 +121,9 @@ class ServerSettings:
                 secure_cookies=env("STUDIO_SECURE_COOKIES", "") in ("1", "true", "yes"),
                 refresh_grace_s=_env_int("STUDIO_REFRESH_GRACE", 10),
                 ui_upload_ttl_s=_env_int("STUDIO_UI_UPLOAD_TTL", 6 * 3600),
+                ui_upload_quota_mb=_env_int("STUDIO_UI_UPLOAD_QUOTA_MB", 500),
+                max_body_kb=_env_int("STUDIO_MAX_BODY_KB", 1024),
+                ui_uploads_per_minute=_env_int("STUDIO_UI_UPLOADS_PER_MINUTE", 60),
                 cors_origins=_env_list("STUDIO_CORS_ORIGINS"),
                 header_timeout_s=_env_int("STUDIO_HEADER_TIMEOUT", 10),
                 body_idle_timeout_s=_env_int("STUDIO_BODY_IDLE_TIMEOUT", 20),

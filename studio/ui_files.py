@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import time
@@ -22,18 +23,24 @@ class UiUploads:
     def __init__(self, root: Path, *, ttl_s: int) -> None:
         self.root = Path(root)
         self.ttl_s = ttl_s
-        self._last_sweep = 0.0
 
     def _owner_dir(self, owner: str) -> Path:
         return self.root / hashlib.sha256(owner.encode()).hexdigest()[:32]
 
-    def keep(self, owner: str, path: Path, filename: str) -> Path:
-        """Take ownership of the checked temporary file ``path``; answer where it now lives."""
+    def keep(self, owner: str, path: Path, filename: str, ext: str) -> Path:
+        """Take ownership of the checked temporary file ``path``; answer where it now lives. Its name keeps a tame
+        part of the uploader's (for display) and the extension of the type read from its bytes, so a browser
+        shown the file can only treat it as the image, video or audio it is."""
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(filename).stem).strip("-")[:60] or "upload"
         folder = self._owner_dir(owner) / secrets.token_hex(16)
         folder.mkdir(parents=True)
-        dest = folder / filename
+        dest = folder / f"{stem}.{ext}"
         os.replace(path, dest)
         return dest
+
+    def used_bytes(self, owner: str) -> int:
+        folder = self._owner_dir(owner)
+        return sum(f.stat().st_size for f in folder.glob("*/*") if f.is_file()) if folder.is_dir() else 0
 
     def owned(self, owner: str, path: str | Path) -> Path:
         """``path`` if ``owner`` uploaded it and it is still here; NotFound otherwise (another user's upload, any
@@ -55,11 +62,8 @@ class UiUploads:
         """Forget an upload once a short has taken it into storage."""
         shutil.rmtree(Path(path).parent, ignore_errors=True)
 
-    def sweep(self, *, every_s: float = 0.0) -> int:
-        """Delete uploads older than the time-to-live; at most once per ``every_s``. Answers how many went."""
-        if time.monotonic() - self._last_sweep < every_s:
-            return 0
-        self._last_sweep = time.monotonic()
+    def sweep(self) -> int:
+        """Delete uploads older than the time-to-live; answers how many went."""
         cutoff, gone = time.time() - self.ttl_s, 0
         for folder in self.root.glob("*/*"):
             try:

@@ -52,3 +52,27 @@ class GuardedBlocks(gr.Blocks):
             if caller is not None:
                 caller.studio_uploads = tuple(checked)  # the originals, for the event to release once used
         return await super().process_api(block_fn, inputs, state, request, *args, **kwargs)
+
+
+# The parts of Gradio's app that the studio's page and script clients use. Everything else Gradio serves under
+# /studio (its older /file/ route, process_recording, component_server, monitoring, MCP, vibe editing, …) answers
+# 404: a route that is not listed cannot be used to read files, hold memory or bypass the upload rules.
+_PUBLIC = {"/theme.css", "/favicon.ico", "/manifest.json", "/robots.txt"}  # no session needed: the page's furniture
+_PUBLIC_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
+_PAGE = {"", "/", "/config", "/config/"}
+_API = {"info", "queue/join", "queue/data", "upload", "upload_progress", "startup-events", "cancel"}
+_API_PREFIXES = ("heartbeat/", "call/", "file=")
+
+
+def ui_route(path: str) -> str | None:
+    """``path`` below the UI's mount point (already percent-decoded once, as routing sees it): "public" (static
+    furniture), "app" (needs the caller's session), or None (not served)."""
+    if path in _PUBLIC or path.startswith(_PUBLIC_PREFIXES):
+        return "public"
+    if path in _PAGE:
+        return "app"
+    if path.startswith("/gradio_api/"):
+        rest = path[len("/gradio_api/"):]
+        if rest in _API or rest.startswith(_API_PREFIXES):
+            return "app"
+    return None

@@ -7,7 +7,6 @@ import logging
 import re
 import secrets
 from pathlib import Path
-from urllib.parse import unquote
 
 import anyio
 from fastapi import FastAPI, Request
@@ -17,11 +16,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from studio.api.app import create_api
 from studio.api.auth_routes import clear_session_cookies, require_same_origin, set_session_cookies
 from studio.api.deps import ACCESS_COOKIE, REFRESH_COOKIE
-from studio.api.uploads import receive_files
+from studio.api.uploads import extension, receive_files
 from studio.auth.base import Principal
 from studio.errors import ApiError, TooLarge, Unauthorized
 from studio.hosted import Hosted
+from studio.serving import BodyLimit
 from studio.settings import Settings
+from studio.ui_guard import ui_route
 from studio.ui_hooks import VISITOR_COOKIE, UiHooks
 
 UI_PATH = "/studio"
@@ -47,6 +48,10 @@ class _Redact(logging.Filter):
         return text
 
 
+def _refuse(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
 def redact_access_log() -> None:
     logging.getLogger("uvicorn.access").addFilter(_Redact())
 
@@ -61,6 +66,8 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
                        allow_methods=["GET", "POST", "DELETE", "PATCH", "PUT"], allow_headers=["authorization",
                                                                                              "content-type"])
     hooks = UiHooks(hosted)
+    # every body is bounded; the two upload routes stream theirs and hold them to the per-type limits
+    app.add_middleware(BodyLimit, limit=server.max_body_kb * 1024, exempt=("/api/assets", UI_PATH + "/gradio_api/upload"))
     framing = server.frame_ancestors.strip()
     security_headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
                         "Content-Security-Policy": f"frame-ancestors {framing}"}
@@ -87,7 +94,13 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         has expired (parallel requests of one page share the rotation's grace window), send a visitor without a
         session to the sign-in page, give each anonymous demo visitor its own id, and serve through Gradio's /file=
         route nothing but the caller's own uploads."""
-        if not request.url.path.startswith(UI_PATH):
+        path = request.scope["path"]  # decoded once, exactly as routing (and Gradio) will see it
+        if path != UI_PATH and not path.startswith(UI_PATH + "/"):
+            return await call_next(request)
+        kind = ui_route(path[len(UI_PATH):])
+        if kind is None:
+            return _refuse(404, "not_found", "No such page.")
+        if kind == "public":
             return await call_next(request)
         fresh, user, visitor = None, None, None
         if hosted.auth is not None:
@@ -98,22 +111,24 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
                     user = fresh.user
                 except ApiError:
                     user = None
-            if user is None and request.method == "GET" and request.url.path.rstrip("/") == UI_PATH:
-                out = RedirectResponse("/login", status_code=303)
-                clear_session_cookies(out)
-                return out
+            if user is None:
+                if request.method == "GET" and path.rstrip("/") == UI_PATH:
+                    out = RedirectResponse("/login", status_code=303)
+                    clear_session_cookies(out)
+                    return out
+                return _refuse(401, "missing_token", "Your session has ended. Reload the page and sign in again.")
             request.scope.setdefault("state", {})["studio_user"] = user
         elif not request.cookies.get(VISITOR_COOKIE):
             visitor = secrets.token_urlsafe(24)
             # the page's own first request already belongs to the new visitor
             request.scope["headers"] = [*request.scope["headers"], (b"cookie", f"{VISITOR_COOKIE}={visitor}".encode())]
-        if request.url.path.startswith(_FILE_ROUTE):
-            path = unquote(request.url.path[len(_FILE_ROUTE):])
-            if hosted.auth is not None and user is None:
-                return JSONResponse({"error": {"code": "missing_token", "message": "Sign in first."}}, status_code=401)
-            if not await anyio.to_thread.run_sync(hooks.may_read_upload, request, path, user.user_id if user else None):
-                return JSONResponse({"error": {"code": "not_found", "message": "No such file."}}, status_code=404)
+        if path.startswith(_FILE_ROUTE):
+            if not await anyio.to_thread.run_sync(hooks.may_read_upload, request, path[len(_FILE_ROUTE):],
+                                                  user.user_id if user else None):
+                return _refuse(404, "not_found", "No such file.")
         response = await call_next(request)
+        if path.startswith(_FILE_ROUTE):  # an upload is shown, never run: no script, no plugin, no frame
+            response.headers["Content-Security-Policy"] = "default-src 'none'; media-src 'self'; img-src 'self'; sandbox"
         if fresh is not None:
             set_session_cookies(server, response, fresh)
         if visitor is not None:
@@ -140,12 +155,23 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         if declared and declared.isdigit() and int(declared) > _UI_REQUEST_LIMIT_FACTOR * limits.largest:
             raise TooLarge(f"The upload is {int(declared) / 2**20:.0f} MB; the largest file allowed is "
                            f"{limits.largest // 2**20} MB.", code="file_too_large")
+        hosted.upload_limiter.hit(f"ui-upload-ip:{request.client.host if request.client else 'unknown'}")
+        owner = (await anyio.to_thread.run_sync(hooks.account, request, user.user_id if user else None)).owner
+        room = server.ui_upload_quota_mb * 2**20 - await anyio.to_thread.run_sync(hosted.ui_uploads.used_bytes, owner)
+        if room <= 0:
+            raise TooLarge(f"You have {server.ui_upload_quota_mb} MB of uploads waiting to be used.",
+                           "Make a short with them, or wait for them to expire.", code="upload_quota_exceeded")
         uploads = await receive_files(request.stream(), request.headers.get("content-type", ""), hosted.uploads_dir,
                                       limits, part="files", max_files=_MAX_UI_FILES,
-                                      max_total=_UI_REQUEST_LIMIT_FACTOR * limits.largest)
-        owner = await anyio.to_thread.run_sync(hooks.account, request, user.user_id if user else None)
-        kept = [str(hosted.ui_uploads.keep(owner.owner, u.path, u.filename)) for u in uploads]
-        await anyio.to_thread.run_sync(lambda: hosted.ui_uploads.sweep(every_s=600))
+                                      max_total=min(room, _UI_REQUEST_LIMIT_FACTOR * limits.largest))
+        kept = []
+        try:
+            for u in uploads:
+                kept.append(str(hosted.ui_uploads.keep(owner, u.path, u.filename, extension(u.content_type))))
+        finally:
+            for u in uploads:
+                u.path.unlink(missing_ok=True)  # any not kept (a failure part-way) is not left behind
+        await anyio.to_thread.run_sync(lambda: hosted.clean_leftovers(every_s=600))
         return kept
 
     @app.middleware("http")
@@ -194,5 +220,5 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         demo.queue(default_concurrency_limit=1)
         # the only files Gradio may serve are UI uploads, and ui_walls lets each caller reach only their own
         gr.mount_gradio_app(app, demo, path=UI_PATH, auth_dependency=dependency if hosted.auth else None,
-                            allowed_paths=[str(hosted.ui_uploads.root)], show_error=True, css=UI_CSS)
+                            allowed_paths=[str(hosted.ui_uploads.root)], show_error=False, css=UI_CSS)
     return app

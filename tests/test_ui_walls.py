@@ -25,7 +25,8 @@ from tests.ui_client import UI, browser_session, call_by_index, call_by_name, co
 
 @pytest.fixture
 def server(tmp_path):
-    s = Server(tmp_path / "home", GRADIO_TEMP_DIR=str(tmp_path / "gradio"), STUDIO_MAX_IMAGE_MB="2").start()
+    s = Server(tmp_path / "home", GRADIO_TEMP_DIR=str(tmp_path / "gradio"), STUDIO_MAX_IMAGE_MB="2",
+               STUDIO_UI_UPLOAD_QUOTA_MB="4").start()
     yield s
     s.stop()
 
@@ -200,7 +201,7 @@ def test_session_survives_access_expiry_and_parallel_requests(tmp_path):
             return httpx.get(server.url + path, cookies={"studio_refresh": refresh}, follow_redirects=False,
                              timeout=60)
 
-        paths = [f"{UI}/", f"{UI}/config", f"{UI}/gradio_api/info", f"{UI}/theme.css", f"{UI}/config",
+        paths = [f"{UI}/", f"{UI}/config", f"{UI}/gradio_api/info", f"{UI}/gradio_api/info", f"{UI}/config",
                  f"{UI}/gradio_api/info"]
         with ThreadPoolExecutor(len(paths)) as pool:
             answers = list(pool.map(page_request, paths))
@@ -326,3 +327,63 @@ def test_browser_page_keeps_working_past_access_expiry(tmp_path):
             browser.close()
     finally:
         server.stop()
+
+
+def test_only_the_pages_gradio_routes_are_served_and_uploads_are_never_markup(server, tmp_path):
+    """Found by review: Gradio's older /file/ route, process_recording, component_server and a double-encoded
+    path reached other users' uploads, unbounded bodies or the upload rules' blind side."""
+    ada, bo = browser_session(server.url, "ada@example.com"), browser_session(server.url, "bo@example.com")
+    adas = upload(ada, "secret-ada.png", _png(5), "image/png").json()[0]
+    bos = upload(bo, "b.png", _png(6), "image/png").json()[0]
+    owner_dir, token_dir = Path(bos).parent.parent.name, Path(bos).parent.name
+    for path in (f"{UI}/gradio_api/file/{adas}", f"{UI}/gradio_api/file//{adas}", f"{UI}/file={adas}",
+                 f"{UI}/gradio_api/file={adas}/..%252F..%252F..%252F{owner_dir}%252F{token_dir}%252Fb.png%252Fx/..",
+                 f"{UI}/gradio_api/process_recording", f"{UI}/gradio_api/component_server", f"{UI}/monitoring",
+                 f"{UI}/gradio_api/run/create", f"{UI}/gradio_api/mcp/sse", f"{UI}/gradio_api/deep_link",
+                 f"{UI}/gradio_api/vibe-edit", f"{UI}/gradio_api/stream/x"):
+        for method in ("GET", "POST"):
+            r = bo.request(method, path)
+            assert r.status_code == 404, (method, path, r.status_code)
+    # an upload named like a web page is stored under the type its bytes have, and never runs in a page
+    evil = _png(8) + b'<script>fetch("/api/auth/refresh",{method:"POST"})</script>'
+    kept = upload(bo, "evil.html", evil, "text/html").json()[0]
+    assert kept.endswith("/evil.png")
+    shown = bo.get(f"{UI}/gradio_api/file={kept}")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
+    assert "sandbox" in shown.headers["content-security-policy"]
+    # a name no file system takes is tamed, not a 500; nothing half-received is left behind
+    r = upload(bo, "😀" * 130 + ".png", _png(9), "image/png")
+    assert r.status_code == 200 and len(Path(r.json()[0]).name) <= 64
+    assert list((server.home / "uploads-in-progress").glob("*")) == []
+    # every other body is bounded: a 5 MB JSON to the queue is refused, not held
+    r = bo.post(f"{UI}/gradio_api/queue/join", content=b'{"data": ["' + b"x" * (5 * 2**20) + b'"]}',
+                headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+
+
+def test_an_owner_cannot_fill_the_disk_with_waiting_uploads(server):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    bo = browser_session(server.url, "bo@example.com")
+    noise = np.random.default_rng(1).integers(0, 255, (600, 800, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, "PNG")  # ~1.4 MB that does not compress
+    codes = [upload(bo, f"n{i}.png", buf.getvalue(), "image/png").status_code for i in range(4)]
+    assert codes[:2] == [200, 200] and 413 in codes[2:]  # the quota here is 4 MB of waiting uploads
+    used = sum(p.stat().st_size for p in (server.home / "ui-uploads").rglob("*") if p.is_file())
+    assert used <= 4 * 2**20
+    assert list((server.home / "uploads-in-progress").glob("*")) == []
+
+
+def test_signing_out_ends_every_access_token_of_the_session(server):
+    ada = browser_session(server.url, "ada@example.com")
+    first = {"Authorization": f"Bearer {ada.token}"}
+    fresh = ada.post("/api/auth/refresh").json()  # a second access token in the same session
+    assert ada.get("/api/me", headers=first).status_code == 200
+    assert ada.post("/logout", headers={"Origin": server.url}, follow_redirects=False).status_code == 303
+    for token in (ada.token, fresh["access_token"]):
+        r = httpx.get(server.url + "/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "token_revoked"

@@ -59,6 +59,12 @@ _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"
                   "wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg", "m4a": "audio/mp4"}
 
 
+def extension(content_type: str) -> str:
+    """The file extension for a type the studio accepts (its name on disk never comes from the uploader)."""
+    sub = next(k for k, v in _CONTENT_TYPES.items() if v == content_type)
+    return {"jpeg": "jpg"}.get(sub, sub)
+
+
 def sniff(head: bytes) -> tuple[str, str] | None:
     """(kind, subtype) from the first bytes of a file, never from its name or declared type."""
     image = sniff_image(head)

@@ -64,7 +64,9 @@ class LocalAuth:
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
         self.refresh_grace_s = refresh_grace_s
-        self._denied: dict[str, float] = {}  # signed-out access tokens (jti → exp), refused until they expire
+        # sessions ended here (signed out, or revoked as stolen): their access tokens are refused until they would
+        # have expired anyway. Kept in this process; a second process accepts them for up to access_ttl_s.
+        self._ended: dict[str, float] = {}  # family → until
         self._hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
@@ -122,10 +124,12 @@ class LocalAuth:
                 # a refresh token is good once: a late second use means it leaked, so end the whole session
                 # (committed when this block ends, before the refusal is raised)
                 s.execute(update(RefreshToken).where(RefreshToken.family == row.family).values(revoked_at=now))
+                ended = row.family
             else:
                 user = s.get(User, row.user_id)
                 family, user_id, email = row.family, user.id, user.email
         if reused:
+            self._end(ended)
             raise Unauthorized("This refresh token was already used; the session is ended for safety.",
                                "Sign in again.", code="refresh_token_reused")
         return self._successor(refresh_token, user_id, email, family, used_at)
@@ -159,23 +163,25 @@ class LocalAuth:
         if refresh_token:
             with self.db.session() as s:
                 family = s.scalar(select(RefreshToken.family).where(RefreshToken.token_hash == _hash_token(refresh_token)))
-        if access_token:
+        if access_token and not family:
             claims = self._claims(access_token, quiet=True)
-            if claims:
-                family = family or claims.get("fam")
-                self._denied[str(claims.get("jti"))] = float(claims["exp"])
+            family = claims.get("fam") if claims else None
         if family:
             with self.db.session() as s:
                 s.execute(update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
                           .values(revoked_at=datetime.now(UTC)))
+            self._end(family)
+
+    def _end(self, family: str) -> None:
         now = time.time()
-        for jti in [j for j, exp in self._denied.items() if exp < now]:  # forget tokens that have expired anyway
-            self._denied.pop(jti, None)
+        for old in [f for f, until in self._ended.items() if until < now]:  # forget what has expired anyway
+            self._ended.pop(old, None)
+        self._ended[family] = now + self.access_ttl_s + 1
 
     def verify(self, access_token: str) -> Principal:
         claims = self._claims(access_token)
-        if str(claims.get("jti")) in self._denied:
-            raise Unauthorized("This session was signed out.", "Sign in again.", code="token_revoked")
+        if self._ended.get(str(claims.get("fam")), 0) > time.time():
+            raise Unauthorized("This session has ended.", "Sign in again.", code="token_revoked")
         return Principal(user_id=str(claims["sub"]), email=str(claims.get("email", "")))
 
     def _claims(self, access_token: str, *, quiet: bool = False) -> dict | None:
