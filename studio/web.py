@@ -27,6 +27,7 @@ from studio.ui_hooks import VISITOR_COOKIE, UiHooks
 
 UI_PATH = "/studio"
 _FILE_ROUTE = UI_PATH + "/gradio_api/file="
+_JOIN_ROUTE = UI_PATH + "/gradio_api/queue/join"
 _MAX_UI_FILES = 20
 _UI_REQUEST_LIMIT_FACTOR = 2  # one upload request carries at most twice the largest single-file limit
 _STATIC = Path(__file__).resolve().parent / "static"
@@ -48,6 +49,20 @@ class _Redact(logging.Filter):
         return text
 
 
+async def _known_event(request: Request, ui: dict) -> bool:
+    """Gradio answers a queued event with an unknown ``fn_index`` with a 500; answer it as the bad request it is.
+    (The body is already bounded, and Starlette replays it to the route.)"""
+    import json
+
+    blocks = ui.get("blocks")
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return False
+    index = body.get("fn_index") if isinstance(body, dict) else None
+    return blocks is None or index is None or (type(index) is int and index in blocks.fns)
+
+
 def _refuse(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
@@ -66,6 +81,7 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
                        allow_methods=["GET", "POST", "DELETE", "PATCH", "PUT"], allow_headers=["authorization",
                                                                                              "content-type"])
     hooks = UiHooks(hosted)
+    ui: dict = {}  # the mounted Blocks, once built
     # every body is bounded; the two upload routes stream theirs and hold them to the per-type limits
     app.add_middleware(BodyLimit, limit=server.max_body_kb * 1024, exempt=("/api/assets", UI_PATH + "/gradio_api/upload"))
     framing = server.frame_ancestors.strip()
@@ -122,6 +138,8 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
             visitor = secrets.token_urlsafe(24)
             # the page's own first request already belongs to the new visitor
             request.scope["headers"] = [*request.scope["headers"], (b"cookie", f"{VISITOR_COOKIE}={visitor}".encode())]
+        if path == _JOIN_ROUTE and request.method == "POST" and not await _known_event(request, ui):
+            return _refuse(422, "unknown_event", "The page asked for an event this studio does not have.")
         if path.startswith(_FILE_ROUTE):
             if not await anyio.to_thread.run_sync(hooks.may_read_upload, request, path[len(_FILE_ROUTE):],
                                                   user.user_id if user else None):
@@ -216,6 +234,7 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
             return user.user_id if user else None
 
         demo = build_app(hosted.studio, hooks)
+        ui["blocks"] = demo
         demo.file_check = lambda req, path: hooks.checked_upload(hooks.account(req), path)
         demo.queue(default_concurrency_limit=1)
         # the only files Gradio may serve are UI uploads, and ui_walls lets each caller reach only their own

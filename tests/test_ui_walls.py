@@ -359,6 +359,9 @@ def test_only_the_pages_gradio_routes_are_served_and_uploads_are_never_markup(se
     r = bo.post(f"{UI}/gradio_api/queue/join", content=b'{"data": ["' + b"x" * (5 * 2**20) + b'"]}',
                 headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+    # an event that does not exist is a bad request, not a server error
+    r = bo.post(f"{UI}/gradio_api/queue/join", json={"data": [], "fn_index": 99, "session_hash": "x"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_event"
 
 
 def test_an_owner_cannot_fill_the_disk_with_waiting_uploads(server):
