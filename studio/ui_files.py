@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,9 @@ class UiUploads:
     def __init__(self, root: Path, *, ttl_s: int) -> None:
         self.root = Path(root)
         self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._reserved: dict[str, int] = {}  # bytes promised to uploads still arriving, per owner / address
+        self._owners_at: dict[str, set[str]] = {}  # anonymous visitors seen per address (cookies are free to drop)
 
     def _owner_dir(self, owner: str) -> Path:
         return self.root / hashlib.sha256(owner.encode()).hexdigest()[:32]
@@ -37,6 +41,30 @@ class UiUploads:
         dest = folder / f"{stem}.{ext}"
         os.replace(path, dest)
         return dest
+
+    def reserve(self, owner: str, quota: int, want: int, address: str | None = None) -> int:
+        """Room (bytes, at most ``want``) for one upload of ``owner``, held until ``release``: what the quota leaves
+        after the files waiting and the uploads already arriving. With ``address`` (the anonymous demo, where a visitor can start
+        afresh by dropping a cookie) the quota also holds for every visitor from that address together."""
+        with self._lock:
+            keys = [owner]
+            used = self.used_bytes(owner) + self._reserved.get(owner, 0)
+            if address is not None:
+                owners = self._owners_at.setdefault(address, set())
+                owners.add(owner)
+                keys.append(f"address:{address}")
+                used = max(used, sum(self.used_bytes(o) for o in owners) + self._reserved.get(keys[1], 0))
+            room = max(0, min(want, quota - used))
+            for k in keys:
+                self._reserved[k] = self._reserved.get(k, 0) + room
+            return room
+
+    def release(self, owner: str, room: int, address: str | None = None) -> None:
+        with self._lock:
+            for k in [owner] + ([f"address:{address}"] if address is not None else []):
+                self._reserved[k] = self._reserved.get(k, 0) - room
+                if self._reserved[k] <= 0:
+                    self._reserved.pop(k, None)
 
     def used_bytes(self, owner: str) -> int:
         folder = self._owner_dir(owner)
@@ -58,7 +86,7 @@ class UiUploads:
     def is_upload(self, path: str | Path) -> bool:
         return Path(os.path.realpath(path)).is_relative_to(self.root.resolve())
 
-    def release(self, path: Path) -> None:
+    def discard(self, path: Path) -> None:
         """Forget an upload once a short has taken it into storage."""
         shutil.rmtree(Path(path).parent, ignore_errors=True)
 

@@ -60,7 +60,7 @@ class GuardedBlocks(gr.Blocks):
 _PUBLIC = {"/theme.css", "/favicon.ico", "/manifest.json", "/robots.txt"}  # no session needed: the page's furniture
 _PUBLIC_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
 _PAGE = {"", "/", "/config", "/config/"}
-_API = {"info", "queue/join", "queue/data", "upload", "upload_progress", "startup-events", "cancel"}
+_API = {"info", "queue/join", "queue/data", "upload", "upload_progress", "startup-events", "cancel", "reset"}
 _API_PREFIXES = ("heartbeat/", "call/", "file=")
 
 

@@ -119,7 +119,7 @@ class UiHooks:
             voice_id = h.add_asset(who.owner, examine(request.voice_sample, "voice-sample")).id
         job_id = h.start_short(who.owner, h.spec_of(request, asset_ids, voice_id), project_id, quota=self.quota(who))
         for original in originals:  # now kept as assets: the uploads themselves are done with
-            h.ui_uploads.release(original)
+            h.ui_uploads.discard(original)
         return job_id
 
     def follow(self, who: Account, job_id: str, on_progress: Callable[[float, str, str], None],

@@ -28,6 +28,7 @@ from studio.ui_hooks import VISITOR_COOKIE, UiHooks
 UI_PATH = "/studio"
 _FILE_ROUTE = UI_PATH + "/gradio_api/file="
 _JOIN_ROUTE = UI_PATH + "/gradio_api/queue/join"
+_CALL_ROUTE = UI_PATH + "/gradio_api/call/"
 _MAX_UI_FILES = 20
 _UI_REQUEST_LIMIT_FACTOR = 2  # one upload request carries at most twice the largest single-file limit
 _STATIC = Path(__file__).resolve().parent / "static"
@@ -51,7 +52,7 @@ class _Redact(logging.Filter):
 
 async def _known_event(request: Request, ui: dict) -> bool:
     """Gradio answers a queued event with an unknown ``fn_index`` with a 500; answer it as the bad request it is.
-    (The body is already bounded, and Starlette replays it to the route.)"""
+    (BodyLimit, the outermost layer, bounds the body; Starlette replays it to the route.)"""
     import json
 
     blocks = ui.get("blocks")
@@ -82,8 +83,6 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
                                                                                              "content-type"])
     hooks = UiHooks(hosted)
     ui: dict = {}  # the mounted Blocks, once built
-    # every body is bounded; the two upload routes stream theirs and hold them to the per-type limits
-    app.add_middleware(BodyLimit, limit=server.max_body_kb * 1024, exempt=("/api/assets", UI_PATH + "/gradio_api/upload"))
     framing = server.frame_ancestors.strip()
     security_headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
                         "Content-Security-Policy": f"frame-ancestors {framing}"}
@@ -140,6 +139,12 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
             request.scope["headers"] = [*request.scope["headers"], (b"cookie", f"{VISITOR_COOKIE}={visitor}".encode())]
         if path == _JOIN_ROUTE and request.method == "POST" and not await _known_event(request, ui):
             return _refuse(422, "unknown_event", "The page asked for an event this studio does not have.")
+        if path.startswith(_CALL_ROUTE) and "blocks" in ui and \
+                path[len(_CALL_ROUTE):].split("/")[0] not in {f.api_name for f in ui["blocks"].fns.values()}:
+            return _refuse(404, "not_found", "No such event.")
+        if path.startswith(_FILE_ROUTE) and "," in request.headers.get("range", ""):
+            # several ranges at once: Gradio's parser fails on them; answer the whole file instead (RFC 9110 allows)
+            request.scope["headers"] = [(k, v) for k, v in request.scope["headers"] if k != b"range"]
         if path.startswith(_FILE_ROUTE):
             if not await anyio.to_thread.run_sync(hooks.may_read_upload, request, path[len(_FILE_ROUTE):],
                                                   user.user_id if user else None):
@@ -174,21 +179,29 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
             raise TooLarge(f"The upload is {int(declared) / 2**20:.0f} MB; the largest file allowed is "
                            f"{limits.largest // 2**20} MB.", code="file_too_large")
         hosted.upload_limiter.hit(f"ui-upload-ip:{request.client.host if request.client else 'unknown'}")
-        owner = (await anyio.to_thread.run_sync(hooks.account, request, user.user_id if user else None)).owner
-        room = server.ui_upload_quota_mb * 2**20 - await anyio.to_thread.run_sync(hosted.ui_uploads.used_bytes, owner)
-        if room <= 0:
-            raise TooLarge(f"You have {server.ui_upload_quota_mb} MB of uploads waiting to be used.",
-                           "Make a short with them, or wait for them to expire.", code="upload_quota_exceeded")
-        uploads = await receive_files(request.stream(), request.headers.get("content-type", ""), hosted.uploads_dir,
-                                      limits, part="files", max_files=_MAX_UI_FILES,
-                                      max_total=min(room, _UI_REQUEST_LIMIT_FACTOR * limits.largest))
-        kept = []
+        who = await anyio.to_thread.run_sync(hooks.account, request, user.user_id if user else None)
+        address = None if who.user else who.ip
+        quota = server.ui_upload_quota_mb * 2**20
+        want = _UI_REQUEST_LIMIT_FACTOR * limits.largest
+        if declared and declared.isdigit():
+            want = min(want, int(declared))  # a browser says how much it sends: hold only that much of the quota
+        room = await anyio.to_thread.run_sync(hosted.ui_uploads.reserve, who.owner, quota, want, address)
         try:
-            for u in uploads:
-                kept.append(str(hosted.ui_uploads.keep(owner, u.path, u.filename, extension(u.content_type))))
+            if room <= 0:
+                raise TooLarge(f"You have {server.ui_upload_quota_mb} MB of uploads waiting to be used.",
+                               "Make a short with them, or wait for them to expire.", code="upload_quota_exceeded")
+            uploads = await receive_files(request.stream(), request.headers.get("content-type", ""), hosted.uploads_dir,
+                                          limits, part="files", max_files=_MAX_UI_FILES,
+                                          max_total=room)
+            kept = []
+            try:
+                for u in uploads:
+                    kept.append(str(hosted.ui_uploads.keep(who.owner, u.path, u.filename, extension(u.content_type))))
+            finally:
+                for u in uploads:
+                    u.path.unlink(missing_ok=True)  # any not kept (a failure part-way) is not left behind
         finally:
-            for u in uploads:
-                u.path.unlink(missing_ok=True)  # any not kept (a failure part-way) is not left behind
+            hosted.ui_uploads.release(who.owner, room, address)
         await anyio.to_thread.run_sync(lambda: hosted.clean_leftovers(every_s=600))
         return kept
 
@@ -224,6 +237,9 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         clear_session_cookies(out)
         return out
 
+    # Every body is bounded; the two upload routes stream theirs and hold them to the per-type limits. Added last,
+    # so it is the outermost layer: no middleware above (ui_walls reads queue bodies) sees more than the limit.
+    app.add_middleware(BodyLimit, limit=server.max_body_kb * 1024, exempt=("/api/assets", UI_PATH + "/gradio_api/upload"))
     if with_ui:
         import gradio as gr
 

@@ -100,3 +100,15 @@ def test_slow_clients_are_cut_off_while_the_api_answers(server):
     assert list((server.home / "uploads-in-progress").glob("*")) == []
     for s in slow_headers + slow_bodies:
         s.close()
+
+
+def test_a_huge_body_to_the_ui_queue_is_refused_before_it_is_held(server):
+    """Every route but the uploads holds a body to STUDIO_MAX_BODY_KB, before any middleware reads it."""
+    token = _token(server)  # a signed-in page: the walls let the request through to the queue
+    before = _rss_mb(server.proc.pid)
+    answer, sent = send_chunked_until_answered(
+        server.port, f"POST /studio/gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nCookie: studio_access={token}\r\n"
+                     "Content-Type: application/json\r\n",
+        (b'{"data": ["' if i == 0 else b"x" * 65536 for i in range(3000)))  # ~200 MB
+    assert answer.startswith(b"HTTP/1.1 413") and b"body_too_large" in answer, answer[:200]
+    assert sent < 16 * 2**20 and _rss_mb(server.proc.pid) - before < 20

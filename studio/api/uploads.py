@@ -59,6 +59,10 @@ _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"
                   "wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg", "m4a": "audio/mp4"}
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{max(1, n // 1024)} KB"
+
+
 def extension(content_type: str) -> str:
     """The file extension for a type the studio accepts (its name on disk never comes from the uploader)."""
     sub = next(k for k, v in _CONTENT_TYPES.items() if v == content_type)
@@ -144,7 +148,7 @@ async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder:
                         part: str = "file", max_files: int = 1, max_total: int | None = None) -> list[Upload]:
     """Parse a ``multipart/form-data`` body with up to ``max_files`` parts named ``part`` (and small text fields) as
     it streams in: every file is typed by its first bytes and held to its type's limit while it arrives."""
-    from python_multipart.exceptions import MultipartParseError
+    from python_multipart.exceptions import FormParserError
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     ctype, params = parse_options_header(content_type or "")
@@ -187,7 +191,7 @@ async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder:
         if state["name"] == part:
             sinks[-1][0].write(data[start:end])
             if max_total is not None and sum(sink.size for sink, _ in sinks) > max_total:
-                raise TooLarge(f"These files add up to more than {max_total // 2**20} MB.",
+                raise TooLarge(f"These files add up to more than {_size(max_total)}.",
                                "Upload them in smaller groups.", code="file_too_large")
         else:
             state["value"] += data[start:end]
@@ -200,11 +204,11 @@ async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder:
             fields[state["name"]] = state["value"].decode("utf-8", "replace")
         state["headers"] = {}
 
-    parser = MultipartParser(boundary, {"on_header_field": on_header_field, "on_header_value": on_header_value,
-                                        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-                                        "on_part_data": on_part_data, "on_part_end": on_part_end})
     try:
         try:
+            parser = MultipartParser(boundary, {
+                "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
+                "on_headers_finished": on_headers_finished, "on_part_data": on_part_data, "on_part_end": on_part_end})
             received, cap = 0, (max_total or limits.largest) + _FIELDS_TOTAL + _PART_OVERHEAD
             async for chunk in stream:
                 received += len(chunk)
@@ -212,7 +216,7 @@ async def receive_files(stream: AsyncIterator[bytes], content_type: str, folder:
                     raise TooLarge(f"The upload is larger than {cap // 2**20} MB.", code="file_too_large")
                 parser.write(chunk)
             parser.finalize()
-        except MultipartParseError:
+        except FormParserError:  # malformed parts, over-long headers or boundary
             raise ApiError("The upload is not well-formed multipart/form-data (or a part's headers are too long).",
                            code="malformed_upload") from None
         if not sinks:

@@ -159,14 +159,15 @@ class LocalAuth:
         """End the session named by the refresh token, or else by the access token (its ``fam`` claim): every
         refresh token of that family stops working, and the access token is refused from now on (in this process)
         instead of living on until it expires."""
-        family = None
+        families = set()
         if refresh_token:
             with self.db.session() as s:
-                family = s.scalar(select(RefreshToken.family).where(RefreshToken.token_hash == _hash_token(refresh_token)))
-        if access_token and not family:
+                families.add(s.scalar(select(RefreshToken.family).where(
+                    RefreshToken.token_hash == _hash_token(refresh_token))))
+        if access_token:  # also when the refresh cookie belongs to an older session than the access token
             claims = self._claims(access_token, quiet=True)
-            family = claims.get("fam") if claims else None
-        if family:
+            families.add(claims.get("fam") if claims else None)
+        for family in families - {None}:
             with self.db.session() as s:
                 s.execute(update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
                           .values(revoked_at=datetime.now(UTC)))
