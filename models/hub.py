@@ -106,11 +106,16 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
 
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+    from huggingface_hub.hf_api import RepoFile
 
     api = HfApi()
     try:
         info = api.repo_info(ref.repo, revision=ref.revision)
-        files = [f for f in api.list_repo_tree(ref.repo, revision=info.sha, recursive=True) if hasattr(f, "size")]
+        commit = info.sha
+        if commit is None:
+            raise EngineUnavailable(f"The Hub did not name the commit of {ref.repo}@{ref.revision or 'main'}.",
+                                    "Run the same pull again.")
+        files = [f for f in api.list_repo_tree(ref.repo, revision=commit, recursive=True) if isinstance(f, RepoFile)]
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise EngineUnavailable(f"{ref.repo}@{ref.revision or 'main'} does not exist on the Hub ({type(exc).__name__}).",
                                 "Check the repo id and revision.") from None
@@ -125,8 +130,8 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
         raise EngineUnavailable(f"{ref.repo} needs {needed / 2**30:.2f} GiB but only {free / 2**30:.2f} GiB is free "
                                 f"in {root}.", "Free some space, or point HF_HOME at a larger disk.")
     for f in files:
-        if getattr(f, "lfs", None):
-            _fetch_blob(ref.repo, info.sha, f.path, f.lfs.sha256, f.size, root)
+        if f.lfs is not None:
+            _fetch_blob(ref.repo, commit, f.path, f.lfs.sha256, f.size, root)
     try:
         # by the name asked for (not the commit), so the cache records refs/<revision> for offline loads
         path = Path(snapshot_download(ref.repo, revision=ref.revision, cache_dir=cache_dir, allow_patterns=allow_patterns))
@@ -134,15 +139,15 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
         raise EngineUnavailable(f"Downloading {ref.repo} failed: {exc}", "Run the same pull again to resume.") from None
     for f in files:
         local = path / f.path
-        expected = f.lfs.sha256 if getattr(f, "lfs", None) else f.blob_id
-        actual = sha256_file(local) if getattr(f, "lfs", None) else _git_blob_sha1(local)
+        expected = f.lfs.sha256 if f.lfs is not None else f.blob_id
+        actual = sha256_file(local) if f.lfs is not None else _git_blob_sha1(local)
         if actual != expected:
             local.resolve().unlink(missing_ok=True)
             local.unlink(missing_ok=True)
             raise EngineUnavailable(f"{ref.repo}/{f.path} failed its checksum (got {actual[:12]}, the Hub says "
                                     f"{expected[:12]}); the damaged file was removed.",
                                     "Run the same pull again to fetch it afresh.")
-    return PullResult(ref.repo, ref.revision or "main", info.sha, path, len(files), needed)
+    return PullResult(ref.repo, ref.revision or "main", commit, path, len(files), needed)
 
 
 def _fetch_blob(repo: str, commit: str, filename: str, sha256: str, size: int, cache: Path, attempts: int = 5) -> None:

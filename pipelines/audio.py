@@ -7,7 +7,6 @@ EBU R128 measurements (gain plus a limiter). The video encode later takes this f
 
 from __future__ import annotations
 
-import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,12 +106,7 @@ def _write_float_wav(path: Path, x: np.ndarray) -> None:
 
 def _integrated(path: Path, pre: str = "") -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) of ``path`` after the optional filter chain ``pre``."""
-    chain = (pre + "," if pre else "") + "ebur128=peak=true"
-    proc = ffmpeg.run(["-i", str(path), "-af", chain, "-f", "null", "-"], what="loudness scan")
-    summary = proc.stderr[proc.stderr.rfind("Summary:"):]
-    i = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))
-    tp = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
-    return i, tp
+    return ffmpeg.ebur128(path, pre, what="loudness scan")
 
 
 def _loudnorm(src: Path, dst: Path) -> None:

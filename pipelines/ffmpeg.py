@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -35,3 +36,16 @@ def probe(path: Path) -> dict:
     if proc.returncode != 0:
         raise RenderFailed(f"ffprobe could not read {Path(path).name}: {proc.stderr.strip()[-300:]}")
     return json.loads(proc.stdout)
+
+
+def ebur128(path: Path, pre: str = "", *, what: str = "loudness measurement") -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of the first audio stream of ``path``, after the optional filter chain
+    ``pre``, read from ffmpeg's ebur128 summary."""
+    chain = (pre + "," if pre else "") + "ebur128=peak=true"
+    proc = run(["-i", str(path), "-map", "0:a:0", "-af", chain, "-f", "null", "-"], what=what)
+    summary = proc.stderr[proc.stderr.rfind("Summary:"):]
+    integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if integrated is None or peak is None:
+        raise RenderFailed(f"{what}: ffmpeg printed no loudness summary for {Path(path).name}.")
+    return float(integrated.group(1)), float(peak.group(1))

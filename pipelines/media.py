@@ -73,8 +73,8 @@ def check_image(path: Path) -> str:
         raise
     except Image.DecompressionBombError as exc:  # Pillow read the size from the header and refused to go on
         found = re.search(r"\((\d+) pixels\)", str(exc))
-        size = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "far too many pixels"
-        raise InvalidMedia(f"Photo {path.name!r} is {size}; the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels.",
+        pixels = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "far too many pixels"
+        raise InvalidMedia(f"Photo {path.name!r} is {pixels}; the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels.",
                            "Resize it before uploading.") from None
     except Exception as exc:  # PIL raises many types for broken files
         raise InvalidMedia(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -29,18 +28,14 @@ def moov_before_mdat(path: Path) -> bool:
 
 def loudness(path: Path) -> dict:
     """Integrated loudness (LUFS) and true peak (dBTP) from ffmpeg's ebur128 filter."""
-    proc = ffmpeg.run(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"],
-                      what="loudness measurement")
-    summary = proc.stderr[proc.stderr.rfind("Summary:"):]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))
-    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    return {"integrated_lufs": integrated, "true_peak_dbtp": float(peak.group(1))}
+    integrated, peak = ffmpeg.ebur128(path)
+    return {"integrated_lufs": integrated, "true_peak_dbtp": peak}
 
 
 def measure(path: Path, platform: Platform, expected_seconds: float) -> dict:
     info = ffmpeg.probe(path)
     video = next(s for s in info["streams"] if s["codec_type"] == "video")
-    audio = next((s for s in info["streams"] if s["codec_type"] == "audio"), {})
+    audio: dict = next((s for s in info["streams"] if s["codec_type"] == "audio"), {})
     duration = float(info["format"]["duration"])
     fps = float(Fraction(video["avg_frame_rate"]))
     loud = loudness(path)

@@ -46,9 +46,9 @@ def source_size(platform: Platform) -> tuple[int, int]:
 def prepare_still(src: Path, platform: Platform, out: Path) -> Path:
     """Cover-crop a photo or still to the frame's aspect at SOURCE_SCALE × the frame size."""
     w, h = source_size(platform)
-    with Image.open(src) as im:
-        im = ImageOps.exif_transpose(im).convert("RGB")
-        ImageOps.fit(im, (w, h), Image.LANCZOS).save(out, quality=95)
+    with Image.open(src) as opened:
+        im = ImageOps.exif_transpose(opened).convert("RGB")
+        ImageOps.fit(im, (w, h), Image.Resampling.LANCZOS).save(out, quality=95)
     return out
 
 
@@ -101,7 +101,7 @@ def _clip_planes(path: Path, platform: Platform) -> tuple[list[list[np.ndarray]]
     data = np.load(path)
     out = []
     for rgb in data["frames"]:
-        fitted = ImageOps.fit(Image.fromarray(rgb), (platform.width, platform.height), Image.LANCZOS)
+        fitted = ImageOps.fit(Image.fromarray(rgb), (platform.width, platform.height), Image.Resampling.LANCZOS)
         h = platform.height
         i420 = cv2.cvtColor(np.asarray(fitted), cv2.COLOR_RGB2YUV_I420)
         out.append([i420[:h], i420[h: h + h // 4].reshape(h // 2, -1), i420[h + h // 4:].reshape(h // 2, -1)])
@@ -149,6 +149,7 @@ def encode(scenes: list[Scene], platform: Platform, total: float, soundtrack: Pa
             "-c:a", "aac", "-b:a", options.audio_bitrate, "-ar", "48000", "-ac", "2",
             "-t", f"{total:.3f}", "-movflags", "+faststart", str(out.resolve())]
     proc = subprocess.Popen(args, cwd=ass.parent, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None  # both are pipes  # noqa: S101
     n = int(round(total * fps))
     try:
         for k, frame in enumerate(frames(scenes, platform, total)):

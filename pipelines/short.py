@@ -7,6 +7,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,12 +129,12 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
     words_budget = int((target or 0) * wps * 0.85) if topic else 0
     used: dict = {"engine": engines.names["script"] if topic else "creator", "failed": False}
     for _attempt in range(6):
-        script = stages.run("script", 0.02, "writing the script", lambda _c, b=words_budget: _write_script(
-            engines, topic, creator_text, plan, b, warnings, used), engine=used["engine"])
+        script = stages.run("script", 0.02, "writing the script", partial(
+            _write_script_stage, engines, topic, creator_text, plan, words_budget, warnings, used), engine=used["engine"])
         if stages.records[-1].engine != used["engine"]:  # the model failed and the offline writer stepped in
             stages.records[-1] = replace(stages.records[-1], engine=used["engine"])
         clips = stages.run("voice", 0.15, f"speaking {len(script.scenes)} scenes",
-                           lambda c, s=script: _speak(engines, cache, plan, s, c))
+                           partial(_speak, engines, cache, plan, script))
         spoken = LEAD_IN + sum(c.duration for c in clips) + GAP * (len(clips) - 1) + TAIL
         if target is None or spoken <= target or words_budget <= 4:
             break
@@ -225,6 +226,19 @@ def _make_short(plan: ShortPlan, engines: Engines, out_dir: Path, cache_dir: Pat
                        tuple(_merge(stages.records)))
 
 
+def _write_script_stage(engines: Engines, topic: str, creator_text: str, plan: ShortPlan, budget: int,
+                        warnings: list[str], used: dict, _calls: dict) -> Script:
+    return _write_script(engines, topic, creator_text, plan, budget, warnings, used)
+
+
+def _prepare_into(src: Path, platform: Platform, tmp: Path) -> Path:
+    return render.prepare_still(src, platform, tmp)
+
+
+def _animate_into(motion, image: Path, seed: int, tmp: Path):
+    return motion.animate(image, seed=seed, out_path=tmp)
+
+
 def _write_script(engines: Engines, topic: str, creator_text: str, plan: ShortPlan, budget: int,
                   warnings: list[str], used: dict) -> Script:
     if creator_text:
@@ -288,7 +302,7 @@ def _stills(engines: Engines, cache: Cache, plan: ShortPlan, script: Script,
         prepared = []
         for src in map(Path, photos):
             digest = key("prepare", render.SOURCE_SCALE, platform.width, platform.height, sha256_file(src))
-            path, _, hit = cache.file("stills", digest, ".jpg", lambda tmp, s=src: render.prepare_still(s, platform, tmp))
+            path, _, hit = cache.file("stills", digest, ".jpg", partial(_prepare_into, src, platform))
             calls["cached" if hit else "calls"] += 1
             prepared.append(path)
         order = _match_photos(engines, prepared, [s.visual_prompt for s in script.scenes])
@@ -331,7 +345,8 @@ def _match_photos(engines: Engines, photos: list[Path], prompts: list[str]) -> l
 def _score(engines: Engines, script: Script, images: list[Path], sources: list[str], safety: str,
            warnings: list[str]) -> dict:
     scorer = engines.scoring
-    result = {"thumbnail": [scorer.score(p) for p in images], "alignment": None, "safety": "not checked"}
+    result: dict[str, Any] = {"thumbnail": [scorer.score(p) for p in images], "alignment": None,
+                              "safety": "not checked"}
     if hasattr(scorer, "similarity"):
         sims = scorer.similarity(images, [s.visual_prompt for s in script.scenes])
         result["alignment"] = [round(sims[i][i], 4) for i in range(len(images))]
@@ -367,8 +382,8 @@ def _timeline(engines: Engines, cache: Cache, seed: int, script: Script, clips: 
         motion = None
         if hasattr(engines.motion, "animate"):
             digest = key(engines.names["motion"], engines.motion.settings, sha256_file(images[i]), seed * 1000 + i)
-            motion, _, hit = cache.file("motion", digest, ".npz", lambda tmp, img=images[i], s=seed * 1000 + i:
-                                        engines.motion.animate(img, seed=s, out_path=tmp))
+            motion, _, hit = cache.file("motion", digest, ".npz", partial(_animate_into, engines.motion, images[i],
+                                                                        seed * 1000 + i))
             calls["cached" if hit else "calls"] += 1
         scenes.append(Scene(i, ss.text, ss.visual_prompt, start, length, clip, offset, absolute, images[i],
                             engines.motion.plan(seed * 1000 + i), motion))

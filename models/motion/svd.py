@@ -77,7 +77,7 @@ class SVDMotion:
         pipe = self.manager.get(("svd", str(self.ref), self.device, self.variant), self._load)
         w, h = self.width // 8 * 8, self.height // 8 * 8
         with Image.open(image) as im:
-            cond = im.convert("RGB").resize((w, h), Image.LANCZOS)
+            cond = im.convert("RGB").resize((w, h), Image.Resampling.LANCZOS)
         try:
             result = pipe(cond, height=h, width=w, num_frames=self.frames, num_inference_steps=self.steps,
                           decode_chunk_size=self.decode_chunk_size, motion_bucket_id=self.motion_bucket_id,

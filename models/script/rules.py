@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
 from models.errors import InvalidRequest
 from models.types import Script, ScriptScene
 
-_PHRASES = {
+_PHRASES: dict[str, dict[str, Any]] = {
     "en": {
         "hook": ["{Topic}. Here is what actually works.", "Stop scrolling: {topic}.", "Nobody tells you this about {topic}."],
         "item": "Number {n}.",

@@ -46,7 +46,7 @@ class ProceduralStills:
             cx, cy = rng.uniform(0, w / 4), rng.uniform(0, h / 4)
             colour = tuple(int(c) for c in _rgb(rng.choice(palette)))
             draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour)
-        blobs = blobs.filter(ImageFilter.GaussianBlur(w / 40)).resize((w, h), Image.BICUBIC)
+        blobs = blobs.filter(ImageFilter.GaussianBlur(w / 40)).resize((w, h), Image.Resampling.BICUBIC)
         img = img * 0.6 + np.asarray(blobs, dtype=np.float32) * 0.55
 
         grain = np.random.default_rng(spec.seed).normal(0, 6, (h, w, 1)).astype(np.float32)
