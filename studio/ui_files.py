@@ -83,9 +83,6 @@ class UiUploads:
                            "Upload the file again.", code="upload_not_found")
         return real
 
-    def is_upload(self, path: str | Path) -> bool:
-        return Path(os.path.realpath(path)).is_relative_to(self.root.resolve())
-
     def discard(self, path: Path) -> None:
         """Forget an upload once a short has taken it into storage."""
         shutil.rmtree(Path(path).parent, ignore_errors=True)
