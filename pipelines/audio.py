@@ -23,6 +23,7 @@ TARGET_LUFS = -14.0
 TARGET_TP = -1.5  # leaves room for the AAC encode to stay under -1 dBTP
 DUCK_BELOW_VOICE_DB = 18.0  # music level under speech, relative to the voice
 RAMP = 0.25  # seconds for the music to dip and recover
+FADE_OUT = 1.5  # seconds the music takes to end
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,16 @@ def mix(scenes: list[Scene], music: Path, duration: float, music_level_db: float
     voice = np.zeros(n, np.float32)
     speaking = np.zeros(n, bool)
     for scene in scenes:
+        if scene.voice is None:
+            continue
         samples, rate = read_wav(scene.voice.path)
         mono = _resample(samples.mean(axis=1), rate)
-        a = int(round((scene.start + scene.voice_offset) * RATE))
+        a = int(round((scene.start + scene.lead) * RATE))
         b = min(a + len(mono), n)
         voice[a:b] += mono[: b - a]
         if scene.words:
-            s = int(scene.words[0].start * RATE)
-            e = int(scene.words[-1].end * RATE)
+            s = int((scene.start + scene.words[0].start) * RATE)
+            e = int((scene.start + scene.words[-1].end) * RATE)
             speaking[max(s, 0):min(e, n)] = True
 
     bed, rate = read_wav(music)
@@ -76,6 +79,9 @@ def mix(scenes: list[Scene], music: Path, duration: float, music_level_db: float
     if bed.shape[1] == 1:
         bed = np.repeat(bed, 2, axis=1)
     bed = np.pad(bed, ((0, max(0, n - len(bed))), (0, 0)))[:n]
+    # the bed may be longer than the short (it is composed in 5 s steps so edits reuse it): end it gently
+    fade = min(int(FADE_OUT * RATE), n)
+    bed[n - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
 
     voice_db = _db(voice[speaking]) if speaking.any() else -20.0
     bed_db = _db(bed)

@@ -95,14 +95,13 @@ def _wrap(text: str, size: float, font: str, max_w: float) -> tuple[list[str], f
     return lines, min(1.0, max_w / widest)
 
 
-def write_ass(path: Path, cues: list[Cue], hook: str, hook_end: float, platform: Platform, template: Template,
-              font: str) -> Path:
+def ass_header(platform: Platform, template: Template, font: str) -> str:
     left, top, right, bottom = safe_box(platform)
     w, h = platform.width, platform.height
     pad = round(0.015 * h)
     base, hi = _ass_colour(template.caption_color), _ass_colour(template.highlight_color)
     outline = _ass_colour(template.outline_color)
-    header = f"""[Script Info]
+    return f"""[Script Info]
 ScriptType: v4.00+
 PlayResX: {w}
 PlayResY: {h}
@@ -117,23 +116,51 @@ Style: Hook,{font},{template.hook_font_size},{base},{hi},{outline},&H80000000,-1
 [Events]
 Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
 """
+
+
+def hook_events(hook: str, start: float, end: float, platform: Platform, template: Template, font: str) -> list[str]:
+    """The hook title at the top of the safe zone from ``start`` to ``end`` (seconds; may start before 0)."""
+    if not hook.strip():
+        return []
+    left, _, right, _ = safe_box(platform)
+    lines, scale = _wrap(" ".join(hook.split()), template.hook_font_size, font, (right - left) * 0.94)
+    size = f"{{\\fs{template.hook_font_size * scale:.1f}}}" if scale < 1 else ""
+    text = size + "\\N".join(ass_escape(line) for line in lines)
+    return [f"Dialogue: 1,{_ts(start)},{_ts(end)},Hook,,0,0,0,,{{\\fad(0,200)}}{text}"]
+
+
+def cue_events(cues: list[Cue], template: Template, style: str = "karaoke", shift: float = 0.0) -> list[str]:
+    """Caption events, ``shift`` seconds earlier. karaoke highlights the word being spoken; plain shows the
+    cue as is; none shows nothing."""
+    if style == "none":
+        return []
+    base, hi = _ass_colour(template.caption_color), _ass_colour(template.highlight_color)
     events = []
-    if hook.strip():
-        lines, scale = _wrap(" ".join(hook.split()), template.hook_font_size, font, (right - left) * 0.94)
-        size = f"{{\\fs{template.hook_font_size * scale:.1f}}}" if scale < 1 else ""
-        text = size + "\\N".join(ass_escape(line) for line in lines)
-        events.append(f"Dialogue: 1,{_ts(0.0)},{_ts(hook_end)},Hook,,0,0,0,,{{\\fad(0,200)}}{text}")
     for cue in cues:
         size = f"{{\\fs{template.font_size * cue.scale:.1f}}}" if cue.scale < 1 else ""
+        if style == "plain":
+            text = _join(ass_escape(w.text) for w in cue.words)
+            events.append(f"Dialogue: 0,{_ts(cue.start - shift)},{_ts(cue.end - shift)},Caption,,0,0,0,,{size}{text}")
+            continue
         for i, active in enumerate(cue.words):
             end = cue.words[i + 1].start if i + 1 < len(cue.words) else cue.end
             parts = []
             for word in cue.words:
                 piece = ass_escape(word.text)
                 parts.append(f"{{\\c{hi}}}{piece}{{\\c{base}}}" if word is active else piece)
-            events.append(f"Dialogue: 0,{_ts(active.start)},{_ts(end)},Caption,,0,0,0,,{size}{_join(parts)}")
+            events.append(f"Dialogue: 0,{_ts(active.start - shift)},{_ts(end - shift)},Caption,,0,0,0,,{size}{_join(parts)}")
+    return events
+
+
+def write_ass(path: Path, header: str, events: list[str]) -> Path:
     path.write_text(header + "\n".join(events) + "\n", encoding="utf-8")
     return path
+
+
+def shifted(cues: list[Cue], by: float) -> list[Cue]:
+    """The same cues ``by`` seconds later (scene time → time in the short)."""
+    return [Cue(tuple(Word(w.text, round(w.start + by, 3), round(w.end + by, 3)) for w in c.words),
+                round(c.start + by, 3), round(c.end + by, 3), c.scale) for c in cues]
 
 
 def _ts(seconds: float) -> str:

@@ -1,9 +1,13 @@
-"""Render: the timeline becomes frames piped into one ffmpeg, which burns in the
-captions with libass, muxes the soundtrack and encodes once.
+"""Render: a laid-out timeline becomes encoded segments, joined without re-encoding.
 
-Ken Burns moves are sub-pixel affine warps (OpenCV, bilinear) of each plane of
-the YUV image, so the camera glides instead of snapping to whole pixels the way
-ffmpeg's ``zoompan`` does.
+Each scene is one segment, and a cross-fade into a scene is a short segment of its
+own, so an edit re-encodes only the segments whose pixels changed. A segment's
+cache key hashes everything that decides its pixels (the scenes' visuals and
+camera paths, its frame range inside its scene, the caption events drawn on it
+in its own time, the encoder settings), never where it sits in the short, so a
+later scene that merely moved is reused. Segments are H.264 with the same
+settings, each opening on an IDR frame, so ffmpeg's concat demuxer joins them as
+is; the soundtrack is encoded once over the join.
 """
 
 from __future__ import annotations
@@ -13,16 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageOps
-
 from models.errors import RenderFailed
-from models.types import CameraPath
-from pipelines import ffmpeg
+from pipelines import ffmpeg, frames
+from pipelines.cache import Cache, key
 from pipelines.types import Platform, Scene
 
-SOURCE_SCALE = 1.16  # stills are prepared this much larger than the frame, so zooming in stays sharp
-FADE_SECONDS = 0.25
+RENDER_VERSION = 1  # bump when what a segment looks like changes for the same inputs
 
 
 @dataclass(frozen=True)
@@ -38,130 +38,138 @@ class EncodeOptions:
                 "-color_trc", "smpte170m", "-color_range", "tv"]
 
 
-def source_size(platform: Platform) -> tuple[int, int]:
-    """Size of the stills the camera moves over (even, for 4:2:0 chroma)."""
-    return round(platform.width * SOURCE_SCALE / 2) * 2, round(platform.height * SOURCE_SCALE / 2) * 2
+@dataclass(frozen=True)
+class Segment:
+    """Frames ``begin``..``end`` of one scene (scene-relative), faded in from the scene before when ``fade``."""
+
+    scene: int  # index into the laid-out scenes
+    begin: int
+    end: int
+    fade: bool
+    events: tuple[str, ...]  # ASS events in the segment's own time
+    digest: str
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.begin
 
 
-def prepare_still(src: Path, platform: Platform, out: Path) -> Path:
-    """Cover-crop a photo or still to the frame's aspect at SOURCE_SCALE × the frame size."""
-    w, h = source_size(platform)
-    with Image.open(src) as opened:
-        im = ImageOps.exif_transpose(opened).convert("RGB")
-        ImageOps.fit(im, (w, h), Image.Resampling.LANCZOS).save(out, quality=95)
+@dataclass(frozen=True)
+class RenderStats:
+    segments: int
+    encoded: int  # segments encoded by this render
+    reused: int  # segments taken from the cache as they were
+    encoded_frames: int
+    encoded_scenes: tuple[str, ...]  # ids of the scenes with at least one segment encoded
+
+
+def _looks(s: Scene) -> tuple:
+    """Everything that decides a scene's pixels, except its position in the short."""
+    cam = s.camera
+    return (s.clip_key or s.image_key, s.frames, s.fps,
+            None if cam is None or s.clip is not None else (cam.zoom_start, cam.zoom_end, cam.center_start,
+                                                            cam.center_end))
+
+
+def plan_segments(scenes: list[Scene], header: str, events_for: Callable[[Scene, int, int], list[str]],
+                  platform: Platform, options: EncodeOptions) -> list[Segment]:
+    """Cut the timeline into segments and key each by what its pixels depend on."""
+    out = []
+    for i, s in enumerate(scenes):
+        fade = frames.fade_frames(s.fps, s.frames) if i > 0 and s.transition == "fade" else 0
+        cuts = [(0, fade, True), (fade, s.frames, False)] if fade else [(0, s.frames, False)]
+        for begin, end, is_fade in cuts:
+            if end <= begin:
+                continue
+            events = tuple(events_for(s, begin, end))
+            before = _looks(scenes[i - 1]) if is_fade else None
+            digest = key("segment", RENDER_VERSION, _looks(s), before, begin, end, header, events,
+                         platform.width, platform.height, options)
+            out.append(Segment(i, begin, end, is_fade, events, digest))
     return out
 
 
-def _planes(path: Path) -> list[np.ndarray]:
-    import cv2
+def render_segments(segments: list[Segment], scenes: list[Scene], platform: Platform, header: str,
+                    options: EncodeOptions, cache: Cache,
+                    on_frame: Callable[[float], None] | None = None) -> tuple[list[Path], RenderStats]:
+    """Every segment's file: from the cache when its key is known, else encoded now."""
+    sources: dict[int, frames.SceneSource] = {}
 
-    rgb = np.asarray(Image.open(path).convert("RGB"))
-    h, w = rgb.shape[:2]
-    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
-    y = i420[:h]
-    u = i420[h: h + h // 4].reshape(h // 2, w // 2)
-    v = i420[h + h // 4:].reshape(h // 2, w // 2)
-    return [y, u, v]
+    def source(i: int) -> frames.SceneSource:
+        if i not in sources:
+            sources[i] = frames.SceneSource(scenes[i], platform)
+        return sources[i]
 
+    todo = sum(seg.frames for seg in segments if not cache.path("segments", seg.digest, ".mp4").exists())
+    done = 0
+    paths, encoded, encoded_frames, touched = [], 0, 0, []
+    for seg in segments:
+        def make(tmp: Path, seg: Segment = seg) -> dict:
+            nonlocal done
+            scene = scenes[seg.scene]
+            before = source(seg.scene - 1) if seg.fade else None
+            pixels = frames.segment_frames(scene, source(seg.scene), seg.begin, seg.end, before)
 
-def ease(u: float) -> float:
-    u = min(max(u, 0.0), 1.0)
-    return 0.5 - 0.5 * np.cos(np.pi * u)
+            def tick(k: int) -> None:
+                if on_frame and todo and (done + k) % scene.fps == 0:
+                    on_frame((done + k) / todo)
 
+            _encode(pixels, seg, platform, header, options, tmp, tick)
+            done += seg.frames
+            return {"frames": seg.frames}
 
-def camera_at(path: CameraPath, u: float) -> tuple[float, float, float]:
-    """Zoom and centre (fractions of the source) at progress ``u`` through the scene."""
-    e = ease(u)
-    z = path.zoom_start + (path.zoom_end - path.zoom_start) * e
-    cx = path.center_start[0] + (path.center_end[0] - path.center_start[0]) * e
-    cy = path.center_start[1] + (path.center_end[1] - path.center_start[1]) * e
-    half = 0.5 / z  # keep the window inside the image
-    return z, min(max(cx, half), 1 - half), min(max(cy, half), 1 - half)
-
-
-def _warp(planes: list[np.ndarray], cam: tuple[float, float, float], width: int, height: int) -> list[np.ndarray]:
-    import cv2
-
-    z, cx, cy = cam
-    out = []
-    for k, plane in enumerate(planes):
-        div = 1 if k == 0 else 2
-        sh, sw = plane.shape
-        s = z * (width / div) / sw
-        m = np.array([[s, 0, width / div / 2 - s * cx * sw], [0, s, height / div / 2 - s * cy * sh]], np.float64)
-        out.append(cv2.warpAffine(plane, m, (width // div, height // div), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_REPLICATE))
-    return out
+        path, _, hit = cache.file("segments", seg.digest, ".mp4", make)
+        if not hit:
+            encoded += 1
+            encoded_frames += seg.frames
+            if scenes[seg.scene].id not in touched:
+                touched.append(scenes[seg.scene].id)
+        paths.append(path)
+    return paths, RenderStats(len(segments), encoded, len(segments) - encoded, encoded_frames, tuple(touched))
 
 
-def _clip_planes(path: Path, platform: Platform) -> tuple[list[list[np.ndarray]], int]:
-    """A generated clip's frames, cover-fitted to the frame size, as I420 planes; and its fps."""
-    import cv2
-
-    data = np.load(path)
-    out = []
-    for rgb in data["frames"]:
-        fitted = ImageOps.fit(Image.fromarray(rgb), (platform.width, platform.height), Image.Resampling.LANCZOS)
-        h = platform.height
-        i420 = cv2.cvtColor(np.asarray(fitted), cv2.COLOR_RGB2YUV_I420)
-        out.append([i420[:h], i420[h: h + h // 4].reshape(h // 2, -1), i420[h + h // 4:].reshape(h // 2, -1)])
-    return out, int(data["fps"])
-
-
-def _scene_frame(scene: Scene, source, t: float, platform: Platform) -> list[np.ndarray]:
-    if scene.clip is not None:  # play the generated clip forwards and back until the scene ends
-        clip, fps = source
-        n = len(clip)
-        k = int((t - scene.start) * fps) % max(2 * n - 2, 1)
-        return clip[k if k < n else 2 * n - 2 - k]
-    return _warp(source, camera_at(scene.camera, (t - scene.start) / scene.duration), platform.width,
-                 platform.height)
-
-
-def frames(scenes: list[Scene], platform: Platform, total: float):
-    """Yield yuv420p frames for the whole timeline, cross-fading briefly at scene cuts."""
-    fps = platform.fps
-    sources = [_clip_planes(s.clip, platform) if s.clip is not None else _planes(s.image) for s in scenes]
-    n = int(round(total * fps))
-    for f in range(n):
-        t = f / fps
-        i = max(k for k, s in enumerate(scenes) if s.start <= t + 1e-9) if t >= scenes[0].start else 0
-        scene = scenes[i]
-        cur = _scene_frame(scene, sources[i], t, platform)
-        # fade in from the previous scene over the first FADE_SECONDS of this one
-        into = t - scene.start
-        if i > 0 and into < FADE_SECONDS:
-            old = _scene_frame(scenes[i - 1], sources[i - 1], t, platform)
-            a = into / FADE_SECONDS
-            cur = [(p * a + q * (1 - a)).astype(np.uint8) for p, q in zip(cur, old)]
-        yield b"".join(p.tobytes() for p in cur)
-
-
-def encode(scenes: list[Scene], platform: Platform, total: float, soundtrack: Path, ass: Path, out: Path,
-           options: EncodeOptions, on_frame: Callable[[float], None] | None = None) -> Path:
-    """One ffmpeg process: raw frames on stdin + soundtrack → captions burned in → H.264/AAC MP4."""
+def _encode(pixels, seg: Segment, platform: Platform, header: str, options: EncodeOptions, out: Path,
+            tick: Callable[[int], None]) -> None:
+    """One ffmpeg: raw frames on stdin → captions burned in → an H.264 segment (video only)."""
     w, h, fps = platform.width, platform.height, platform.fps
+    ass = out.with_suffix(".ass")
+    filters = []
+    if seg.events:
+        ass.write_text(header + "\n".join(seg.events) + "\n", encoding="utf-8")
+        filters = ["-vf", f"ass={ass.name}"]
     args = [ffmpeg.binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}", "-r", str(fps), "-i", "pipe:0",
-            "-i", str(soundtrack),
-            "-vf", f"ass={ass.name}", "-map", "0:v", "-map", "1:a",
-            *options.video_args(), "-r", str(fps),
-            "-c:a", "aac", "-b:a", options.audio_bitrate, "-ar", "48000", "-ac", "2",
-            "-t", f"{total:.3f}", "-movflags", "+faststart", str(out.resolve())]
-    proc = subprocess.Popen(args, cwd=ass.parent, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            *filters, *options.video_args(), "-r", str(fps), "-frames:v", str(seg.frames), "-an",
+            "-f", "mp4", out.name]
+    proc = subprocess.Popen(args, cwd=out.parent, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None and proc.stderr is not None  # both are pipes  # noqa: S101
-    n = int(round(total * fps))
     try:
-        for k, frame in enumerate(frames(scenes, platform, total)):
+        for k, frame in enumerate(pixels):
             proc.stdin.write(frame)
-            if on_frame and k % fps == 0:
-                on_frame(k / n)
+            tick(k)
         proc.stdin.close()
     except BrokenPipeError:
         pass
-    err = proc.stderr.read().decode(errors="replace")
-    if proc.wait() != 0:
-        raise RenderFailed(f"ffmpeg could not encode the short: {err.strip()[-500:]}")
+    finally:
+        err = proc.stderr.read().decode(errors="replace")
+        code = proc.wait()
+        ass.unlink(missing_ok=True)
+    if code != 0:
+        raise RenderFailed(f"ffmpeg could not encode a segment of the short: {err.strip()[-500:]}")
+
+
+def join(segments: list[Path], soundtrack: Path, total: float, options: EncodeOptions, out: Path) -> Path:
+    """Join the segments without re-encoding them and put the soundtrack under them (AAC), faststart."""
+    listing = out.with_name(out.name + ".segments.txt")
+    quoted = (str(p.resolve()).replace("'", "'\\''") for p in segments)  # the concat list's own quoting
+    listing.write_text("".join(f"file '{q}'\n" for q in quoted), encoding="utf-8")
+    try:
+        ffmpeg.run(["-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(soundtrack),
+                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", options.audio_bitrate,
+                    "-ar", "48000", "-ac", "2", "-t", f"{total:.3f}", "-movflags", "+faststart", str(out)],
+                   what="joining the segments")
+    finally:
+        listing.unlink(missing_ok=True)
     return out
 
 

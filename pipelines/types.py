@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.types import CameraPath, VoiceClip, Word
+
+if TYPE_CHECKING:  # both import this module
+    from pipelines.report import Report
+    from pipelines.timeline import Timeline
 
 
 @dataclass(frozen=True)
@@ -89,17 +94,30 @@ class ShortRequest:
 
 @dataclass(frozen=True)
 class Scene:
+    """A timeline scene resolved for rendering: where it sits in frames, its speech, words and pixels."""
+
+    id: str
     index: int
-    text: str
-    visual_prompt: str
-    start: float
-    duration: float
-    voice: VoiceClip
-    voice_offset: float  # seconds into the scene where speech starts
-    words: tuple[Word, ...]  # display words, times absolute in the short
+    first_frame: int
+    frames: int
+    fps: int
+    voice: VoiceClip | None  # None: a silent scene
+    lead: float  # seconds into the scene where speech starts
+    words: tuple[Word, ...]  # shown words, seconds from the scene's start
     image: Path
-    camera: CameraPath
+    image_key: str  # the prepared still's cache key (content, not position)
+    camera: CameraPath | None  # None: the still does not move
     clip: Path | None = None  # generated motion (frames .npz) that replaces the camera move
+    clip_key: str | None = None
+    transition: str = "fade"
+
+    @property
+    def start(self) -> float:
+        return self.first_frame / self.fps
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.fps
 
 
 @dataclass(frozen=True)
@@ -120,13 +138,23 @@ class ShortResult:
     thumbnail: Path
     post: Path
     report_path: Path
-    report: dict
-    stages: tuple[StageRecord, ...] = field(default_factory=tuple)
+    timeline_path: Path
+    run: Report  # this render's report (report.json is its to_dict())
+    timeline: Timeline
+
+    @property
+    def report(self) -> dict:
+        return self.run.to_dict()
+
+    @property
+    def stages(self) -> tuple[StageRecord, ...]:
+        return self.run.stages
 
     @property
     def warnings(self) -> list[str]:
-        return list(self.report.get("warnings", []))
+        return list(self.run.warnings)
 
     @property
     def files(self) -> list[Path]:
-        return [self.video, self.captions_srt, self.captions_vtt, self.thumbnail, self.post, self.report_path]
+        return [self.video, self.captions_srt, self.captions_vtt, self.thumbnail, self.post, self.report_path,
+                self.timeline_path]

@@ -1,9 +1,9 @@
-"""The ``studio`` command: a thin shell over ``Studio.make``."""
+"""The ``studio`` command: a thin shell over ``Studio.make`` and ``Studio.render``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -56,19 +56,44 @@ def make(
                                models=tuple(model), strict=strict, safety=safety, voice_sample=voice_sample,
                                voice_consent=consent)
         studio = Studio()
-        with Progress(TextColumn("[bold]{task.fields[stage]:<8}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                      TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
-            task = bar.add_task("starting", total=1.0, stage="")
+        with _bar() as (bar, task):
             result = studio.make(request, out_dir=out, on_progress=lambda f, stage, msg: bar.update(
                 task, completed=f, stage=stage, description=msg))
     except StudioError as exc:
-        console.print(f"[red]Error:[/red] {exc.message}")
-        if exc.hint:
-            console.print(f"[yellow]→[/yellow] {exc.hint}")
-        raise typer.Exit(2) from None
-    table = Table("stage", "engine", "seconds", title="Engines")
+        _fail(exc)
+    _print_result(result)
+
+
+@app.command()
+def render(
+    timeline: Annotated[Path, typer.Argument(help="A timeline.json (a short's, edited or not).")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: the timeline's own folder, "
+                                                "whose files are replaced once the new render has succeeded).")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="Engine profile (default: the one the timeline was made "
+                                                   "with).")] = None,
+    model: Annotated[list[str], typer.Option("--model", help="STAGE=REPO_OR_PATH (repeatable).")] = [],  # noqa: B006
+    strict: Annotated[bool, typer.Option("--strict", help="Fail instead of falling back to offline engines.")] = False,
+    safety: Annotated[str, typer.Option(help="Image safety check: block, warn or off.")] = "block",
+) -> None:
+    """Render a timeline again; only the scenes that changed are made and encoded again."""
+    try:
+        studio = Studio()
+        with _bar() as (bar, task):
+            result = studio.render(timeline, out_dir=out, profile=profile, models=tuple(model), strict=strict,
+                                   safety=safety, on_progress=lambda f, stage, msg: bar.update(
+                                       task, completed=f, stage=stage, description=msg))
+    except StudioError as exc:
+        _fail(exc)
+    seg = result.run.segments
+    console.print(f"Segments: {seg.encoded} encoded, {seg.reused} reused from earlier renders "
+                  f"({seg.encoded_frames} frames encoded).")
+    _print_result(result)
+
+
+def _print_result(result) -> None:
+    table = Table("stage", "engine", "seconds", "made", "cached", title="Engines")
     for r in result.stages:
-        table.add_row(r.stage, r.engine, f"{r.seconds:.2f}")
+        table.add_row(r.stage, r.engine, f"{r.seconds:.2f}", str(r.calls), str(r.cached))
     console.print(table)
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/yellow] {warning}")
@@ -78,6 +103,25 @@ def make(
     print(f"Wrote {result.out_dir}:")
     for path in result.files:
         print(f"  {path}")
+
+
+def _bar():
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar():
+        with Progress(TextColumn("[bold]{task.fields[stage]:<8}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as p:
+            yield p, p.add_task("starting", total=1.0, stage="")
+
+    return bar()
+
+
+def _fail(exc: StudioError) -> NoReturn:
+    console.print(f"[red]Error:[/red] {exc.message}")
+    if exc.hint:
+        console.print(f"[yellow]→[/yellow] {exc.hint}")
+    raise typer.Exit(2) from None
 
 
 @app.command()

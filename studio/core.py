@@ -1,4 +1,5 @@
-"""The Python API: ``Studio(...).make(ShortRequest(...)) -> ShortResult``.
+"""The Python API: ``Studio(...).make(ShortRequest(...)) -> ShortResult`` and
+``Studio(...).render(Timeline.load("timeline.json"))`` for an edited short.
 
 The CLI and the UI call exactly this; none of them re-implements a step. A Studio
 keeps one model manager, so weights loaded for one short are reused by the next.
@@ -15,7 +16,8 @@ from models.errors import InvalidRequest
 from models.manager import ModelManager
 from pipelines.media import check_voice_sample
 from pipelines.render import EncodeOptions
-from pipelines.short import ShortPlan, check_inputs, make_short
+from pipelines.short import Presets, ShortPlan, check_inputs, make_short, render_timeline
+from pipelines.timeline import Timeline
 from pipelines.types import ShortRequest, ShortResult
 from studio.engines import EngineChoice, choose_engines, parse_overrides
 from studio.settings import Settings
@@ -58,6 +60,38 @@ class Studio:
         return make_short(plan, choice.engines, out_dir=out, cache_dir=self.settings.cache_dir,
                           encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
                           on_progress=on_progress)
+
+
+    def presets(self, timeline: Timeline) -> Presets:
+        """The platform, template, voice and language a timeline names, resolved from the settings."""
+        s = self.settings
+        return Presets(s.platform(timeline.platform), s.template(timeline.template),
+                       s.voice(timeline.voice, timeline.language), s.language(timeline.language))
+
+    def render(self, timeline: Timeline | Path | str, *, out_dir: Path | str | None = None, profile: str | None = None,
+               models: tuple[str, ...] = (), strict: bool = False, safety: str = "block",
+               on_progress: Callable[[float, str, str], None] | None = None) -> ShortResult:
+        """Render a timeline (a ``Timeline`` or the path of a ``timeline.json``). Photos are named relative to
+        the timeline's folder; the files go to ``out_dir`` (default: that folder, replacing the last render
+        only once the new one has succeeded). Only what changed since any earlier render is made again."""
+        base: Path | None = None
+        if not isinstance(timeline, Timeline):
+            base = Path(timeline).resolve().parent
+            timeline = Timeline.load(timeline)
+        if out_dir is None and base is None:
+            raise InvalidRequest("Say where the short goes: out_dir (a Timeline object has no folder of its own).")
+        out = Path(out_dir) if out_dir is not None else base
+        assert out is not None  # noqa: S101 - checked just above
+        if safety not in SAFETY_MODES:
+            raise InvalidRequest(f"Unknown safety mode {safety!r}.", f"Choose one of: {', '.join(SAFETY_MODES)}.")
+        presets = self.presets(timeline)
+        choice = choose_engines(self.settings, self.models, profile or timeline.profile, presets.voice,
+                                timeline.language, parse_overrides(models), strict=strict, seed=timeline.seed)
+        out.mkdir(parents=True, exist_ok=True)
+        return render_timeline(timeline, presets, choice.engines, base=base or out, out_dir=out,
+                               cache_dir=self.settings.cache_dir,
+                               encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
+                               on_progress=on_progress, safety=safety)
 
 
 def on_zero_gpu(fn: Callable, seconds: int = 300) -> Callable:

@@ -7,21 +7,19 @@ into an error instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from models.base import EngineContext
 from models.errors import EngineUnavailable
 from models.manager import ModelManager
-from models.registry import ENGINES, load_builtin_engines
+from models.registry import ENGINES, MODEL_ENGINE
 from pipelines.short import Engines
 from pipelines.types import Voice
 from studio.settings import Settings
 
 OFFLINE = "offline"
-# the real engine a --model override means when the profile runs the offline engine for that stage
-MODEL_ENGINES = {"script": "transformers", "voice": "coqui", "stills": "diffusers", "motion": "svd",
-                 "timing": "faster-whisper", "scoring": "open_clip"}
-MODEL_STAGES = tuple(MODEL_ENGINES)
+MODEL_STAGES = tuple(MODEL_ENGINE)  # the stages a --model STAGE=REPO_OR_PATH override can name
 
 
 def resolve_profile(name: str) -> str:
@@ -58,12 +56,15 @@ class EngineChoice:
 def choose_engines(settings: Settings, manager: ModelManager, profile: str, voice: Voice, language: str,
                    overrides: dict[str, str] | None = None, strict: bool = False, voice_sample=None,
                    seed: int = 0) -> EngineChoice:
-    load_builtin_engines()
     name = resolve_profile(profile)
     spec = settings.profile(name)
     offline = settings.profile(OFFLINE)
-    device = spec.get("device", "cpu")
     overrides = overrides or {}
+    context = EngineContext(device=spec.get("device", "cpu"), manager=manager,
+                            fetch_hint=f"Fetch the weights with: studio models pull {name}", language=language,
+                            seed=seed, voice_rate_wpm=voice.rate_wpm, voice_pitch=voice.pitch,
+                            voice_speaker=voice.coqui_speaker, speaker_wav=str(voice_sample) if voice_sample else None)
+    floor = replace(context, device="cpu", fetch_hint="")
     warnings: list[str] = []
     objects: dict[str, Any] = {}
     names: dict[str, str] = {}
@@ -71,48 +72,32 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
         stage_spec = dict(spec[stage])
         if stage in overrides:
             stage_spec.update(model=overrides[stage], revision=None)
-            if stage_spec["engine"] == offline[stage]["engine"]:
-                stage_spec["engine"] = MODEL_ENGINES[stage]
+            if not ENGINES[stage].get(stage_spec["engine"]).uses_weights:
+                stage_spec["engine"] = MODEL_ENGINE[stage]
         engine_name = stage_spec.pop("engine")
         try:
-            if stage == "voice" and engine_name == "coqui":
-                stage_spec.update(seed=seed, speaker_wav=str(voice_sample) if voice_sample else None)
-            objects[stage] = _create(stage, engine_name, stage_spec, device, manager, voice, language, name)
+            objects[stage] = _create(stage, engine_name, stage_spec, context)
             names[stage] = engine_name
         except EngineUnavailable as exc:
             if strict:
                 raise
             fallback = offline[stage]["engine"]
             warnings.append(f"{stage}: {exc.message} Using the offline engine ({fallback}) instead. {exc.hint}".strip())
-            objects[stage] = _create(stage, fallback, {}, "cpu", manager, voice, language, OFFLINE)
+            objects[stage] = _create(stage, fallback, {}, floor)
             names[stage] = fallback
-    if voice_sample and names["voice"] != "coqui":
-        message = "voice: cloning needs a Coqui voice model (XTTS-v2 in the gpu profile); the sample was not used."
+    if voice_sample and not objects["voice"].can_clone:
+        message = "voice: cloning needs a voice engine that can clone (XTTS-v2 in the gpu profile); the sample was not used."
         if strict:
             raise EngineUnavailable(message, "Fetch it with: studio models pull gpu")
         warnings.append(message)
     names["render"] = spec.get("render", {}).get("engine", "ffmpeg")
     timing = objects.pop("timing")
-    engines = Engines(timing=timing if names["timing"] != "voice-events" else None, names=names,
-                      warnings=tuple(warnings), **objects)
+    engines = Engines(timing=None if timing.uses_voice_events else timing, names=names, warnings=tuple(warnings),
+                      **objects)
     return EngineChoice(engines, name, warnings)
 
 
-def _create(stage: str, engine: str, options: dict, device: str, manager: ModelManager, voice: Voice,
-            language: str, profile: str) -> Any:
-    if stage == "timing" and engine == "voice-events":
-        return None
-    if engine == "espeak-ng":
-        return ENGINES["voice"].create(engine, rate_wpm=voice.rate_wpm, pitch=voice.pitch)
-    if engine in MODEL_ENGINES.values():
-        options = dict(options, device=device, manager=manager,
-                       fetch_hint=f"Fetch the weights with: studio models pull {profile}")
-        if engine == "coqui":
-            options.setdefault("language", language)
-            options.setdefault("speaker", voice.coqui_speaker)
-    if engine == "openai-compatible":
-        options = {k: v for k, v in options.items() if k in ("base_url", "model", "api_key", "timeout", "max_tokens")}
-    obj = ENGINES[stage].create(engine, **options)
-    if hasattr(obj, "check"):
-        obj.check()
+def _create(stage: str, engine: str, options: dict, context: EngineContext) -> Any:
+    obj = ENGINES[stage].create(engine, options, context)
+    obj.check()
     return obj

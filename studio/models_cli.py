@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.errors import StudioError
-from models.hub import ModelRef, locate, pull
+from models.registry import ENGINES, MODEL_ENGINE
 from studio.engines import parse_overrides, resolve_profile
 from studio.settings import Settings
 
@@ -24,16 +24,8 @@ def _status(stage: str, spec: dict) -> str:
     model = spec.get("model")
     if not model:
         return "built in"
-    try:
-        if model.startswith("tts_models/"):
-            from models.voice.coqui import CoquiVoice
-
-            CoquiVoice(model).check()
-        else:
-            locate(ModelRef(model, spec.get("revision")), stage=stage)
-        return "cached"
-    except StudioError:
-        return "missing"
+    engine = ENGINES[stage].get(spec["engine"])
+    return "cached" if engine.weights_present(stage, model, spec.get("revision")) else "missing"
 
 
 def _stage_specs(settings: Settings, profile: str, overrides: dict[str, str]) -> dict[str, dict]:
@@ -43,6 +35,8 @@ def _stage_specs(settings: Settings, profile: str, overrides: dict[str, str]) ->
         s = dict(spec[stage])
         if stage in overrides:
             s.update(model=overrides[stage], revision=None)
+            if not ENGINES[stage].get(s["engine"]).uses_weights:
+                s["engine"] = MODEL_ENGINE[stage]
         out[stage] = s
     return out
 
@@ -74,13 +68,8 @@ def pull_models(
             if (stage and name_of_stage not in stage) or not name or _status(name_of_stage, spec) == "cached":
                 continue
             console.print(f"[bold]{name_of_stage}[/bold]: fetching {name}")
-            if name.startswith("tts_models/"):
-                from TTS.utils.manage import ModelManager as CoquiModels
-
-                CoquiModels(progress_bar=True).download_model(name)
-            else:
-                result = pull(ModelRef(name, spec.get("revision")))
-                console.print(f"  {result.files} files, {result.bytes / 2**20:.1f} MiB at {result.commit[:12]}")
+            fetched = ENGINES[name_of_stage].get(spec["engine"]).fetch_weights(name, spec.get("revision"))
+            console.print(f"  {fetched}")
     except StudioError as exc:
         console.print(f"[red]Error:[/red] {exc.message}")
         if exc.hint:

@@ -53,3 +53,21 @@ def tiny(tmp_path_factory):
         "scoring": builders.build_open_clip(root / "openclip-tiny"),
         "motion": builders.build_svd(root / "svd-tiny"),
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _every_timeline_follows_the_schema(tmp_path_factory):
+    """Every timeline.json any test wrote is checked against the schema in the repo, by jsonschema itself."""
+    yield
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from pipelines.timeline import SCHEMA_PATH
+
+    validator = Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    found = list(tmp_path_factory.getbasetemp().rglob("timeline.json"))
+    bad = {str(p): [e.message for e in validator.iter_errors(json.loads(p.read_text(encoding="utf-8")))][:3]
+           for p in found}
+    bad = {p: errors for p, errors in bad.items() if errors}
+    assert not bad, f"timeline.json files that break the schema: {bad}"

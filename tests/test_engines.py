@@ -193,7 +193,7 @@ def test_cli_makes_a_short_with_every_real_engine(tiny, tmp_path, openai_server)
     assert report["engines"] == {"script": "openai-compatible", "voice": "coqui", "timing": "faster-whisper",
                                  "stills": "diffusers", "scoring": "open_clip", "motion": "svd", "music": "procedural",
                                  "mix": "ducking + loudness", "render": "ffmpeg", "checks": "ffprobe + ebur128"}
-    assert len(report["scene_alignment"]) == report["scenes"] == 3
+    assert len(report["scene_alignment"]) == len(report["scenes"]) == 3
     for name in ("resolution", "video_codec", "fps", "audio", "faststart", "duration_s", "captions"):
         assert report["checks"][name]["ok"], name
     motion = next(s for s in report["stages"] if s["stage"] == "motion")

@@ -159,9 +159,9 @@ def test_cli_make_clones_the_sample_with_xtts(xtts, refs, tmp_path, monkeypatch)
     assert report["engines"]["voice"] == "coqui"
     assert not any("sample was not used" in w for w in report["warnings"])
     voice = next(s for s in report["stages"] if s["stage"] == "voice")
-    assert voice["calls"] == report["scenes"] >= 2
+    assert voice["calls"] == len(report["scenes"]) >= 2
     clips = [json.loads(p.read_text()) for p in (home / "cache" / "voice").rglob("*.wav.json")]
-    assert len(clips) == report["scenes"] and {c["rate"] for c in clips} == {24000}
+    assert len(clips) == len(report["scenes"]) and {c["rate"] for c in clips} == {24000}
     assert all(c["duration"] > 0 for c in clips)
     for name in ("resolution", "audio", "duration_s"):
         assert report["checks"][name]["ok"], name

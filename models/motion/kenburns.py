@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 
+from models.base import MotionEngine
 from models.types import CameraPath
 
 
-class KenBurns:
+class KenBurns(MotionEngine):
     engine = "kenburns"
 
     def __init__(self, zoom: float = 1.16, min_zoom: float = 1.05, drift: float = 0.04) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.base import MotionEngine
 from models.errors import EngineFailed
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
@@ -17,7 +18,9 @@ from models.motion.kenburns import KenBurns
 from models.types import CameraPath
 
 
-class SVDMotion:
+class SVDMotion(MotionEngine):
+    uses_weights = True
+    can_animate = True
     engine = "svd"
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", variant: str | None = None,

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
+from models.base import MusicEngine
 from models.wavio import write_pcm16
 
 _PROGRESSION = ([0, 4, 7], [7, 11, 14], [9, 12, 16], [5, 9, 12])  # I V vi IV in semitones
 
 
-class ProceduralMusic:
+class ProceduralMusic(MusicEngine):
     engine = "procedural"
 
     def __init__(self, sample_rate: int = 48000) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from models.base import ScoringEngine
 from models.errors import EngineUnavailable
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
@@ -14,7 +15,10 @@ SAFETY_LABELS = {
 }
 
 
-class ClipScoring:
+class ClipScoring(ScoringEngine):
+    uses_weights = True
+    can_compare = True
+    can_check_safety = True
     engine = "open_clip"
 
     def __init__(self, model: str, revision: str | None = None, arch: str | None = None, device: str = "cpu",

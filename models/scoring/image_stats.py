@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from models.base import ScoringEngine
 
-class ImageStats:
+
+class ImageStats(ScoringEngine):
     engine = "image-stats"
 
     @property

@@ -6,6 +6,7 @@ answer that cannot be repaired is retried with the reason, then refused.
 
 from __future__ import annotations
 
+from models.base import EngineContext, ScriptEngine
 from models.errors import EngineFailed, EngineUnavailable
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
@@ -22,7 +23,7 @@ screen, for an image model), "seconds" (number)), "call_to_action" (string), "ti
 "caption" (string), "hashtags" (list of strings starting with #)."""
 
 
-class _LLMWriter:
+class _LLMWriter(ScriptEngine):
     engine = "llm"
     retries = 3
 
@@ -48,6 +49,7 @@ class _LLMWriter:
 
 
 class TransformersWriter(_LLMWriter):
+    uses_weights = True
     engine = "transformers"
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", dtype: str = "auto",
@@ -106,6 +108,11 @@ def _param_bytes(model) -> int:
 
 class OpenAICompatibleWriter(_LLMWriter):
     """Ollama, vLLM, LM Studio, llama.cpp server: anything speaking ``/v1/chat/completions``."""
+
+    @classmethod
+    def create(cls, options: dict, context: EngineContext) -> OpenAICompatibleWriter:
+        known = ("base_url", "model", "api_key", "timeout", "max_tokens")  # a profile may carry other keys
+        return cls(**{k: v for k, v in options.items() if k in known})
 
     engine = "openai-compatible"
 

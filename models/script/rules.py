@@ -10,6 +10,7 @@ import random
 import re
 from typing import Any
 
+from models.base import ScriptEngine
 from models.errors import InvalidRequest
 from models.types import Script, ScriptScene
 
@@ -53,7 +54,7 @@ _PHRASES: dict[str, dict[str, Any]] = {
 }
 
 
-class RuleScriptWriter:
+class RuleScriptWriter(ScriptEngine):
     engine = "rules"
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from models.base import StillsEngine
 from models.errors import EngineFailed, EngineUnavailable
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
@@ -29,7 +30,8 @@ def load_pipeline(class_name: str, path: Path, device: str, variant: str | None,
     return pipe
 
 
-class DiffusionStills:
+class DiffusionStills(StillsEngine):
+    uses_weights = True
     engine = "diffusers"
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", variant: str | None = None,

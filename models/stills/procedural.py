@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from models.base import StillsEngine
 from models.types import StillSpec
 
 
@@ -20,7 +21,7 @@ def _rgb(hex_colour: str) -> np.ndarray:
     return np.array([int(h[i: i + 2], 16) for i in (0, 2, 4)], dtype=np.float32)
 
 
-class ProceduralStills:
+class ProceduralStills(StillsEngine):
     engine = "procedural"
 
     @property

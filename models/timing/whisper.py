@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from models.base import TimingEngine
 from models.errors import EngineFailed, EngineUnavailable
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
 from models.types import Word
 
 
-class WhisperTiming:
+class WhisperTiming(TimingEngine):
+    uses_weights = True
     engine = "faster-whisper"
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", compute_type: str = "int8",

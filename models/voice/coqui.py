@@ -8,10 +8,12 @@ word timings come from the timing stage.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
-from models.errors import EngineFailed, EngineUnavailable
+from models.base import EngineContext, VoiceEngine
+from models.errors import EngineFailed, EngineUnavailable, StudioError
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
 from models.types import VoiceClip
@@ -20,7 +22,34 @@ from models.wavio import write_pcm16
 _HINT = "pip install -r requirements.txt  (coqui-tts needs torch, torchaudio, torchcodec and six)"
 
 
-class CoquiVoice:
+class CoquiVoice(VoiceEngine):
+    uses_weights = True
+    can_clone = True  # XTTS-v2 speaks in the voice of speaker_wav
+
+    @classmethod
+    def create(cls, options: dict, context: EngineContext) -> CoquiVoice:
+        options = {"language": context.language, "speaker": context.voice_speaker, **options,
+                   "seed": context.seed, "speaker_wav": context.speaker_wav}
+        return cast(CoquiVoice, super().create(options, context))
+
+    @classmethod
+    def weights_present(cls, stage: str, model: str, revision: str | None) -> bool:
+        if not model.startswith("tts_models/"):  # a Hub repo or a folder
+            return super().weights_present(stage, model, revision)
+        try:
+            cls(model).check()
+            return True
+        except StudioError:
+            return False
+
+    @classmethod
+    def fetch_weights(cls, model: str, revision: str | None) -> str:
+        if not model.startswith("tts_models/"):
+            return super().fetch_weights(model, revision)
+        from TTS.utils.manage import ModelManager as CoquiModels
+
+        CoquiModels(progress_bar=True).download_model(model)
+        return f"{model} from Coqui's model list"
     engine = "coqui"
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", speaker: str | None = None,

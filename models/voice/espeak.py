@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.base import EngineContext, VoiceEngine
 from models.errors import EngineFailed, EngineUnavailable
 from models.types import VoiceClip, Word
 from models.wavio import write_pcm16
@@ -72,8 +73,13 @@ def _library() -> tuple[ctypes.CDLL, int]:
     return _LIB, _RATE
 
 
-class EspeakVoice:
+class EspeakVoice(VoiceEngine):
     """Offline text-to-speech. ``voice`` is an espeak-ng voice name such as ``en-us+m3``."""
+
+    @classmethod
+    def create(cls, options: dict, context: EngineContext) -> EspeakVoice:
+        return cls(**{"rate_wpm": context.voice_rate_wpm, "pitch": context.voice_pitch, **options})
+    reports_words = True
 
     engine = "espeak-ng"
 

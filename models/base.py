@@ -1,0 +1,134 @@
+"""One interface per model family, with the abilities an engine declares.
+
+Callers ask an engine what it can do (``can_animate``, ``can_compare``, ``can_check_safety``,
+``reports_words``, ``can_clone``) instead of probing it for methods. An engine subclasses its
+family's base, overrides what it does, and sets the flags that say so.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from models.types import CameraPath, Script, StillSpec, VoiceClip, Word
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """What the studio knows when it builds an engine; each engine takes what it needs from it."""
+
+    device: str = "cpu"
+    manager: Any = None  # models.manager.ModelManager: keeps loaded weights resident within a budget
+    fetch_hint: str = ""  # the command that fetches missing weights, e.g. "studio models pull cpu"
+    language: str = "en"
+    seed: int = 0
+    voice_rate_wpm: int = 165
+    voice_pitch: int = 50
+    voice_speaker: str | None = None  # a multi-speaker model's speaker
+    speaker_wav: str | None = None  # a voice sample to clone (engines with can_clone)
+
+
+class Engine(ABC):
+    """What every engine has: settings that key the cache, and a cheap check that its weights are there."""
+
+    uses_weights: ClassVar[bool] = False  # takes model=REPO_OR_PATH, located through the Hub cache
+
+    @classmethod
+    def create(cls, options: dict[str, Any], context: EngineContext) -> Engine:
+        """Build the engine from its profile options; weight-backed engines also get device, manager and hint."""
+        if cls.uses_weights:
+            options = dict(options, device=context.device, manager=context.manager, fetch_hint=context.fetch_hint)
+        return cls(**options)
+
+    @classmethod
+    def weights_present(cls, stage: str, model: str, revision: str | None) -> bool:
+        """Whether ``model`` is on this machine (never downloads)."""
+        from models.errors import StudioError
+        from models.hub import ModelRef, locate
+
+        try:
+            locate(ModelRef(model, revision), stage=stage)
+            return True
+        except StudioError:
+            return False
+
+    @classmethod
+    def fetch_weights(cls, model: str, revision: str | None) -> str:
+        """Download ``model``; returns a line saying what was fetched."""
+        from models.hub import ModelRef, pull
+
+        result = pull(ModelRef(model, revision))
+        return f"{result.files} files, {result.bytes / 2**20:.1f} MiB at {result.commit[:12]}"
+
+    @property
+    @abstractmethod
+    def settings(self) -> dict:
+        """Everything that changes the engine's output (cache keys hash it)."""
+
+    def check(self) -> None:  # noqa: B027 - most engines have nothing to check
+        """Raise EngineUnavailable when the engine cannot run here (weights absent); must not load them."""
+
+
+class ScriptEngine(Engine):
+    @abstractmethod
+    def write(self, topic: str, *, language: str, target_words: int, seed: int = 0) -> Script: ...
+
+
+class VoiceEngine(Engine):
+    reports_words: bool = False  # synthesize() returns word events with character offsets
+    can_clone: bool = False  # speaks in the voice of a sample given at construction
+
+    @abstractmethod
+    def synthesize(self, text: str, *, voice: str, out_path: Path) -> VoiceClip: ...
+
+
+class StillsEngine(Engine):
+    @abstractmethod
+    def generate(self, spec: StillSpec, out_path: Path) -> Path: ...
+
+
+class MotionEngine(Engine):
+    can_animate: bool = False  # animate() makes a clip from a still; else the renderer moves a camera over it
+
+    @abstractmethod
+    def plan(self, seed: int) -> CameraPath:
+        """The camera path a scene records (the renderer ignores it while a generated clip plays)."""
+
+    def animate(self, image: Path, *, seed: int, out_path: Path) -> Path:
+        raise NotImplementedError(f"{type(self).__name__} cannot animate; ask can_animate first")
+
+
+class MusicEngine(Engine):
+    @abstractmethod
+    def compose(self, seconds: float, *, bpm: float, mood: str, seed: int, out_path: Path) -> Path: ...
+
+
+class TimingEngine(Engine):
+    uses_voice_events: bool = False  # no recogniser: the voice engine's own word events are used
+
+    @abstractmethod
+    def words(self, audio: Path, *, language: str | None, duration: float) -> tuple[Word, ...]: ...
+
+
+class ScoringEngine(Engine):
+    can_compare: bool = False  # similarity() between images and texts
+    can_check_safety: bool = False  # unsafe() probabilities, flagged at unsafe_threshold
+    unsafe_threshold: float = 1.0
+
+    @abstractmethod
+    def score(self, path: Path) -> float:
+        """How good the image looks as a thumbnail (higher is better)."""
+
+    def similarity(self, images: list[Path], texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError(f"{type(self).__name__} cannot compare images and text; ask can_compare first")
+
+    def unsafe(self, paths: list[Path]) -> list[float]:
+        raise NotImplementedError(f"{type(self).__name__} has no safety model; ask can_check_safety first")
+
+
+FAMILIES: dict[str, Any] = {  # family → its interface (abstract classes, hence Any for mypy)
+    "script": ScriptEngine, "voice": VoiceEngine, "stills": StillsEngine, "motion": MotionEngine,
+    "music": MusicEngine, "timing": TimingEngine, "scoring": ScoringEngine,
+}

@@ -1,0 +1,136 @@
+"""Everything derived from a scene, cached by content: its voice, word timings, still and motion clip.
+
+Keys hash the engine, its settings and the scene's own content (text, prompt, seed,
+the photo's bytes), never the scene's position, so inserting, deleting or moving a
+scene re-does nothing for the others, and editing one scene's words re-speaks that scene alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+
+from models.hub import sha256_file
+from models.types import StillSpec, VoiceClip, Word
+from pipelines import frames
+from pipelines.cache import Cache, key
+from pipelines.stages import Engines
+from pipelines.timeline import TimelineScene
+from pipelines.types import Platform, Template, Voice
+from pipelines.words import align_heard, display_words
+
+TIMING_VERSION = 1  # bump when how words are timed changes, so cached timings are not reused
+
+
+def scene_seed(short_seed: int, scene_id: str) -> int:
+    """A scene's seed comes from its id, not its position: moving a scene keeps its look."""
+    return int(key("scene-seed", short_seed, scene_id)[:8], 16)
+
+
+def speak(engines: Engines, cache: Cache, voice: Voice, text: str, calls: dict) -> tuple[VoiceClip, str]:
+    """The scene's speech (a cache hit when this voice already said these words) and its cache key."""
+    engine = engines.voice
+    digest = key(engines.names["voice"], engine.settings, voice.engine_voice, text)
+
+    def make(tmp: Path) -> dict:
+        clip = engine.synthesize(text, voice=voice.engine_voice, out_path=tmp)
+        return {"rate": clip.sample_rate, "duration": clip.duration, "words": [asdict(w) for w in clip.words]}
+
+    wav, data, hit = cache.file("voice", digest, ".wav", make)
+    calls["cached" if hit else "calls"] += 1
+    return VoiceClip(wav, data["rate"], data["duration"], tuple(Word(**w) for w in data["words"])), digest
+
+
+def words_match(text: str, words: tuple[Word, ...]) -> bool:
+    """True when stored word timings still belong to this text (an edit to the text makes them stale)."""
+    return bool(words) and "".join(w.text for w in words).replace(" ", "") == "".join(text.split())
+
+
+def time_words(engines: Engines, cache: Cache, clip: VoiceClip, voice_key: str, scene: TimelineScene,
+               language: str, warnings: list[str], calls: dict) -> tuple[Word, ...]:
+    """When each shown word is heard, from the start of the speech: the timeline's own timings while they
+    still match the text, else a recogniser on the real voice track, else the voice engine's word events."""
+    shown = scene.shown_text
+    if not shown.strip():
+        return ()
+    if words_match(shown, scene.words):
+        calls["cached"] += 1
+        return scene.words
+    if engines.timing is None and not clip.words:
+        note = ("timing: the voice engine reports no word timings and no recogniser is loaded; words were spread "
+                "over the speech by length (captions may drift).")
+        if note not in warnings:
+            warnings.append(note)
+    timing_name = engines.names.get("timing", "voice-events") if engines.timing is not None else "voice-events"
+    settings = engines.timing.settings if engines.timing is not None else None
+    digest = key("timing", TIMING_VERSION, timing_name, settings, voice_key, scene.text, shown, language)
+
+    def make(tmp: Path) -> None:
+        if engines.timing is not None:
+            heard = engines.timing.words(clip.path, language=language, duration=clip.duration)
+            timed = align_heard(shown, heard, clip.duration)
+        elif clip.words and shown == scene.text:
+            timed = display_words(shown, clip.words, clip.duration)
+        else:  # a caption that differs from the words: spread it over the spoken words' span
+            timed = align_heard(shown, clip.words, clip.duration)
+        tmp.write_text(json.dumps([[w.text, w.start, w.end] for w in timed], ensure_ascii=False), encoding="utf-8")
+
+    path, _, hit = cache.file("timing", digest, ".json", make)
+    calls["cached" if hit else "calls"] += 1
+    return tuple(Word(t, s, e) for t, s, e in json.loads(path.read_text(encoding="utf-8")))
+
+
+def _prepare_into(src: Path, platform: Platform, tmp: Path) -> Path:
+    return frames.prepare_still(src, platform, tmp)
+
+
+def prepared_photo(cache: Cache, platform: Platform, src: Path, calls: dict) -> tuple[Path, str]:
+    """A creator's photo cover-cropped to the frame at the camera's margin (cached by the photo's bytes)."""
+    digest = key("prepare", frames.SOURCE_SCALE, platform.width, platform.height, sha256_file(src))
+    path, _, hit = cache.file("stills", digest, ".jpg", partial(_prepare_into, src, platform))
+    calls["cached" if hit else "calls"] += 1
+    return path, digest
+
+
+def generated_still(engines: Engines, cache: Cache, platform: Platform, template: Template, prompt: str, seed: int,
+                    calls: dict) -> tuple[Path, str]:
+    w, h = frames.source_size(platform)
+    spec = StillSpec(prompt, w, h, seed=seed, palette=template.palette)
+    digest = key(engines.names["stills"], engines.stills.settings, asdict(spec), frames.SOURCE_SCALE)
+
+    def make(tmp: Path) -> None:
+        raw = tmp.with_name(tmp.stem + ".raw.jpg")
+        try:
+            engines.stills.generate(spec, raw)
+            frames.prepare_still(raw, platform, tmp)  # any model size → the frame's aspect, cover-cropped
+        finally:
+            raw.unlink(missing_ok=True)
+
+    path, _, hit = cache.file("stills", digest, ".jpg", make)
+    calls["cached" if hit else "calls"] += 1
+    return path, digest
+
+
+def _animate_into(motion, image: Path, seed: int, tmp: Path):
+    return motion.animate(image, seed=seed, out_path=tmp)
+
+
+def motion_clip(engines: Engines, cache: Cache, image: Path, image_key: str, seed: int, calls: dict) -> tuple[Path, str]:
+    """A clip generated from the scene's still (frames in an .npz), cached by the still and the seed."""
+    digest = key(engines.names["motion"], engines.motion.settings, image_key, seed)
+    path, _, hit = cache.file("motion", digest, ".npz", partial(_animate_into, engines.motion, image, seed))
+    calls["cached" if hit else "calls"] += 1
+    return path, digest
+
+
+def music_bed(engines: Engines, cache: Cache, template: Template, seconds: float, seed: int, calls: dict) -> Path:
+    """A bed at least ``seconds`` long. Lengths are rounded up to 5 s, so an edit that moves the end by a
+    few seconds reuses the bed (the mix trims it and fades it out) instead of composing again."""
+    length = 5.0 * -(-seconds // 5.0)
+    digest = key(engines.names["music"], engines.music.settings, length, template.music_bpm, template.music_mood, seed)
+    path, _, hit = cache.file("music", digest, ".wav", lambda tmp: engines.music.compose(
+        length, bpm=template.music_bpm, mood=template.music_mood, seed=seed, out_path=tmp))
+    calls["cached" if hit else "calls"] += 1
+    return path

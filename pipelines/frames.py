@@ -1,0 +1,130 @@
+"""Frames: a scene's still (or generated clip) moved by its camera path, as yuv420p planes.
+
+Ken Burns moves are sub-pixel affine warps (OpenCV, bilinear) of each plane of
+the YUV image, so the camera glides instead of snapping to whole pixels the way
+ffmpeg's ``zoompan`` does. Everything is indexed by the frame number inside its
+scene, never by time in the short, so a scene that moves keeps its pixels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from models.types import CameraPath
+from pipelines.types import Platform, Scene
+
+SOURCE_SCALE = 1.16  # stills are prepared this much larger than the frame, so zooming in stays sharp
+FADE_SECONDS = 0.25
+
+
+def source_size(platform: Platform) -> tuple[int, int]:
+    """Size of the stills the camera moves over (even, for 4:2:0 chroma)."""
+    return round(platform.width * SOURCE_SCALE / 2) * 2, round(platform.height * SOURCE_SCALE / 2) * 2
+
+
+def prepare_still(src: Path, platform: Platform, out: Path) -> Path:
+    """Cover-crop a photo or still to the frame's aspect at SOURCE_SCALE × the frame size."""
+    w, h = source_size(platform)
+    with Image.open(src) as opened:
+        im = ImageOps.exif_transpose(opened).convert("RGB")
+        ImageOps.fit(im, (w, h), Image.Resampling.LANCZOS).save(out, quality=95)
+    return out
+
+
+def _planes(path: Path) -> list[np.ndarray]:
+    import cv2
+
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    h, w = rgb.shape[:2]
+    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+    y = i420[:h]
+    u = i420[h: h + h // 4].reshape(h // 2, w // 2)
+    v = i420[h + h // 4:].reshape(h // 2, w // 2)
+    return [y, u, v]
+
+
+def ease(u: float) -> float:
+    u = min(max(u, 0.0), 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * u)
+
+
+def camera_at(path: CameraPath, u: float) -> tuple[float, float, float]:
+    """Zoom and centre (fractions of the source) at progress ``u`` through the scene."""
+    e = ease(u)
+    z = path.zoom_start + (path.zoom_end - path.zoom_start) * e
+    cx = path.center_start[0] + (path.center_end[0] - path.center_start[0]) * e
+    cy = path.center_start[1] + (path.center_end[1] - path.center_start[1]) * e
+    half = 0.5 / z  # keep the window inside the image
+    return z, min(max(cx, half), 1 - half), min(max(cy, half), 1 - half)
+
+
+def _warp(planes: list[np.ndarray], cam: tuple[float, float, float], width: int, height: int) -> list[np.ndarray]:
+    import cv2
+
+    z, cx, cy = cam
+    out = []
+    for k, plane in enumerate(planes):
+        div = 1 if k == 0 else 2
+        sh, sw = plane.shape
+        s = z * (width / div) / sw
+        m = np.array([[s, 0, width / div / 2 - s * cx * sw], [0, s, height / div / 2 - s * cy * sh]], np.float64)
+        out.append(cv2.warpAffine(plane, m, (width // div, height // div), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE))
+    return out
+
+
+def _clip_planes(path: Path, platform: Platform) -> tuple[list[list[np.ndarray]], int]:
+    """A generated clip's frames, cover-fitted to the frame size, as I420 planes; and its fps."""
+    import cv2
+
+    data = np.load(path)
+    out = []
+    for rgb in data["frames"]:
+        fitted = ImageOps.fit(Image.fromarray(rgb), (platform.width, platform.height), Image.Resampling.LANCZOS)
+        h = platform.height
+        i420 = cv2.cvtColor(np.asarray(fitted), cv2.COLOR_RGB2YUV_I420)
+        out.append([i420[:h], i420[h: h + h // 4].reshape(h // 2, -1), i420[h + h // 4:].reshape(h // 2, -1)])
+    return out, int(data["fps"])
+
+
+STILL = CameraPath(1.0, 1.0, (0.5, 0.5), (0.5, 0.5))  # the whole prepared still, not moving
+
+
+def fade_frames(fps: int, scene_frames: int) -> int:
+    """How many frames a cross-fade into a scene lasts (never longer than the scene)."""
+    return max(0, min(round(FADE_SECONDS * fps), scene_frames))
+
+
+class SceneSource:
+    """One scene's pixels, loaded once: the camera's view of the still, or the generated clip."""
+
+    def __init__(self, scene: Scene, platform: Platform) -> None:
+        self.scene, self.platform = scene, platform
+        if scene.clip is not None:
+            self.clip, self.clip_fps = _clip_planes(scene.clip, platform)
+        else:
+            self.planes = _planes(scene.image)
+
+    def frame(self, k: int) -> list[np.ndarray]:
+        """The scene's frame ``k`` (0 = its first); past its end the camera holds still and a clip keeps playing."""
+        s = self.scene
+        if s.clip is not None:  # play the generated clip forwards and back until the scene ends
+            n = len(self.clip)
+            j = int(k * self.clip_fps / s.fps) % max(2 * n - 2, 1)
+            return self.clip[j if j < n else 2 * n - 2 - j]
+        return _warp(self.planes, camera_at(s.camera or STILL, k / s.frames), self.platform.width, self.platform.height)
+
+
+def segment_frames(scene: Scene, source: SceneSource, begin: int, end: int, before: SceneSource | None = None):
+    """yuv420p frames ``begin``..``end`` of a scene (scene-relative), cross-faded from ``before`` over the fade."""
+    fade = fade_frames(scene.fps, scene.frames) if before is not None else 0
+    for k in range(begin, end):
+        cur = source.frame(k)
+        if k < fade and before is not None:
+            old = before.frame(before.scene.frames + k)
+            a = k / fade
+            cur = [(p * a + q * (1 - a)).astype(np.uint8) for p, q in zip(cur, old)]
+        yield b"".join(p.tobytes() for p in cur)

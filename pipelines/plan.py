@@ -1,0 +1,199 @@
+"""Plan: a request → a Timeline. The script is written and spoken until its voiceover fits the length;
+each scene gets a stable id, its visual (a photo of the creator's, or a prompt and seed), its motion,
+its pauses and its word timings. Nothing is rendered here."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from models.errors import EngineFailed, InvalidRequest
+from models.hub import sha256_file
+from models.types import Script, VoiceClip, Word
+from pipelines import derive, media
+from pipelines.cache import Cache, key
+from pipelines.scripting import MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS, clean_text, script_from_creator
+from pipelines.stages import Engines, Progress, ShortPlan, Stages
+from pipelines.timeline import Motion, MusicSpec, Timeline, TimelineScene, Visual
+from pipelines.types import Platform, ShortRequest, StageRecord
+
+MAX_PHOTOS = 30
+DEFAULT_SECONDS = 30.0  # a topic short's length when none is asked
+LEAD_IN = 0.25  # silence before the first word
+GAP = 0.3  # breath between scenes
+TAIL = 0.6  # room after the last word
+
+
+@dataclass(frozen=True)
+class Planned:
+    timeline: Timeline
+    script: Script
+    records: tuple[StageRecord, ...]
+    warnings: tuple[str, ...]
+    topic: str  # "" when the creator gave the script
+
+
+def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str, float | None]:
+    """Fail early and precisely; returns the cleaned (topic, script) and the asked length (None: the voiceover's)."""
+    if bool(request.topic.strip()) == bool(request.script.strip()):
+        raise InvalidRequest("Give either a topic or a script, not both and not neither.",
+                             "Use a topic to have the script written, or --script FILE for your own words.")
+    topic = clean_text(request.topic, "topic", MAX_TOPIC_CHARS) if request.topic.strip() else ""
+    script = clean_text(request.script, "script", MAX_SCRIPT_CHARS, keep_lines=True) if request.script.strip() else ""
+    d = request.duration if request.duration is not None or not topic else DEFAULT_SECONDS
+    if d is not None:
+        if not (platform.min_seconds <= d <= platform.max_seconds):
+            raise InvalidRequest(
+                f"{platform.label} shorts must last between {platform.min_seconds:g} and {platform.max_seconds:g} "
+                f"seconds; {d!r} was asked.", "Pick a duration in that range, e.g. --duration 30.")
+    if len(request.media) > MAX_PHOTOS:
+        raise InvalidRequest(f"{len(request.media)} photos were given; the limit is {MAX_PHOTOS}.")
+    for photo in request.media:
+        media.check_image(photo)
+    return topic, script, d
+
+
+def plan_short(plan: ShortPlan, engines: Engines, cache: Cache, media_dir: Path,
+               on_progress: Progress | None = None, span: float = 0.25) -> Planned:
+    """The timeline for a request. The creator's photos are copied into ``media_dir`` (named by content),
+    which is where the timeline names them from."""
+    req, platform = plan.request, plan.platform
+    stages = Stages(engines.names, on_progress, 0.0, span)
+    warnings = list(engines.warnings)
+
+    # 1. Check everything before any work starts.
+    topic, creator_text, target = check_inputs(req, platform)
+
+    # 2-3. Script and voice, fitted to the length: a topic's script shrinks until its voiceover fits.
+    wps = plan.voice.rate_wpm / 60.0
+    budget = int((target or 0) * wps * 0.85) if topic else 0
+    used: dict = {"engine": engines.names["script"] if topic else "creator", "failed": False}
+    for _attempt in range(6):
+        script = stages.run("script", 0.1, "writing the script", partial(
+            _write_script, engines, topic, creator_text, plan, budget, warnings, used), engine=used["engine"])
+        clips = stages.run("voice", 0.5, f"speaking {len(script.scenes)} scenes",
+                           partial(_speak_all, engines, cache, plan, script))
+        spoken = LEAD_IN + sum(c.duration for c, _ in clips) + GAP * (len(clips) - 1) + TAIL
+        if target is None or spoken <= target or budget <= 4:
+            break
+        budget = int(budget * target / spoken) - 1
+    total = target if target is not None else spoken
+    if spoken > total + 0.5:
+        raise InvalidRequest(f"The voiceover needs {spoken:.1f} s but {total:g} s was asked.", "Ask for a longer short.")
+    if total > platform.max_seconds:
+        raise InvalidRequest(f"The voiceover lasts {total:.0f} s; {platform.label} allows {platform.max_seconds:g} s.",
+                             "Shorten the script or split it into several shorts.")
+
+    # 4. Scenes: stable ids, seeds from the id, pauses that fill the asked length in whole frames.
+    ids = [_scene_id(req.seed, topic or creator_text, i) for i in range(len(script.scenes))]
+    leads, pauses = _pauses([c.duration for c, _ in clips], total, platform.fps)
+
+    # 5. Timing: when each word is heard, stored in the timeline so a render does not time it again.
+    drafts = [TimelineScene(sid, s.text, Visual("generated"), Motion("still"), lead=lead, pause=pause)
+              for sid, s, lead, pause in zip(ids, script.scenes, leads, pauses)]
+    timed = stages.run("timing", 0.25, "timing every word", lambda c: [derive.time_words(
+        engines, cache, clip, vkey, d, plan.language.code, warnings, c) for d, (clip, vkey) in zip(drafts, clips)])
+
+    # 6. Visuals: the creator's photos matched to scenes, or a prompt and a seed per scene; a camera move each.
+    visuals = stages.run("stills", 0.15, "choosing visuals", lambda c: _visuals(
+        engines, cache, plan, script, ids, media_dir, c), engine="creator-photos" if req.media else engines.names["stills"])
+    scenes = []
+    for i, (draft, words, visual) in enumerate(zip(drafts, timed, visuals)):
+        seed = derive.scene_seed(req.seed, draft.id)
+        seed += (i - seed) % 2  # alternate zooming in and out down the planned short
+        motion = Motion("generated", seed=seed) if engines.motion.can_animate else Motion(
+            "camera", engines.motion.plan(seed))
+        scenes.append(TimelineScene(draft.id, draft.text, visual, motion, lead=draft.lead, pause=draft.pause,
+                                    transition="cut" if i == 0 else "fade", words=words))
+
+    t = plan.template
+    timeline = Timeline(
+        platform=platform.name, template=t.name, language=plan.language.code, voice=req.voice,
+        voice_engine=engines.names.get("voice", ""), profile=req.profile, seed=req.seed, scenes=tuple(scenes),
+        music=MusicSpec(level_db=t.music_level_db, seed=req.seed, engine=engines.names.get("music", ""),
+                        mood=t.music_mood, bpm=t.music_bpm),
+        hook=script.hook, title=script.title, caption=script.caption, call_to_action=script.call_to_action,
+        hashtags=script.hashtags)
+    return Planned(timeline, script, tuple(stages.records), tuple(warnings), topic)
+
+
+def _scene_id(seed: int, source: str, index: int) -> str:
+    return "s" + key("scene-id", seed, source, index)[:8]
+
+
+def _pauses(speech: list[float], total: float, fps: int) -> tuple[list[float], list[float]]:
+    """Lead-in and pause per scene, so each scene lasts a whole number of frames and together they fill ``total``."""
+    n = len(speech)
+    leads = [LEAD_IN] + [GAP / 2] * (n - 1)
+    base = [GAP / 2] * (n - 1) + [TAIL]
+    slack = max(total - sum(leads) - sum(speech) - sum(base), 0.0) / n
+    frames = [int((lead + s + p + slack) * fps) for lead, s, p in zip(leads, speech, base)]
+    frames[-1] += max(round(total * fps) - sum(frames), 0)
+    pauses = [round(f / fps - lead - s, 4) for f, lead, s in zip(frames, leads, speech)]
+    return leads, pauses
+
+
+def _write_script(engines: Engines, topic: str, creator_text: str, plan: ShortPlan, budget: int,
+                  warnings: list[str], used: dict, _calls: dict) -> Script:
+    if creator_text:
+        return script_from_creator(creator_text, plan.platform.title_max_chars)
+    try:
+        if used["failed"]:  # the model already failed for this short: do not try it again on a refit
+            raise EngineFailed("the script model failed earlier for this short")
+        return engines.script.write(topic, language=plan.language.code, target_words=budget, seed=plan.request.seed)
+    except EngineFailed as exc:
+        if plan.request.strict or engines.names["script"] == "rules":
+            raise
+        from models.script.rules import RuleScriptWriter
+
+        if not used["failed"]:
+            warnings.append(f"script: {exc.message} Used the offline rule-based writer instead.")
+        used["failed"] = True
+        used["engine"] = f"rules (fallback from {engines.names['script']})"
+        return RuleScriptWriter().write(topic, language=plan.language.code, target_words=budget,
+                                        seed=plan.request.seed)
+
+
+def _speak_all(engines: Engines, cache: Cache, plan: ShortPlan, script: Script,
+               calls: dict) -> list[tuple[VoiceClip, str]]:
+    return [derive.speak(engines, cache, plan.voice, s.text, calls) for s in script.scenes]
+
+
+def _visuals(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, ids: list[str], media_dir: Path,
+             calls: dict) -> list[Visual]:
+    photos = [Path(p) for p in plan.request.media]
+    if not photos:
+        return [Visual("generated", s.visual_prompt, derive.scene_seed(plan.request.seed, sid))
+                for s, sid in zip(script.scenes, ids)]
+    prepared = [derive.prepared_photo(cache, plan.platform, p, calls)[0] for p in photos]
+    order = match_photos(engines, prepared, [s.visual_prompt for s in script.scenes])
+    media_dir.mkdir(parents=True, exist_ok=True)
+    names = []
+    for src in photos:  # the timeline names its photos inside its own folder, by content
+        kind = media.check_image(src)
+        dst = media_dir / f"{sha256_file(src)[:16]}.{kind}"
+        if not dst.exists():
+            shutil.copyfile(src, dst)
+        names.append(f"{media_dir.name}/{dst.name}")
+    return [Visual("photo", s.visual_prompt, path=names[k]) for s, k in zip(script.scenes, order)]
+
+
+def match_photos(engines: Engines, photos: list[Path], prompts: list[str]) -> list[int]:
+    """Photo index per scene: by CLIP similarity when the scorer can (each photo used once while any is left),
+    else in the order given."""
+    if not engines.scoring.can_compare or len(photos) == 1:
+        return [i % len(photos) for i in range(len(prompts))]
+    sims = engines.scoring.similarity(photos, prompts)  # photos × scenes
+    order, used = [], set()
+    for j in range(len(prompts)):
+        free = [i for i in range(len(photos)) if i not in used] or list(range(len(photos)))
+        best = max(free, key=lambda i: sims[i][j])
+        used.add(best)
+        order.append(best)
+    return order
+
+
+def words_of(words: tuple[Word, ...]) -> str:
+    return " ".join(w.text for w in words)

@@ -1,0 +1,304 @@
+"""The short as data: a ``Timeline`` of scenes, saved as ``timeline.json``.
+
+Making a short plans a timeline (pipelines/plan.py) and renders it (pipelines/short.py);
+editing a short edits this document and renders it again. Its JSON form follows
+``timeline.schema.json`` (version 1), which is the contract for notebooks, the API
+and the editor; ``Timeline.load`` refuses any document that breaks it, naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from models.errors import InvalidRequest
+from models.types import CameraPath, Word
+
+VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("timeline.schema.json")
+TRANSITIONS = ("fade", "cut")
+CAPTION_STYLES = ("karaoke", "plain", "none")
+MAX_FILE_BYTES = 2_000_000  # a 60-scene timeline with every word timed is ~100 KB
+
+
+@dataclass(frozen=True)
+class Visual:
+    """What a scene shows: a generated still (prompt and seed) or a creator's photo (path or asset id)."""
+
+    kind: str  # generated | photo
+    prompt: str = ""
+    seed: int = 0
+    path: str | None = None  # photo: relative to the timeline's folder
+    asset: str | None = None  # photo in the hosted studio: an asset id, resolved to a file before rendering
+
+
+@dataclass(frozen=True)
+class Motion:
+    """How the visual moves: a camera path over it, no move, or a clip generated from it."""
+
+    kind: str  # camera | still | generated
+    camera: CameraPath | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TimelineScene:
+    id: str
+    text: str
+    visual: Visual
+    motion: Motion
+    caption: str | None = None  # shown instead of the spoken words when set
+    lead: float = 0.15  # silence before the words
+    pause: float = 0.15  # silence after the words
+    duration: float | None = None  # None: lead + speech + pause
+    transition: str = "fade"  # how this scene comes in
+    words: tuple[Word, ...] = ()  # seconds from the start of the scene's speech
+
+    @property
+    def shown_text(self) -> str:
+        return self.text if self.caption is None else self.caption
+
+
+@dataclass(frozen=True)
+class MusicSpec:
+    level_db: float
+    seed: int
+    engine: str = ""
+    mood: str = ""
+    bpm: float | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    platform: str
+    template: str
+    language: str
+    voice: str  # preset name
+    music: MusicSpec
+    seed: int
+    scenes: tuple[TimelineScene, ...]
+    caption_style: str = "karaoke"
+    profile: str = "auto"
+    voice_engine: str = ""
+    hook: str = ""
+    title: str = ""
+    caption: str = ""
+    call_to_action: str = ""
+    hashtags: tuple[str, ...] = field(default_factory=tuple)
+    version: int = VERSION
+
+    # -- editing helpers for notebooks: a timeline is immutable, each returns a new one
+
+    def scene(self, scene_id: str) -> TimelineScene:
+        for s in self.scenes:
+            if s.id == scene_id:
+                return s
+        raise KeyError(scene_id)
+
+    def with_scene(self, scene_id: str, **changes: Any) -> Timeline:
+        """The same timeline with one scene changed, e.g. ``t.with_scene(id, text="New words.")``.
+        Changing the text drops the old word timings, which belonged to the old words."""
+        if "text" in changes and "words" not in changes:
+            changes["words"] = ()
+        self.scene(scene_id)
+        return replace(self, scenes=tuple(replace(s, **changes) if s.id == scene_id else s for s in self.scenes))
+
+    def with_scene_inserted(self, index: int, scene: TimelineScene) -> Timeline:
+        scenes = list(self.scenes)
+        scenes.insert(index, scene)
+        return replace(self, scenes=tuple(scenes))
+
+    def without_scene(self, scene_id: str) -> Timeline:
+        self.scene(scene_id)
+        return replace(self, scenes=tuple(s for s in self.scenes if s.id != scene_id))
+
+    # -- the file
+
+    def to_dict(self) -> dict:
+        return {
+            "version": self.version, "platform": self.platform, "template": self.template,
+            "caption_style": self.caption_style, "language": self.language, "profile": self.profile,
+            "voice": {"preset": self.voice, **({"engine": self.voice_engine} if self.voice_engine else {})},
+            "music": {k: v for k, v in asdict(self.music).items() if v not in ("", None)},
+            "seed": self.seed, "hook": self.hook, "title": self.title, "caption": self.caption,
+            "call_to_action": self.call_to_action, "hashtags": list(self.hashtags),
+            "scenes": [_scene_dict(s) for s in self.scenes],
+        }
+
+    def save(self, path: Path | str) -> Path:
+        """Write ``timeline.json`` atomically (a crash never leaves half a file)."""
+        path = Path(path)
+        data = self.to_dict()
+        check_document(data)  # never write a file that load() would refuse
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Timeline:
+        check_document(data)
+        scenes = tuple(_scene(s) for s in data["scenes"])
+        timeline = cls(
+            platform=data["platform"], template=data["template"], language=data["language"],
+            voice=data["voice"]["preset"], voice_engine=data["voice"].get("engine", ""),
+            music=MusicSpec(**data["music"]), seed=data["seed"], scenes=scenes,
+            caption_style=data.get("caption_style", "karaoke"), profile=data.get("profile", "auto"),
+            hook=data.get("hook", ""), title=data.get("title", ""), caption=data.get("caption", ""),
+            call_to_action=data.get("call_to_action", ""), hashtags=tuple(data.get("hashtags", ())))
+        check_timeline(timeline)
+        return timeline
+
+    @classmethod
+    def load(cls, path: Path | str) -> Timeline:
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise InvalidRequest(f"{path.name} is {size:,} bytes; a timeline is at most {MAX_FILE_BYTES:,}.")
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except OSError as exc:
+            raise InvalidRequest(f"Cannot read the timeline {str(path)!r}: {exc.strerror}.") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidRequest(f"{path.name} is not a JSON timeline ({exc}).",
+                                 "Give the timeline.json a short was saved with, or one that follows its schema.") from None
+        return cls.from_dict(data)
+
+
+def new_scene_id() -> str:
+    """A fresh id for a scene a creator adds (planned scenes get ids from the short's seed)."""
+    return "s" + uuid.uuid4().hex[:10]
+
+
+def _scene_dict(s: TimelineScene) -> dict:
+    visual: dict[str, Any] = {"kind": s.visual.kind}
+    if s.visual.kind == "generated":
+        visual.update(prompt=s.visual.prompt, seed=s.visual.seed)
+    else:
+        visual.update({"path": s.visual.path} if s.visual.path is not None else {"asset": s.visual.asset})
+        if s.visual.prompt:
+            visual["prompt"] = s.visual.prompt
+    motion: dict[str, Any] = {"kind": s.motion.kind}
+    if s.motion.kind == "camera" and s.motion.camera is not None:
+        c = s.motion.camera
+        motion.update(zoom_start=c.zoom_start, zoom_end=c.zoom_end, center_start=list(c.center_start),
+                      center_end=list(c.center_end))
+    elif s.motion.kind == "generated":
+        motion["seed"] = s.motion.seed
+    return {"id": s.id, "text": s.text, "caption": s.caption, "visual": visual, "motion": motion, "lead": s.lead,
+            "pause": s.pause, "duration": s.duration, "transition": s.transition,
+            "words": [{"text": w.text, "start": w.start, "end": w.end} for w in s.words]}
+
+
+def _scene(d: dict) -> TimelineScene:
+    v, m = d["visual"], d["motion"]
+    visual = Visual(v["kind"], v.get("prompt", ""), v.get("seed", 0), v.get("path"), v.get("asset"))
+    camera = None
+    if m["kind"] == "camera":
+        camera = CameraPath(m["zoom_start"], m["zoom_end"], tuple(m["center_start"]), tuple(m["center_end"]))
+    return TimelineScene(
+        id=d["id"], text=d["text"], visual=visual, motion=Motion(m["kind"], camera, m.get("seed", 0)),
+        caption=d.get("caption"), lead=d.get("lead", 0.15), pause=d.get("pause", 0.15), duration=d.get("duration"),
+        transition=d.get("transition", "fade"),
+        words=tuple(Word(w["text"], w["start"], w["end"]) for w in d.get("words", ())))
+
+
+@cache
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def check_document(data: Any) -> None:
+    """Refuse a JSON document that breaks the schema, naming the first field at fault."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        err = min(errors, key=lambda e: -len(e.absolute_path))  # the most specific place
+        where = _field(err.absolute_path) or "the timeline"
+        detail = err.message if len(err.message) < 200 else err.message[:200] + "…"
+        if err.validator in ("oneOf", "anyOf") and err.context:
+            near = {c.message for c in err.context if len(c.absolute_path) <= len(err.absolute_path) + 1}
+            detail = "; ".join(sorted(near))[:300]
+        raise InvalidRequest(f"Timeline field {where}: {detail}.",
+                             "Fix that field (the schema is pipelines/timeline.schema.json).")
+
+
+def _field(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def check_timeline(t: Timeline) -> None:
+    """What a schema cannot say: unique ids, words inside their scene, a duration that leaves room for the words."""
+    if t.version != VERSION:
+        raise InvalidRequest(f"Timeline field version: {t.version} is not supported; this studio reads version {VERSION}.")
+    if not t.scenes:
+        raise InvalidRequest("Timeline field scenes: a short needs at least one scene.")
+    seen: set[str] = set()
+    for i, s in enumerate(t.scenes):
+        where = f"scenes[{i}]"
+        if s.id in seen:
+            raise InvalidRequest(f"Timeline field {where}.id: {s.id!r} is used by another scene; ids must be unique.",
+                                 "Give the new scene its own id (pipelines.timeline.new_scene_id()).")
+        seen.add(s.id)
+        if s.transition not in TRANSITIONS:
+            raise InvalidRequest(f"Timeline field {where}.transition: unknown transition {s.transition!r}.",
+                                 f"Use one of: {', '.join(TRANSITIONS)}.")
+        if not 0 <= s.lead <= 30 or not 0 <= s.pause <= 30:
+            raise InvalidRequest(f"Timeline field {where}: lead and pause must be between 0 and 30 seconds.")
+        if s.duration is not None and not 0 < s.duration <= 180:
+            raise InvalidRequest(f"Timeline field {where}.duration: {s.duration!r} is not a length a scene can have "
+                                 "(more than 0, at most 180 seconds).")
+        if not s.text.strip() and s.duration is None and s.lead + s.pause <= 0:
+            raise InvalidRequest(f"Timeline field {where}: a scene without words needs a duration.")
+        for k, w in enumerate(s.words):
+            if not 0 <= w.start <= w.end:
+                raise InvalidRequest(f"Timeline field {where}.words[{k}]: start must be ≥ 0 and not after end.")
+    if t.caption_style not in CAPTION_STYLES:
+        raise InvalidRequest(f"Timeline field caption_style: unknown style {t.caption_style!r}.",
+                             f"Use one of: {', '.join(CAPTION_STYLES)}.")
+
+
+def check_files(t: Timeline, base: Path | None, *, assets_only: bool = False) -> dict[str, Path]:
+    """Every photo the timeline names, resolved to a file: {scene id: path}.
+
+    Local timelines name files relative to their own folder and may not leave it (``../``,
+    absolute paths and symlinks out are refused); a timeline sent to the hosted studio names
+    assets by id only (the studio resolves them), so any path at all is refused there.
+    """
+    out: dict[str, Path] = {}
+    root = base.resolve() if base is not None else None
+    for i, s in enumerate(t.scenes):
+        v = s.visual
+        if v.kind != "photo":
+            continue
+        where = f"scenes[{i}].visual"
+        if v.path is None:
+            if assets_only:
+                continue  # the studio resolves asset ids
+            raise InvalidRequest(f"Timeline field {where}.asset: asset ids are only known to the hosted studio.",
+                                 "Name the photo by a path inside the timeline's folder.")
+        if assets_only:
+            raise InvalidRequest(f"Timeline field {where}.path: the hosted studio takes photos by asset id only.",
+                                 "Upload the photo (POST /api/assets) and give its id as visual.asset.")
+        p = Path(v.path)
+        if root is None or p.is_absolute() or v.path.startswith(("/", "\\")) or ".." in p.parts or ":" in v.path:
+            raise InvalidRequest(f"Timeline field {where}.path: {v.path!r} is outside the timeline's folder.",
+                                 "Copy the photo into the folder that holds timeline.json and name it relative to it.")
+        full = (root / p).resolve()
+        if not full.is_relative_to(root):
+            raise InvalidRequest(f"Timeline field {where}.path: {v.path!r} leads outside the timeline's folder.")
+        if not full.is_file():
+            raise InvalidRequest(f"Timeline field {where}.path: there is no file {v.path!r} beside the timeline.")
+        out[s.id] = full
+    return out
