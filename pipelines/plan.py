@@ -5,7 +5,7 @@ its pauses and its word timings. Nothing is rendered here."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -73,6 +73,8 @@ def plan_short(plan: ShortPlan, engines: Engines, cache: Cache, media_dir: Path,
     for _attempt in range(6):
         script = stages.run("script", 0.1, "writing the script", partial(
             _write_script, engines, topic, creator_text, plan, budget, warnings, used), engine=used["engine"])
+        if stages.records[-1].engine != used["engine"]:  # the model failed and the offline writer stepped in
+            stages.records[-1] = replace(stages.records[-1], engine=used["engine"])
         clips = stages.run("voice", 0.5, f"speaking {len(script.scenes)} scenes",
                            partial(_speak_all, engines, cache, plan, script))
         spoken = LEAD_IN + sum(c.duration for c, _ in clips) + GAP * (len(clips) - 1) + TAIL

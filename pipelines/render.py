@@ -158,11 +158,18 @@ def _encode(pixels, seg: Segment, platform: Platform, header: str, options: Enco
         raise RenderFailed(f"ffmpeg could not encode a segment of the short: {err.strip()[-500:]}")
 
 
-def join(segments: list[Path], soundtrack: Path, total: float, options: EncodeOptions, out: Path) -> Path:
-    """Join the segments without re-encoding them and put the soundtrack under them (AAC), faststart."""
+def join(files: list[Path], segments: list[Segment], fps: int, soundtrack: Path, total: float,
+         options: EncodeOptions, out: Path) -> Path:
+    """Join the segments without re-encoding them and put the soundtrack under them (AAC), faststart.
+
+    Each file's length is given to the concat demuxer exactly (frames ÷ fps): the container rounds its own
+    to the millisecond, and those roundings would add up to gaps that bend the frame rate."""
     listing = out.with_name(out.name + ".segments.txt")
-    quoted = (str(p.resolve()).replace("'", "'\\''") for p in segments)  # the concat list's own quoting
-    listing.write_text("".join(f"file '{q}'\n" for q in quoted), encoding="utf-8")
+    lines = []
+    for path, seg in zip(files, segments, strict=True):
+        quoted = str(path.resolve()).replace("'", "'\\''")  # the concat list's own quoting
+        lines.append(f"file '{quoted}'\nduration {seg.frames / fps:.9f}\n")
+    listing.write_text("".join(lines), encoding="utf-8")
     try:
         ffmpeg.run(["-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(soundtrack),
                     "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", options.audio_bitrate,

@@ -24,7 +24,7 @@ from pipelines.report import Report, SceneReport
 from pipelines.scripting import post_text
 from pipelines.stages import Engines, Presets, Progress, ShortPlan, Stages, merge
 from pipelines.timeline import Timeline, Visual, check_files, check_timeline
-from pipelines.types import Scene, ShortResult, StageRecord
+from pipelines.types import Platform, Scene, ShortResult, StageRecord
 
 __all__ = ["Engines", "ShortPlan", "Presets", "MAX_PHOTOS", "check_inputs", "make_short", "render_timeline"]
 
@@ -137,11 +137,10 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     # 9. Render: segments whose pixels are known come from the cache; the rest are encoded; one join.
     video = staging / "short.mp4"
     segments = render.plan_segments(scenes, header, events_for, platform, encode_options)
-    files, stats = stages.run("render", 0.62, "rendering video", lambda _c: render.render_segments(
-        segments, scenes, platform, header, encode_options, cache,
+    stats = stages.run("render", 0.62, "rendering video", lambda _c: _render_video(
+        segments, scenes, platform, header, encode_options, cache, mix.path, total, video,
         on_frame=lambda f: stages.on_progress(stages.done + 0.62 * f, "render", f"{f:.0%} of new frames")))
     stages.records[-1] = replace(stages.records[-1], calls=stats.encoded, cached=stats.reused)
-    render.join(files, mix.path, total, encode_options, video)
 
     # 10. Thumbnail from the best-scoring visual, with the hook on it.
     best = max(range(len(images)), key=lambda i: scoring["thumbnail"][i])
@@ -186,6 +185,14 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     o = out_dir
     return ShortResult(o, o / "short.mp4", o / "captions.srt", o / "captions.vtt", o / "thumbnail.jpg",
                        o / "post.json", o / "report.json", o / "timeline.json", report, saved)
+
+
+def _render_video(segments: list[render.Segment], scenes: list[Scene], platform: Platform, header: str,
+                  options: EncodeOptions, cache: Cache, soundtrack: Path, total: float, video: Path,
+                  on_frame) -> render.RenderStats:
+    files, stats = render.render_segments(segments, scenes, platform, header, options, cache, on_frame)
+    render.join(files, segments, platform.fps, soundtrack, total, options, video)
+    return stats
 
 
 def _frames_per_scene(t: Timeline, speech: list[float], fps: int) -> list[int]:

@@ -222,7 +222,12 @@ def check_document(data: Any) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = min(errors, key=lambda e: -len(e.absolute_path))  # the most specific place
-        where = _field(err.absolute_path) or "the timeline"
+        path = list(err.absolute_path)
+        if err.validator == "required":  # name the missing field itself, not the object it is missing from
+            missing = next((p for p in err.validator_value if isinstance(err.instance, dict) and p not in err.instance),
+                           None)
+            path += [missing] if missing else []
+        where = _field(path) or "the timeline"
         detail = err.message if len(err.message) < 200 else err.message[:200] + "…"
         if err.validator in ("oneOf", "anyOf") and err.context:
             near = {c.message for c in err.context if len(c.absolute_path) <= len(err.absolute_path) + 1}

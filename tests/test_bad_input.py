@@ -103,4 +103,4 @@ def test_voice_cloning_needs_consent_and_a_real_6_to_30_second_sample(studio, tm
     # with no cloning-capable voice model, the sample is not used, and the result says so
     result = studio.make(ShortRequest(topic="3 tips for better sleep", duration=6, profile="offline",
                                       voice_sample=good, voice_consent=True), out_dir=tmp_path / "ok")
-    assert any("cloning needs a Coqui voice model" in w for w in result.warnings)
+    assert any("cloning needs a voice engine that can clone" in w for w in result.warnings)

@@ -27,7 +27,8 @@ def _ebur128(path):
 
 def test_outputs_exist_with_their_names(topic_short):
     names = sorted(p.name for p in topic_short.out_dir.iterdir() if p.is_file())
-    assert names == sorted(["short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg", "post.json", "report.json"])
+    assert names == sorted(["short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg", "post.json", "report.json",
+                          "timeline.json"])
 
 
 def test_video_properties_measured_with_ffprobe(topic_short):

@@ -159,7 +159,7 @@ def test_a_failed_render_leaves_the_last_one_intact(studio, made, tmp_path, monk
 def test_an_edit_that_runs_past_the_platform_limit_says_so(studio, made):
     result, _ = made
     t = Timeline.load(result.timeline_path)
-    long = t.with_scene(t.scenes[0].id, text=" ".join(["and this goes on"] * 60) + ".")
+    long = t.with_scene(t.scenes[0].id, text=" ".join(["and this goes on"] * 200) + ".")
     with pytest.raises(InvalidRequest, match="Reels shorts last between"):
         studio.render(long, out_dir=result.out_dir)
 

@@ -59,7 +59,8 @@ def test_ui_returns_a_real_video(server, tmp_path):
         False, "block", None, False, api_name="/create")
     links = {name: url.replace("&amp;", "&") for url, name in re.findall(r'<a href="([^"]+)" download="([^"]+)"',
                                                                        preview)}
-    assert set(links) == {"short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg", "post.json", "report.json"}
+    assert set(links) == {"short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg", "post.json", "report.json",
+                          "timeline.json"}
     assert all(url.startswith("/files/") for url in links.values())
     video = tmp_path / "short.mp4"
     root = server.split("/studio/")[0]

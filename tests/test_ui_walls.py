@@ -95,7 +95,8 @@ def test_a_short_made_in_the_ui_is_the_callers_own_through_the_api_path(server, 
     page = out[0]
     links = dict(re.findall(r'<a href="([^"]+)" download="([^"]+)"', page))
     links = {name: url.replace("&amp;", "&") for url, name in links.items()}
-    assert set(links) == {"short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg", "post.json", "report.json"}
+    assert set(links) == {"short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg", "post.json", "report.json",
+                          "timeline.json"}
     assert all(url.startswith("/files/") for url in links.values())  # signed links, never server paths
     video = ada.get(links["short.mp4"])
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
