@@ -97,7 +97,8 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     visuals = stages.run("stills", 0.08, "preparing visuals", lambda c: [
         derive.prepared_photo(cache, platform, photos[s.id], c) if s.visual.kind == "photo" else
         derive.generated_still(engines, cache, platform, template, s.visual.prompt, s.visual.seed, c)
-        for s in timeline.scenes])
+        for s in timeline.scenes], engine=" + ".join(sorted({"creator-photos" if s.visual.kind == "photo" else
+                                                              engines.names["stills"] for s in timeline.scenes})))
     images = [path for path, _ in visuals]
     names = [photos[s.id].name if s.visual.kind == "photo" else f"generated: {s.visual.prompt}"[:120]
              for s in timeline.scenes]
