@@ -13,8 +13,11 @@ is; the soundtrack is encoded once over the join.
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from models.errors import RenderFailed
@@ -90,42 +93,44 @@ def plan_segments(scenes: list[Scene], header: str, events_for: Callable[[Scene,
 
 
 def render_segments(segments: list[Segment], scenes: list[Scene], platform: Platform, header: str,
-                    options: EncodeOptions, cache: Cache,
-                    on_frame: Callable[[float], None] | None = None) -> tuple[list[Path], RenderStats]:
-    """Every segment's file: from the cache when its key is known, else encoded now."""
+                    options: EncodeOptions, cache: Cache, on_frame: Callable[[float], None] | None = None,
+                    workers: int = 2) -> tuple[list[Path], RenderStats]:
+    """Every segment's file: from the cache when its key is known, else encoded now.
+
+    Two segments are encoded at once: while one ffmpeg drains its encoder at the end of a segment, the
+    next segment's frames are already being drawn, so short segments cost no more than one long stream."""
     sources: dict[int, frames.SceneSource] = {}
+    lock = threading.Lock()
 
     def source(i: int) -> frames.SceneSource:
-        if i not in sources:
-            sources[i] = frames.SceneSource(scenes[i], platform)
-        return sources[i]
+        with lock:
+            if i not in sources:
+                sources[i] = frames.SceneSource(scenes[i], platform)
+            return sources[i]
 
     todo = sum(seg.frames for seg in segments if not cache.path("segments", seg.digest, ".mp4").exists())
-    done = 0
-    paths, encoded, encoded_frames, touched = [], 0, 0, []
-    for seg in segments:
-        def make(tmp: Path, seg: Segment = seg) -> dict:
-            nonlocal done
-            scene = scenes[seg.scene]
-            before = source(seg.scene - 1) if seg.fade else None
-            pixels = frames.segment_frames(scene, source(seg.scene), seg.begin, seg.end, before)
+    done = [0]
 
-            def tick(k: int) -> None:
-                if on_frame and todo and (done + k) % scene.fps == 0:
-                    on_frame((done + k) / todo)
+    def tick(n: int) -> None:
+        with lock:
+            done[0] += n
+            if on_frame and todo:
+                on_frame(done[0] / todo)
 
-            _encode(pixels, seg, platform, header, options, tmp, tick)
-            done += seg.frames
-            return {"frames": seg.frames}
+    def make(seg: Segment, tmp: Path) -> dict:
+        scene = scenes[seg.scene]
+        before = source(seg.scene - 1) if seg.fade else None
+        _encode(frames.segment_frames(scene, source(seg.scene), seg.begin, seg.end, before), seg, platform, header,
+                options, tmp, tick)
+        return {"frames": seg.frames}
 
-        path, _, hit = cache.file("segments", seg.digest, ".mp4", make)
-        if not hit:
-            encoded += 1
-            encoded_frames += seg.frames
-            if scenes[seg.scene].id not in touched:
-                touched.append(scenes[seg.scene].id)
-        paths.append(path)
-    return paths, RenderStats(len(segments), encoded, len(segments) - encoded, encoded_frames, tuple(touched))
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="segment") as pool:
+        results = list(pool.map(lambda seg: cache.file("segments", seg.digest, ".mp4", partial(make, seg)), segments))
+    encoded = [seg for seg, (_, _, hit) in zip(segments, results) if not hit]
+    touched = tuple(dict.fromkeys(scenes[seg.scene].id for seg in encoded))
+    stats = RenderStats(len(segments), len(encoded), len(segments) - len(encoded), sum(s.frames for s in encoded),
+                        touched)
+    return [path for path, _, _ in results], stats
 
 
 def _encode(pixels, seg: Segment, platform: Platform, header: str, options: EncodeOptions, out: Path,
@@ -144,9 +149,11 @@ def _encode(pixels, seg: Segment, platform: Platform, header: str, options: Enco
     proc = subprocess.Popen(args, cwd=out.parent, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None and proc.stderr is not None  # both are pipes  # noqa: S101
     try:
-        for k, frame in enumerate(pixels):
+        for k, frame in enumerate(pixels, 1):
             proc.stdin.write(frame)
-            tick(k)
+            if k % fps == 0:
+                tick(fps)
+        tick(seg.frames % fps)
         proc.stdin.close()
     except BrokenPipeError:
         pass

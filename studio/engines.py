@@ -7,6 +7,8 @@ into an error instead.
 
 from __future__ import annotations
 
+import glob
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,6 +28,8 @@ def resolve_profile(name: str) -> str:
     """``auto`` is gpu on CUDA, else cpu."""
     if name != "auto":
         return name
+    if not glob.glob("/dev/nvidia[0-9]*") and not os.environ.get("SPACES_ZERO_GPU"):
+        return "cpu"  # no NVIDIA device (nor a ZeroGPU Space, which attaches one per call): skip importing torch
     try:
         import torch
 
