@@ -21,7 +21,7 @@ class EngineContext:
 
     device: str = "cpu"
     manager: Any = None  # models.manager.ModelManager: keeps loaded weights resident within a budget
-    fetch_hint: str = ""  # the command that fetches missing weights, e.g. "studio models pull cpu"
+    profile: str = ""  # the profile whose weights these are (a missing model's remedy names it)
     language: str = "en"
     seed: int = 0
     voice_rate_wpm: int = 165
@@ -37,9 +37,9 @@ class Engine(ABC):
 
     @classmethod
     def create(cls, options: dict[str, Any], context: EngineContext) -> Engine:
-        """Build the engine from its profile options; weight-backed engines also get device, manager and hint."""
+        """Build the engine from its profile options; weight-backed engines also get device, manager and profile."""
         if cls.uses_weights:
-            options = dict(options, device=context.device, manager=context.manager, fetch_hint=context.fetch_hint)
+            options = dict(options, device=context.device, manager=context.manager, profile=context.profile)
         return cls(**options)
 
     @classmethod

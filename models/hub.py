@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.errors import EngineUnavailable
+from models.errors import EngineUnavailable, Remedy
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,9 @@ class ModelRef:
 
 
 def locate(ref: ModelRef, *, stage: str, local_files_only: bool = True, cache_dir: str | None = None,
-           allow_patterns: list[str] | None = None, fetch_hint: str = "") -> Path:
-    """The local path of ``ref``'s files; never downloads when ``local_files_only``."""
+           allow_patterns: list[str] | None = None, profile: str = "") -> Path:
+    """The local path of ``ref``'s files; never downloads when ``local_files_only``. ``profile`` (whose weights
+    these are) is named in the remedy when they are missing."""
     if ref.is_local:
         return Path(ref.repo).expanduser().resolve()
     if "/" not in ref.repo or ref.repo.startswith((".", "/", "~")):
@@ -39,8 +40,8 @@ def locate(ref: ModelRef, *, stage: str, local_files_only: bool = True, cache_di
                                  cache_dir=cache_dir, allow_patterns=allow_patterns)
     except LocalEntryNotFoundError:
         raise EngineUnavailable(f"The {stage} weights ({ref.repo}@{ref.revision or 'main'}) are not downloaded.",
-                                fetch_hint or f"Fetch them with: studio models pull auto --stage {stage} "
-                                              f"--model {stage}={ref.repo}") from None
+                                "Fetch them ahead of time (this machine never downloads while making a short).",
+                                Remedy("pull_weights", profile=profile or None, stage=stage, repo=ref.repo)) from None
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise EngineUnavailable(f"The {stage} model {ref.repo}@{ref.revision or 'main'} does not exist on the Hub "
                                 f"({type(exc).__name__}).", "Check the repo id and revision.") from None

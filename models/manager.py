@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from models.errors import EngineUnavailable
+from models.errors import EngineUnavailable, Remedy
 
 
 @dataclass
@@ -57,7 +57,8 @@ class ModelManager:
                 raise EngineUnavailable(
                     f"{key[0] if isinstance(key, tuple) else key} needs about {nbytes / 2**30:.1f} GiB, more than the "
                     f"model memory budget of {self.budget_bytes / 2**30:.1f} GiB.",
-                    "Raise STUDIO_MODEL_BUDGET_GB, or pick a smaller model with --model STAGE=REPO.")
+                    "Raise STUDIO_MODEL_BUDGET_GB, or pick a smaller model for that stage.",
+                    Remedy("set_field", field="models"))
             self.loads[key] += 1
             self._entries[key] = _Entry(value, nbytes)
             self._evict()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from models.errors import EngineFailed, InvalidRequest
+from models.errors import EngineFailed, InvalidRequest, Remedy
 from models.hub import sha256_file
 from models.types import Script, VoiceClip, Word
 from pipelines import derive, media
@@ -39,7 +39,8 @@ def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str, f
     """Fail early and precisely; returns the cleaned (topic, script) and the asked length (None: the voiceover's)."""
     if bool(request.topic.strip()) == bool(request.script.strip()):
         raise InvalidRequest("Give either a topic or a script, not both and not neither.",
-                             "Use a topic to have the script written, or --script FILE for your own words.")
+                             "Use a topic to have the script written, or give your own words as the script.",
+                             Remedy("set_field", field="script"))
     topic = clean_text(request.topic, "topic", MAX_TOPIC_CHARS) if request.topic.strip() else ""
     script = clean_text(request.script, "script", MAX_SCRIPT_CHARS, keep_lines=True) if request.script.strip() else ""
     d = request.duration if request.duration is not None or not topic else DEFAULT_SECONDS
@@ -47,7 +48,8 @@ def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str, f
         if not (platform.min_seconds <= d <= platform.max_seconds):
             raise InvalidRequest(
                 f"{platform.label} shorts must last between {platform.min_seconds:g} and {platform.max_seconds:g} "
-                f"seconds; {d!r} was asked.", "Pick a duration in that range, e.g. --duration 30.")
+                f"seconds; {d!r} was asked.", "Pick a duration in that range.",
+                Remedy("set_field", field="duration", value=min(max(30.0, platform.min_seconds), platform.max_seconds)))
     if len(request.media) > MAX_PHOTOS:
         raise InvalidRequest(f"{len(request.media)} photos were given; the limit is {MAX_PHOTOS}.")
     for photo in request.media:

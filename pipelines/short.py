@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from models.errors import InvalidMedia, InvalidRequest
+from models.errors import InvalidMedia, InvalidRequest, Remedy
 from models.hub import sha256_file
 from pipelines import audio, captions, derive, media, render
 from pipelines.cache import Cache
@@ -287,7 +287,8 @@ def _score(engines: Engines, t: Timeline, images: list[Path], sources: list[str]
         for src, p in flagged:
             message = f"The visual {src!r} looks unsafe (score {p:.2f})."
             if safety == "block":
-                raise InvalidMedia(message, "Replace it, or run with --safety warn if this is a false alarm.")
+                raise InvalidMedia(message, "Replace it, or let the short through with a warning if this is a false alarm.",
+                                   Remedy("set_field", field="safety", value="warn"))
             warnings.append(f"safety: {message}")
     else:
         warnings.append("safety: images were not checked (the offline scorer has no safety model).")

@@ -14,6 +14,7 @@ from models.errors import StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio
 from studio.models_cli import app as models_app
+from studio.remedies import for_cli
 
 app = typer.Typer(help="Viral AI Studio: topic, script or photos → post-ready vertical shorts.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -119,8 +120,9 @@ def _bar():
 
 def _fail(exc: StudioError) -> NoReturn:
     console.print(f"[red]Error:[/red] {exc.message}")
-    if exc.hint:
-        console.print(f"[yellow]→[/yellow] {exc.hint}")
+    advice = for_cli(exc)
+    if advice:
+        console.print(f"[yellow]→[/yellow] {advice}")
     raise typer.Exit(2) from None
 
 
@@ -140,10 +142,7 @@ def serve(
         settings.server = ServerSettings.from_env(auth_mode=auth)
         server = create_server(settings, with_ui=ui)
     except StudioError as exc:
-        console.print(f"[red]Error:[/red] {exc.message}")
-        if exc.hint:
-            console.print(f"[yellow]→[/yellow] {exc.hint}")
-        raise typer.Exit(2) from None
+        _fail(exc)
     console.print(f"Viral AI Studio on http://{host}:{port}/studio/ · API docs http://{host}:{port}/docs · "
                   f"auth {settings.server.auth_mode} · storage {settings.server.storage}")
     from studio.serving import serve as run_server

@@ -20,6 +20,7 @@ from pipelines.short import Presets, ShortPlan, check_inputs, make_short, render
 from pipelines.timeline import Timeline
 from pipelines.types import ShortRequest, ShortResult
 from studio.engines import EngineChoice, choose_engines, parse_overrides
+from studio.requests import no_consent
 from studio.settings import Settings
 
 SAFETY_MODES = ("block", "warn", "off")
@@ -38,8 +39,7 @@ class Studio:
             raise InvalidRequest(f"Unknown safety mode {request.safety!r}.", f"Choose one of: {', '.join(SAFETY_MODES)}.")
         if request.voice_sample is not None:
             if not request.voice_consent:
-                raise InvalidRequest("Cloning a voice needs the consent of the person whose voice it is.",
-                                     "Confirm it with --consent (or the consent box in the UI).")
+                raise no_consent()
             check_voice_sample(request.voice_sample)
         platform = s.platform(request.platform)
         check_inputs(request, platform)  # the same checks make_short runs, early: a refused request costs nothing

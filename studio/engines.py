@@ -18,6 +18,7 @@ from models.manager import ModelManager
 from models.registry import ENGINES, MODEL_ENGINE
 from pipelines.short import Engines
 from pipelines.types import Voice
+from studio.remedies import for_cli
 from studio.settings import Settings
 
 OFFLINE = "offline"
@@ -65,10 +66,10 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
     offline = settings.profile(OFFLINE)
     overrides = overrides or {}
     context = EngineContext(device=spec.get("device", "cpu"), manager=manager,
-                            fetch_hint=f"Fetch the weights with: studio models pull {name}", language=language,
+                            profile=name, language=language,
                             seed=seed, voice_rate_wpm=voice.rate_wpm, voice_pitch=voice.pitch,
                             voice_speaker=voice.coqui_speaker, speaker_wav=str(voice_sample) if voice_sample else None)
-    floor = replace(context, device="cpu", fetch_hint="")
+    floor = replace(context, device="cpu", profile=OFFLINE)
     warnings: list[str] = []
     objects: dict[str, Any] = {}
     names: dict[str, str] = {}
@@ -86,7 +87,7 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
             if strict:
                 raise
             fallback = offline[stage]["engine"]
-            warnings.append(f"{stage}: {exc.message} Using the offline engine ({fallback}) instead. {exc.hint}".strip())
+            warnings.append(f"{stage}: {exc.message} Using the offline engine ({fallback}) instead. {for_cli(exc)}".strip())
             objects[stage] = _create(stage, fallback, {}, floor)
             names[stage] = fallback
     if voice_sample and not objects["voice"].can_clone:

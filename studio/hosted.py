@@ -27,6 +27,7 @@ from studio.db import Database, owned
 from studio.errors import RateLimited
 from studio.jobs import LocalJobRunner
 from studio.limits import Limiter, Quota, SignInThrottle
+from studio.requests import request_of
 from studio.settings import ServerSettings, Settings
 from studio.tables import Asset, Job, Project, QuotaCounter, Short, UsageEvent, User
 
@@ -222,7 +223,8 @@ class Hosted:
             with self.db.session() as s:
                 j = s.get(Job, job_id)
                 j.status, j.finished_at = "failed", datetime.now(UTC)
-                j.error = {"code": exc.code, "message": str(exc)}
+                j.error = {"code": exc.code, "message": exc.message, "hint": exc.hint,
+                           **({"remedy": exc.remedy.as_dict()} if exc.remedy else {})}
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -236,16 +238,6 @@ class Hosted:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    @staticmethod
-    def spec_of(request: ShortRequest, asset_ids: list[str], voice_sample_asset_id: str | None) -> dict:
-        """A job's stored request: the ShortRequest with its files named by asset id (``_short_request`` reverses it)."""
-        return {"topic": request.topic, "script": request.script, "platform": request.platform,
-                "duration": request.duration, "voice": request.voice, "template": request.template,
-                "language": request.language, "profile": request.profile, "seed": request.seed,
-                "safety": request.safety, "strict": request.strict, "models": list(request.models),
-                "asset_ids": list(asset_ids), "voice_sample_asset_id": voice_sample_asset_id,
-                "voice_consent": request.voice_consent}
-
     def _short_request(self, owner: str, spec: dict, work: Path) -> ShortRequest:
         media = []
         voice_sample = None
@@ -256,13 +248,7 @@ class Hosted:
             if spec.get("voice_sample_asset_id"):
                 asset = owned(s, Asset, spec["voice_sample_asset_id"], owner, "asset")
                 voice_sample = self.storage.download(asset.storage_key, work / "voice-sample")
-        return ShortRequest(topic=spec.get("topic") or "", script=spec.get("script") or "", media=tuple(media),
-                            platform=spec.get("platform", "reels"), duration=spec.get("duration"),
-                            voice=spec.get("voice", "narrator"), template=spec.get("template", "bold"),
-                            language=spec.get("language", "en"), profile=spec.get("profile", "auto"),
-                            seed=int(spec.get("seed", 0)), safety=spec.get("safety", "block"),
-                            voice_sample=voice_sample, voice_consent=bool(spec.get("voice_consent")),
-                            models=tuple(spec.get("models") or ()), strict=bool(spec.get("strict")))
+        return request_of(spec, tuple(media), voice_sample)
 
     def save_short(self, owner: str, project_id: str | None, result: ShortResult, *, job_id: str | None = None) -> str:
         """Move a finished short's files into the owner's storage and record it. Once per job: saving a job's short

@@ -13,6 +13,7 @@ from rich.table import Table
 from models.errors import StudioError
 from models.registry import ENGINES, MODEL_ENGINE
 from studio.engines import parse_overrides, resolve_profile
+from studio.remedies import for_cli
 from studio.settings import Settings
 
 app = typer.Typer(help="Model weights: list what profiles need, pull them, check this machine.", no_args_is_help=True)
@@ -72,8 +73,8 @@ def pull_models(
             console.print(f"  {fetched}")
     except StudioError as exc:
         console.print(f"[red]Error:[/red] {exc.message}")
-        if exc.hint:
-            console.print(f"[yellow]→[/yellow] {exc.hint}")
+        if for_cli(exc):
+            console.print(f"[yellow]→[/yellow] {for_cli(exc)}")
         raise typer.Exit(2) from None
     console.print("[green]Done.[/green]")
 

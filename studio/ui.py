@@ -12,6 +12,7 @@ from gradio import utils as gr_utils
 from models.errors import StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio
+from studio.remedies import for_ui
 from studio.ui_guard import GuardedBlocks
 
 UI_CSS = """.stage-table {font-size: 0.9em}
@@ -54,7 +55,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
             short_id = hooks.follow(who, job_id, lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
             view = hooks.view(who, short_id)
         except StudioError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(f"{exc.message} {for_ui(exc)}".strip()) from None
         finally:
             _drop_cached_copies(photos, voice_sample)
         notes = "\n".join(f"- ⚠️ {w}" for w in view.warnings) or "All stages ran the engines you chose."
@@ -164,7 +165,7 @@ def _my_projects(hooks) -> None:
         try:
             return short_html(hooks.view(hooks.account(request), short_id))
         except StudioError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(f"{exc.message} {for_ui(exc)}".strip()) from None
 
     refresh.click(listing, None, [table, pick])
     tab.select(listing, None, [table, pick])

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from models.errors import InvalidRequest, StudioError
+from models.errors import InvalidRequest, Remedy, StudioError
 from pipelines.types import ShortRequest
 from studio.auth.base import Principal
 from studio.db import owned
 from studio.hosted import Hosted
+from studio.requests import check, spec_of
 from studio.tables import Job, Project, Short
 
 VISITOR_COOKIE = "studio_visitor"  # the anonymous demo's visitor: whose uploads are whose
@@ -110,14 +111,14 @@ class UiHooks:
         if request.models and not (h.auth is None and who.on_this_machine):
             raise InvalidRequest("Model paths can only be chosen on your own machine, not on a shared server.",
                                  "Clear the 'Model per stage' box.")
-        h.studio.plan(request)
+        check(h.studio, spec_of(request), request.media, request.voice_sample)
         project_id = self._project_named(who.owner, project) if project.strip() and who.user else None
         asset_ids, voice_id = [], None
         for path in request.media:
             asset_ids.append(h.add_asset(who.owner, examine(path, Path(path).name)).id)
         if request.voice_sample is not None:
             voice_id = h.add_asset(who.owner, examine(request.voice_sample, "voice-sample")).id
-        job_id = h.start_short(who.owner, h.spec_of(request, asset_ids, voice_id), project_id, quota=self.quota(who))
+        job_id = h.start_short(who.owner, spec_of(request, asset_ids, voice_id), project_id, quota=self.quota(who))
         for original in originals:  # now kept as assets: the uploads themselves are done with
             h.ui_uploads.discard(original)
         return job_id
@@ -134,7 +135,8 @@ class UiHooks:
                 return short_id
             if status == "failed":
                 error = error or {}
-                raise StudioError(error.get("message") or "Making the short failed.", error.get("hint", ""))
+                remedy = Remedy(**error["remedy"]) if isinstance(error.get("remedy"), dict) else None
+                raise StudioError(error.get("message") or "Making the short failed.", error.get("hint", ""), remedy)
             on_progress(progress, stage or "queued", message or "waiting for a free worker")
             time.sleep(poll_s)
 

@@ -27,7 +27,7 @@ class SVDMotion(MotionEngine):
                  width: int = 576, height: int = 1024, frames: int = 25, fps: int = 7, motion_bucket_id: int = 127,
                  noise_aug_strength: float = 0.02, decode_chunk_size: int = 4, steps: int = 25,
                  cpu_offload: bool | str = "auto", local_files_only: bool = True, cache_dir: str | None = None,
-                 manager: ModelManager | None = None, fetch_hint: str = "") -> None:
+                 manager: ModelManager | None = None, profile: str = "") -> None:
         self.ref = ModelRef(model, revision)
         self.device, self.variant = device, variant
         self.width, self.height, self.frames, self.fps = width, height, frames, fps
@@ -35,7 +35,7 @@ class SVDMotion(MotionEngine):
         self.decode_chunk_size, self.steps, self.cpu_offload = decode_chunk_size, steps, cpu_offload
         self.local_files_only, self.cache_dir = local_files_only, cache_dir
         self.manager = manager or ModelManager()
-        self.fetch_hint = fetch_hint
+        self.profile = profile
         self._camera = KenBurns()
 
     @property
@@ -46,7 +46,7 @@ class SVDMotion(MotionEngine):
 
     def check(self) -> None:
         locate(self.ref, stage="motion", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-               fetch_hint=self.fetch_hint)
+               profile=self.profile)
 
     def plan(self, seed: int) -> CameraPath:
         """The camera path the timeline records for each scene; the renderer ignores it while a clip plays."""
@@ -56,7 +56,7 @@ class SVDMotion(MotionEngine):
         from models.stills.diffusion import load_pipeline
 
         path = locate(self.ref, stage="motion", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-                      fetch_hint=self.fetch_hint)
+                      profile=self.profile)
         pipe = load_pipeline("StableVideoDiffusionPipeline", path, self.device, self.variant, "motion")
         if self.device.startswith("cuda") and self._offload():
             pipe.enable_model_cpu_offload()  # VRAM is short: keep only the active component on the GPU

@@ -23,13 +23,13 @@ class ClipScoring(ScoringEngine):
 
     def __init__(self, model: str, revision: str | None = None, arch: str | None = None, device: str = "cpu",
                  local_files_only: bool = True, cache_dir: str | None = None, manager: ModelManager | None = None,
-                 unsafe_threshold: float = 0.5, fetch_hint: str = "") -> None:
+                 unsafe_threshold: float = 0.5, profile: str = "") -> None:
         self.ref = ModelRef(model, revision)
         self.arch, self.device = arch, device
         self.local_files_only, self.cache_dir = local_files_only, cache_dir
         self.manager = manager or ModelManager()
         self.unsafe_threshold = unsafe_threshold
-        self.fetch_hint = fetch_hint
+        self.profile = profile
 
     @property
     def settings(self) -> dict:
@@ -40,7 +40,7 @@ class ClipScoring(ScoringEngine):
 
     def _path(self) -> Path:
         return locate(self.ref, stage="scoring", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-                      fetch_hint=self.fetch_hint)
+                      profile=self.profile)
 
     def _load(self):
         try:

@@ -7,7 +7,7 @@ answer that cannot be repaired is retried with the reason, then refused.
 from __future__ import annotations
 
 from models.base import EngineContext, ScriptEngine
-from models.errors import EngineFailed, EngineUnavailable
+from models.errors import EngineFailed, EngineUnavailable, Remedy
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
 from models.script.parse import ScriptFormatError, parse_script
@@ -45,7 +45,8 @@ class _LLMWriter(ScriptEngine):
                 messages = [*messages, {"role": "assistant", "content": raw[:2000]},
                             {"role": "user", "content": f"That was not valid: {exc}. Answer with the JSON object only."}]
         raise EngineFailed(f"The {self.engine} script model gave no usable script in {self.retries} tries "
-                           f"({'; '.join(reasons)}).", "Try a larger model, or write the script yourself with --script.")
+                           f"({'; '.join(reasons)}).", "Try a larger model, or write the script yourself.",
+                           Remedy("set_field", field="script"))
 
 
 class TransformersWriter(_LLMWriter):
@@ -54,12 +55,12 @@ class TransformersWriter(_LLMWriter):
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", dtype: str = "auto",
                  max_new_tokens: int = 512, local_files_only: bool = True, cache_dir: str | None = None,
-                 manager: ModelManager | None = None, fetch_hint: str = "") -> None:
+                 manager: ModelManager | None = None, profile: str = "") -> None:
         self.ref = ModelRef(model, revision)
         self.device, self.dtype, self.max_new_tokens = device, dtype, max_new_tokens
         self.local_files_only, self.cache_dir = local_files_only, cache_dir
         self.manager = manager or ModelManager()
-        self.fetch_hint = fetch_hint
+        self.profile = profile
 
     @property
     def settings(self) -> dict:
@@ -67,7 +68,7 @@ class TransformersWriter(_LLMWriter):
 
     def check(self) -> None:
         locate(self.ref, stage="script", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-               fetch_hint=self.fetch_hint)
+               profile=self.profile)
 
     def _load(self):
         try:
@@ -77,7 +78,7 @@ class TransformersWriter(_LLMWriter):
             raise EngineUnavailable("transformers and torch are not installed.",
                                     "pip install -r requirements.txt") from None
         path = locate(self.ref, stage="script", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-                      fetch_hint=self.fetch_hint)
+                      profile=self.profile)
         try:
             tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=self.dtype, local_files_only=True).to(self.device)

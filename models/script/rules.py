@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from models.base import ScriptEngine
-from models.errors import InvalidRequest
+from models.errors import InvalidRequest, Remedy
 from models.types import Script, ScriptScene
 
 _PHRASES: dict[str, dict[str, Any]] = {
@@ -66,7 +66,7 @@ class RuleScriptWriter(ScriptEngine):
         if phrases is None:
             raise InvalidRequest(
                 f"The offline script writer only writes {', '.join(sorted(_PHRASES))}, not {language!r}.",
-                "Write the words yourself with --script FILE (any language), or use an LLM profile.",
+                "Write the words yourself (any language), or use an LLM profile.", Remedy("set_field", field="script"),
             )
         rng = random.Random(f"{seed}:{topic}")
         topic_clean = " ".join(topic.split()).rstrip(".!?")

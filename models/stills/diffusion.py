@@ -37,13 +37,13 @@ class DiffusionStills(StillsEngine):
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", variant: str | None = None,
                  steps: int = 1, guidance_scale: float = 0.0, width: int = 512, height: int = 896,
                  local_files_only: bool = True, cache_dir: str | None = None, manager: ModelManager | None = None,
-                 fetch_hint: str = "") -> None:
+                 profile: str = "") -> None:
         self.ref = ModelRef(model, revision)
         self.device, self.variant = device, variant
         self.steps, self.guidance_scale, self.width, self.height = steps, guidance_scale, width, height
         self.local_files_only, self.cache_dir = local_files_only, cache_dir
         self.manager = manager or ModelManager()
-        self.fetch_hint = fetch_hint
+        self.profile = profile
 
     @property
     def settings(self) -> dict:
@@ -52,11 +52,11 @@ class DiffusionStills(StillsEngine):
 
     def check(self) -> None:
         locate(self.ref, stage="stills", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-               fetch_hint=self.fetch_hint)
+               profile=self.profile)
 
     def _load(self):
         path = locate(self.ref, stage="stills", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-                      fetch_hint=self.fetch_hint)
+                      profile=self.profile)
         return load_pipeline("AutoPipelineForText2Image", path, self.device, self.variant, "stills").to(self.device)
 
     def generate(self, spec: StillSpec, out_path: Path) -> Path:

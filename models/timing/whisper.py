@@ -18,13 +18,13 @@ class WhisperTiming(TimingEngine):
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", compute_type: str = "int8",
                  cpu_threads: int = 0, local_files_only: bool = True, cache_dir: str | None = None,
                  manager: ModelManager | None = None, temperature: float | tuple[float, ...] = (0.0, 0.2, 0.4),
-                 fetch_hint: str = "") -> None:
+                 profile: str = "") -> None:
         self.ref = ModelRef(model, revision)
         self.device, self.compute_type, self.cpu_threads = device, compute_type, cpu_threads
         self.local_files_only, self.cache_dir = local_files_only, cache_dir
         self.manager = manager or ModelManager()
         self.temperature = temperature
-        self.fetch_hint = fetch_hint
+        self.profile = profile
 
     @property
     def settings(self) -> dict:
@@ -32,7 +32,7 @@ class WhisperTiming(TimingEngine):
 
     def check(self) -> None:
         locate(self.ref, stage="timing", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-               fetch_hint=self.fetch_hint)
+               profile=self.profile)
 
     def _load(self):
         try:
@@ -40,7 +40,7 @@ class WhisperTiming(TimingEngine):
         except ImportError:
             raise EngineUnavailable("faster-whisper is not installed.", "pip install faster-whisper") from None
         path = locate(self.ref, stage="timing", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-                      fetch_hint=self.fetch_hint)
+                      profile=self.profile)
         try:
             return WhisperModel(str(path), device=self.device, compute_type=self.compute_type,
                                 cpu_threads=self.cpu_threads, local_files_only=True)

@@ -13,7 +13,7 @@ from typing import cast
 import numpy as np
 
 from models.base import EngineContext, VoiceEngine
-from models.errors import EngineFailed, EngineUnavailable, StudioError
+from models.errors import EngineFailed, EngineUnavailable, Remedy, StudioError
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
 from models.types import VoiceClip
@@ -54,7 +54,7 @@ class CoquiVoice(VoiceEngine):
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", speaker: str | None = None,
                  language: str | None = None, speaker_wav: str | None = None, local_files_only: bool = True,
-                 cache_dir: str | None = None, manager: ModelManager | None = None, fetch_hint: str = "",
+                 cache_dir: str | None = None, manager: ModelManager | None = None, profile: str = "",
                  seed: int = 0) -> None:
         self.ref = ModelRef(model, revision)
         self.seed = seed
@@ -62,7 +62,7 @@ class CoquiVoice(VoiceEngine):
         self.speaker_wav = speaker_wav
         self.local_files_only, self.cache_dir = local_files_only, cache_dir
         self.manager = manager or ModelManager()
-        self.fetch_hint = fetch_hint
+        self.profile = profile
 
     @property
     def settings(self) -> dict:
@@ -79,14 +79,16 @@ class CoquiVoice(VoiceEngine):
             root = _coqui_home() / self.ref.repo.replace("/", "--")
             if not root.is_dir():
                 raise EngineUnavailable(f"The Coqui voice {self.ref.repo} is not downloaded.",
-                                        self.fetch_hint or "Fetch it with: studio models pull cpu")
+                                        "Fetch it ahead of time.", Remedy("pull_weights", profile=self.profile or None,
+                                                                          stage="voice", repo=self.ref.repo))
         else:
             root = locate(self.ref, stage="voice", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
-                          fetch_hint=self.fetch_hint)
+                          profile=self.profile)
         model, config = root / "model.pth", root / "config.json"
         if not (model.is_file() and config.is_file()):
             raise EngineUnavailable(f"{root} is not a Coqui model folder (needs model.pth and config.json).",
-                                    "Point --model voice=... at a Coqui checkpoint folder.")
+                                    "Give the voice stage a Coqui checkpoint folder.",
+                                    Remedy("set_field", field="models", value="voice=FOLDER"))
         return model, config
 
     def check(self) -> None:

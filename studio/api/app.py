@@ -15,13 +15,15 @@ from models.errors import EngineUnavailable, InvalidMedia, InvalidRequest, Studi
 from studio.api import auth_routes, media_routes, work_routes
 from studio.errors import ApiError
 from studio.hosted import Hosted
+from studio.remedies import for_api
 
 log = logging.getLogger("studio.api")
 _STATUS = {InvalidRequest: 422, InvalidMedia: 415, EngineUnavailable: 503}
 
 
-def error_response(status: int, code: str, message: str, hint: str = "", headers: dict | None = None) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, **({"hint": hint} if hint else {})}}
+def error_response(status: int, code: str, message: str, hint: str = "", headers: dict | None = None,
+                   extra: dict | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, **({"hint": hint} if hint else {}), **(extra or {})}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -46,7 +48,7 @@ def create_api(hosted: Hosted) -> FastAPI:
     @app.exception_handler(StudioError)
     async def _studio_error(_request: Request, exc: StudioError):
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        return error_response(status, exc.code, exc.message, exc.hint)
+        return error_response(status, exc.code, exc.message, exc.hint, extra=for_api(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError):

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from models.errors import InvalidRequest
 from pipelines.short import MAX_PHOTOS
 from studio.api.deps import current_user, hosted, links
 from studio.api.docs import AUTHED, errors
 from studio.auth.base import Principal
 from studio.db import owned
+from studio.requests import check
 from studio.tables import Asset, Job, Project, Short
 
 router = APIRouter(prefix="/api", tags=["projects"])
@@ -118,21 +118,10 @@ def start_short(body: ShortIn, request: Request, who: Principal = Depends(curren
             owned(db, Asset, asset_id, who.user_id, "asset")
         if body.project_id:
             owned(db, Project, body.project_id, who.user_id, "project")
-    if body.voice_sample_asset_id and not body.voice_consent:  # refused now, not as a failed job after charging
-        raise InvalidRequest("Cloning a voice needs the consent of the person whose voice it is.",
-                             "Set voice_consent to true once they have agreed.")
-    h.studio.plan(_preview_request(spec))  # unknown platform/voice/… fails here, before a job is made
+    check(h.studio, spec)  # every check, now: a refused request makes no job and spends no quota
     job_id = h.start_short(who.user_id, spec, body.project_id)
     with h.db.session() as db:
         return job_body(request, db.get(Job, job_id), None)
-
-
-def _preview_request(spec: dict):
-    from pipelines.types import ShortRequest
-
-    return ShortRequest(topic=spec["topic"], script=spec["script"], platform=spec["platform"], duration=spec["duration"],
-                        voice=spec["voice"], template=spec["template"], language=spec["language"],
-                        profile=spec["profile"], seed=spec["seed"], safety=spec["safety"])
 
 
 @router.get("/shorts", responses=errors(*AUTHED))

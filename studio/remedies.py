@@ -1,0 +1,47 @@
+"""Each edge words a structured remedy its own way: the CLI as a command or a flag, the API as fields (the
+remedy itself), the UI in plain words naming its own controls. Layers below the studio only say what fixes
+an error (models.errors.Remedy), never which flag or box does it."""
+
+from __future__ import annotations
+
+from models.errors import Remedy, StudioError
+
+CLI_FLAGS = {"voice_consent": "--consent", "script": "--script FILE", "duration": "--duration SECONDS",
+             "safety": "--safety", "models": "--model", "topic": "a TOPIC argument", "profile": "--profile"}
+UI_LABELS = {"voice_consent": "tick the consent box under the voice sample", "script": "put your own words in the script box",
+             "duration": "pick another duration", "safety": "set the image safety check to",
+             "models": "change the 'Model per stage' box", "profile": "pick another profile"}
+
+
+def pull_command(r: Remedy) -> str:
+    command = f"studio models pull {r.profile or 'auto'}"
+    if r.stage and not r.profile:  # a model named by --model: fetch that one alone
+        command += f" --stage {r.stage}" + (f" --model {r.stage}={r.repo}" if r.repo else "")
+    return command
+
+
+def for_cli(exc: StudioError) -> str:
+    r = exc.remedy
+    if r is None:
+        return exc.hint
+    if r.action == "pull_weights":
+        return f"Fetch them with: {pull_command(r)}"
+    flag = CLI_FLAGS.get(r.field or "", f"--{(r.field or '').replace('_', '-')}")
+    value = "" if r.value in (None, True) or " " in flag else f" {r.value}"
+    return f"{exc.hint} Use {flag}{value}.".strip()
+
+
+def for_ui(exc: StudioError) -> str:
+    r = exc.remedy
+    if r is None:
+        return exc.hint
+    if r.action == "pull_weights":
+        return (f"This machine does not have the {r.stage or 'model'} weights yet. Whoever runs the studio can fetch "
+                f"them with `{pull_command(r)}`.")
+    words = UI_LABELS.get(r.field or "", f"change {r.field}")
+    value = f" {r.value}" if r.value not in (None, True) and r.field == "safety" else ""
+    return f"{exc.hint} To fix it, {words}{value}.".strip()
+
+
+def for_api(exc: StudioError) -> dict:
+    return {"remedy": exc.remedy.as_dict()} if exc.remedy else {}
