@@ -229,6 +229,8 @@ def check_document(data: Any) -> None:
             path += [missing] if missing else []
         where = _field(path) or "the timeline"
         detail = err.message if len(err.message) < 200 else err.message[:200] + "…"
+        if err.validator == "required":
+            detail = "it is missing"
         if err.validator in ("oneOf", "anyOf") and err.context:
             near = {c.message for c in err.context if len(c.absolute_path) <= len(err.absolute_path) + 1}
             detail = "; ".join(sorted(near))[:300]

@@ -37,7 +37,7 @@ def _huge_png(path, side=30000):
     ({"topic": "ok", "template": "nope"}, "Unknown template"),
     ({"topic": "ok", "language": "xx"}, "Unknown language"),
     ({"topic": "ok", "profile": "../etc"}, "Unknown profile"),
-    ({"topic": "ok", "language": "zh"}, "--script"),
+    ({"topic": "ok", "language": "zh"}, "Write the words yourself"),
 ])
 def test_invalid_requests_are_refused_with_a_hint(studio, tmp_path, request_kwargs, fragment):
     with pytest.raises(InvalidRequest) as err:

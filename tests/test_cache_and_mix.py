@@ -32,8 +32,8 @@ class CountingVoice(VoiceEngine):
         return self.inner.synthesize(text, **kw)
 
 
-def test_changing_one_scene_resynthesises_exactly_that_scene(tmp_path):
-    ENGINES["voice"].register("counting", CountingVoice)
+def test_changing_one_scene_resynthesises_exactly_that_scene(tmp_path, monkeypatch):
+    monkeypatch.setitem(ENGINES["voice"]._entries, "counting", CountingVoice)
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
     (configs / "profiles" / "counted.yaml").write_text(

@@ -14,10 +14,9 @@ from studio.settings import CONFIGS, Settings
 
 
 @pytest.fixture
-def sine_registered():
+def sine_registered(monkeypatch):
+    monkeypatch.setattr(ENGINES["voice"], "_entries", dict(ENGINES["voice"]._entries))  # undone after the test
     ENGINES["voice"].register("sine", "tests.engines.sine_voice:SineVoice")  # the one registry line
-    yield
-    ENGINES["voice"]._entries.pop("sine", None)
 
 
 def test_a_voice_engine_from_the_tests_folder_makes_a_short(sine_registered, tmp_path):
@@ -40,7 +39,7 @@ def test_a_voice_engine_from_the_tests_folder_makes_a_short(sine_registered, tmp
 
 
 def test_built_ins_are_listed_by_name_and_imported_only_when_chosen():
-    assert ENGINES["voice"].names() == sorted(BUILTIN["voice"])
+    assert set(BUILTIN["voice"]) <= set(ENGINES["voice"].names())
     assert issubclass(ENGINES["voice"].get("espeak-ng"), VoiceEngine)
     with pytest.raises(EngineUnavailable, match="Unknown voice engine 'nope'"):
         ENGINES["voice"].get("nope")

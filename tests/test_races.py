@@ -108,7 +108,7 @@ def test_voice_cloning_without_consent_and_too_many_photos_are_refused_before_ch
 
         voice = upload(client, who, wav_bytes(seconds=8.0)).json()["id"]
         r = client.post("/api/shorts", headers=bearer(who), json={"topic": "x", "voice_sample_asset_id": voice})
-        assert r.status_code == 422 and "voice_consent" in r.json()["error"]["hint"]
+        assert r.status_code == 422 and r.json()["error"]["remedy"]["field"] == "voice_consent"
         r = client.post("/api/shorts", headers=bearer(who), json={"topic": "x", "asset_ids": ["a"] * 31})
         assert r.status_code == 422 and "asset_ids" in r.json()["error"]["message"]
         assert client.get("/api/me", headers=bearer(who)).json()["quota"]["used_today"] == 0

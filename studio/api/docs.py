@@ -3,13 +3,28 @@ really give, all with the one error body ``{"error": {"code", "message", "hint"?
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel
+
+
+class RemedyDetail(BaseModel):
+    """The fix as data: ``pull_weights`` (the server's operator fetches ``repo`` for ``stage`` of ``profile``) or
+    ``set_field`` (send ``field`` again, as ``value`` when one is known to work)."""
+
+    action: Literal["pull_weights", "set_field"]
+    profile: str | None = None
+    stage: str | None = None
+    repo: str | None = None
+    field: str | None = None
+    value: Any = None
 
 
 class ErrorDetail(BaseModel):
     code: str
     message: str
     hint: str | None = None
+    remedy: RemedyDetail | None = None
 
 
 class ErrorBody(BaseModel):
