@@ -1,6 +1,5 @@
 """Cache behaviour and ducking, measured rather than assumed."""
 
-import shutil
 
 import numpy as np
 
@@ -8,8 +7,7 @@ from models.base import VoiceEngine
 from models.registry import ENGINES
 from pipelines import audio
 from pipelines.types import ShortRequest
-from studio.core import Studio
-from studio.settings import CONFIGS, Settings
+from tests.profiles import studio_with_profile
 
 
 class CountingVoice(VoiceEngine):
@@ -34,13 +32,7 @@ class CountingVoice(VoiceEngine):
 
 def test_changing_one_scene_resynthesises_exactly_that_scene(tmp_path, monkeypatch):
     monkeypatch.setitem(ENGINES["voice"]._entries, "counting", CountingVoice)
-    configs = tmp_path / "configs"
-    shutil.copytree(CONFIGS, configs)
-    (configs / "profiles" / "counted.yaml").write_text(
-        "script: {engine: rules}\nvoice: {engine: counting}\nstills: {engine: procedural}\n"
-        "motion: {engine: kenburns}\nmusic: {engine: procedural}\ntiming: {engine: voice-events}\n"
-        "scoring: {engine: image-stats}\nrender: {engine: ffmpeg}\n")
-    studio = Studio(Settings(home=tmp_path / "home", configs=configs))
+    studio = studio_with_profile(tmp_path, "counted", voice={"engine": "counting"})
     lines = ["Wake up early.", "Drink a glass of water.", "Walk for ten minutes."]
     CountingVoice.calls.clear()
     first = studio.make(ShortRequest(script="\n".join(lines), duration=None, profile="counted"), out_dir=tmp_path / "a")

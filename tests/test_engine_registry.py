@@ -1,7 +1,5 @@
 """Adding an engine is one file plus one registry line: proved from outside the package."""
 
-import shutil
-
 import pysubs2
 import pytest
 
@@ -9,8 +7,7 @@ from models.base import VoiceEngine
 from models.errors import EngineUnavailable
 from models.registry import BUILTIN, ENGINES
 from pipelines.types import ShortRequest
-from studio.core import Studio
-from studio.settings import CONFIGS, Settings
+from tests.profiles import studio_with_profile
 
 
 @pytest.fixture
@@ -20,13 +17,7 @@ def sine_registered(monkeypatch):
 
 
 def test_a_voice_engine_from_the_tests_folder_makes_a_short(sine_registered, tmp_path):
-    configs = tmp_path / "configs"
-    shutil.copytree(CONFIGS, configs)
-    (configs / "profiles" / "sine.yaml").write_text(
-        "script: {engine: rules}\nvoice: {engine: sine, word_seconds: 0.3}\nstills: {engine: procedural}\n"
-        "motion: {engine: kenburns}\nmusic: {engine: procedural}\ntiming: {engine: voice-events}\n"
-        "scoring: {engine: image-stats}\nrender: {engine: ffmpeg}\n")
-    studio = Studio(Settings(home=tmp_path / "home", configs=configs))
+    studio = studio_with_profile(tmp_path, "sine", voice={"engine": "sine", "word_seconds": 0.3})
     result = studio.make(ShortRequest(script="One two three four.\nFive six seven eight.", profile="sine"),
                          out_dir=tmp_path / "out")
     assert result.report["ok"], result.report["checks"]

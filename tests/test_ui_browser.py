@@ -23,7 +23,7 @@ def test_create_tab_fits_a_phone_and_makes_a_short(server, tmp_path):  # noqa: F
         page.goto(server)
         page.get_by_role("textbox", name="Topic", exact=True).fill("3 tips for better sleep")
         button = page.get_by_role("button", name="Create short")
-        assert button.is_visible()
+        button.wait_for(state="visible", timeout=15_000)  # a loaded machine may draw the page late
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a phone"
         button.click()
