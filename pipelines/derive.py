@@ -134,3 +134,24 @@ def music_bed(engines: Engines, cache: Cache, template: Template, seconds: float
         length, bpm=template.music_bpm, mood=template.music_mood, seed=seed, out_path=tmp))
     calls["cached" if hit else "calls"] += 1
     return path
+
+
+def clip_still(cache: Cache, platform: Platform, src: Path, at: float, calls: dict) -> tuple[Path, str]:
+    """A frame of a creator's clip (where it starts playing), prepared like a photo: for scoring and the
+    thumbnail. Its key also stands for the clip in segment keys."""
+    digest = key("clip-still", frames.SOURCE_SCALE, platform.width, platform.height, sha256_file(src), round(at, 3))
+
+    def make(tmp: Path) -> None:
+        from pipelines import ffmpeg
+
+        raw = tmp.with_name(tmp.stem + ".raw.png")
+        try:
+            ffmpeg.run(["-loglevel", "error", "-ss", f"{at:.3f}", "-i", str(src), "-frames:v", "1", str(raw)],
+                       what="reading a frame of the clip")
+            frames.prepare_still(raw, platform, tmp)
+        finally:
+            raw.unlink(missing_ok=True)
+
+    path, _, hit = cache.file("stills", digest, ".jpg", make)
+    calls["cached" if hit else "calls"] += 1
+    return path, digest

@@ -8,6 +8,8 @@ scene, never by time in the short, so a scene that moves keeps its pixels.
 
 from __future__ import annotations
 
+import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -99,10 +101,14 @@ def fade_frames(fps: int, scene_frames: int) -> int:
 
 
 class SceneSource:
-    """One scene's pixels, loaded once: the camera's view of the still, or the generated clip."""
+    """One scene's pixels, loaded once: the camera's view of the still, a generated clip, or a creator's clip
+    (decoded by ffmpeg as it is needed, one decoder per thread)."""
 
     def __init__(self, scene: Scene, platform: Platform) -> None:
         self.scene, self.platform = scene, platform
+        self._readers: dict[int, _ClipReader] = {}
+        if scene.video is not None:
+            return
         if scene.clip is not None:
             self.clip, self.clip_fps = _clip_planes(scene.clip, platform)
         else:
@@ -111,11 +117,70 @@ class SceneSource:
     def frame(self, k: int) -> list[np.ndarray]:
         """The scene's frame ``k`` (0 = its first); past its end the camera holds still and a clip keeps playing."""
         s = self.scene
+        if s.video is not None:  # the creator's clip plays once, then holds its last frame
+            reader = self._readers.get(threading.get_ident())
+            j = min(k, max(s.video_frames - 1, 0))
+            if reader is None or not reader.can_reach(j):
+                if reader is not None:
+                    reader.close()
+                reader = self._readers[threading.get_ident()] = _ClipReader(s.video, s.video_in, j, self.platform)
+            return reader.frame(j)
         if s.clip is not None:  # play the generated clip forwards and back until the scene ends
             n = len(self.clip)
             j = int(k * self.clip_fps / s.fps) % max(2 * n - 2, 1)
             return self.clip[j if j < n else 2 * n - 2 - j]
         return _warp(self.planes, camera_at(s.camera or STILL, k / s.frames), self.platform.width, self.platform.height)
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+
+
+class _ClipReader:
+    """Frames of a creator's clip from frame ``first`` on, cover-fitted to the frame, BT.601 like the stills."""
+
+    def __init__(self, path: Path, start: float, first: int, platform: Platform) -> None:
+        from pipelines import ffmpeg
+
+        w, h, fps = platform.width, platform.height, platform.fps
+        self.size, self.w, self.h = w * h * 3 // 2, w, h
+        self.next = first
+        self.last: list[np.ndarray] | None = None
+        chain = (f"fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase:out_color_matrix=bt601:out_range=tv,"
+                 f"crop={w}:{h},format=yuv420p")
+        self.proc = subprocess.Popen(
+            [ffmpeg.binary("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "error", "-ss", f"{start + first / fps:.3f}",
+             "-i", str(path), "-map", "0:v:0", "-vf", chain, "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def can_reach(self, j: int) -> bool:
+        return self.next - 1 <= j <= self.next + 90 and (self.last is not None or j >= self.next)
+
+    def frame(self, j: int) -> list[np.ndarray]:
+        assert self.proc.stdout is not None  # noqa: S101 - a pipe
+        while self.next <= j or self.last is None:
+            raw = self.proc.stdout.read(self.size)
+            if len(raw) < self.size:  # the clip ended early: hold what was shown last (black if nothing was)
+                if self.last is None:
+                    self.last = [np.full((self.h, self.w), 16, np.uint8), np.full((self.h // 2, self.w // 2), 128, np.uint8),
+                                 np.full((self.h // 2, self.w // 2), 128, np.uint8)]
+                self.next = j + 1
+                break
+            y = np.frombuffer(raw, np.uint8, self.w * self.h).reshape(self.h, self.w)
+            q = self.w * self.h // 4
+            u = np.frombuffer(raw, np.uint8, q, self.w * self.h).reshape(self.h // 2, self.w // 2)
+            v = np.frombuffer(raw, np.uint8, q, self.w * self.h + q).reshape(self.h // 2, self.w // 2)
+            self.last, self.next = [y, u, v], self.next + 1
+        assert self.last is not None  # noqa: S101 - the loop runs until there is a frame
+        return self.last
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
 
 
 def segment_frames(scene: Scene, source: SceneSource, begin: int, end: int, before: SceneSource | None = None):

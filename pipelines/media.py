@@ -123,3 +123,46 @@ def check_voice_sample(path: Path, min_seconds: float = 6.0, max_seconds: float 
         raise InvalidMedia(f"The voice sample lasts {seconds:.1f} s; it must be {min_seconds:g}–{max_seconds:g} s.",
                            "Record or trim 6 to 30 seconds of clear speech.")
     return seconds
+
+
+MAX_VIDEO_BYTES = 500 * 1024 * 1024
+MAX_VIDEO_SIDE = 8192
+
+
+def sniff_video(head: bytes) -> str | None:
+    """mp4 / mov (an ISO-BMFF ``ftyp`` box) or webm / mkv (EBML), from the first bytes."""
+    if head[4:8] == b"ftyp":
+        return "mov" if head[8:12] == b"qt  " else "mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm"
+    return None
+
+
+def check_video(path: Path) -> float:
+    """Raise InvalidMedia unless ``path`` is a video clip ffmpeg can decode; returns its length in seconds."""
+    from models.errors import RenderFailed
+    from pipelines import ffmpeg
+
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidMedia(f"Clip {path.name!r} does not exist.", "Check the path.")
+    if path.stat().st_size > MAX_VIDEO_BYTES:
+        raise InvalidMedia(f"Clip {path.name!r} is over {MAX_VIDEO_BYTES // 2**20} MB.", "Trim it before adding it.")
+    with path.open("rb") as fh:
+        if sniff_video(fh.read(16)) is None:
+            raise InvalidMedia(f"{path.name!r} is not a video clip (its contents are not MP4, MOV or WebM).",
+                               "Choose a video file; the file name's extension is not enough.")
+    try:
+        info = ffmpeg.probe(path)
+    except RenderFailed:
+        raise InvalidMedia(f"Clip {path.name!r} cannot be read; it may be damaged.", "Export it again.") from None
+    video = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), None)
+    if video is None:
+        raise InvalidMedia(f"{path.name!r} has no picture.", "Choose a clip with video in it.")
+    w, h = int(video.get("width", 0)), int(video.get("height", 0))
+    if not (0 < w <= MAX_VIDEO_SIDE and 0 < h <= MAX_VIDEO_SIDE):
+        raise InvalidMedia(f"Clip {path.name!r} is {w}×{h}; the limit is {MAX_VIDEO_SIDE}×{MAX_VIDEO_SIDE}.")
+    seconds = float(info.get("format", {}).get("duration") or video.get("duration") or 0)
+    if seconds <= 0:
+        raise InvalidMedia(f"Clip {path.name!r} has no length.", "Export it again.")
+    return seconds

@@ -69,9 +69,9 @@ class RenderStats:
 def _looks(s: Scene) -> tuple:
     """Everything that decides a scene's pixels, except its position in the short."""
     cam = s.camera
-    return (s.clip_key or s.image_key, s.frames, s.fps,
-            None if cam is None or s.clip is not None else (cam.zoom_start, cam.zoom_end, cam.center_start,
-                                                            cam.center_end))
+    return (s.clip_key or s.image_key, s.frames, s.fps, s.video_frames,
+            None if cam is None or s.clip is not None or s.video is not None else
+            (cam.zoom_start, cam.zoom_end, cam.center_start, cam.center_end))
 
 
 def plan_segments(scenes: list[Scene], header: str, events_for: Callable[[Scene, int, int], list[str]],
@@ -124,8 +124,13 @@ def render_segments(segments: list[Segment], scenes: list[Scene], platform: Plat
                 options, tmp, tick)
         return {"frames": seg.frames}
 
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="segment") as pool:
-        results = list(pool.map(lambda seg: cache.file("segments", seg.digest, ".mp4", partial(make, seg)), segments))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="segment") as pool:
+            results = list(pool.map(lambda seg: cache.file("segments", seg.digest, ".mp4", partial(make, seg)),
+                                    segments))
+    finally:
+        for src in sources.values():
+            src.close()
     encoded = [seg for seg, (_, _, hit) in zip(segments, results) if not hit]
     touched = tuple(dict.fromkeys(scenes[seg.scene].id for seg in encoded))
     stats = RenderStats(len(segments), len(encoded), len(segments) - len(encoded), sum(s.frames for s in encoded),

@@ -15,21 +15,23 @@ from typing import Any
 
 from models.errors import InvalidMedia, InvalidRequest, Remedy
 from models.hub import sha256_file
+from models.types import Word
 from pipelines import audio, captions, derive, media, render
-from pipelines.cache import Cache
+from pipelines.cache import Cache, key
 from pipelines.plan import MAX_PHOTOS, Planned, check_inputs, plan_short
 from pipelines.quality import measure
 from pipelines.render import EncodeOptions
 from pipelines.report import Report, SceneReport
 from pipelines.scripting import post_text
 from pipelines.stages import Engines, Presets, Progress, ShortPlan, Stages, merge
-from pipelines.timeline import Timeline, Visual, check_files, check_timeline
+from pipelines.timeline import Timeline, check_files, check_timeline
 from pipelines.types import Platform, Scene, ShortResult, StageRecord
 
 __all__ = ["Engines", "ShortPlan", "Presets", "MAX_PHOTOS", "check_inputs", "make_short", "render_timeline"]
 
 PLATFORM_TAGS = {"reels": "#reels", "shorts": "#shorts", "tiktok": "#fyp"}
 PLAN_SHARE = 0.2  # of the progress bar
+_VISUAL_ENGINE = {"photo": "creator-photos", "clip": "creator-clips"}
 
 
 def make_short(plan: ShortPlan, engines: Engines, *, out_dir: Path, cache_dir: Path,
@@ -68,8 +70,14 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     photos = check_files(timeline, base, assets_only=assets is not None)
     if assets is not None:
         photos = _resolve_assets(timeline, assets)
-    for path in photos.values():
-        media.check_image(path)
+    lengths_of_clips: dict[str, float] = {}
+    for i, s in enumerate(timeline.scenes):
+        if s.visual.kind == "photo":
+            media.check_image(photos[s.id])
+        elif s.visual.kind == "clip":
+            seconds = lengths_of_clips[s.id] = media.check_video(photos[s.id])
+            if s.visual.clip_in >= seconds:
+                raise InvalidRequest(f"Timeline field scenes[{i}].visual.in: the clip is only {seconds:.1f} s long.")
     work = out_dir / ".work"
     staging = work / "next"
     shutil.rmtree(staging, ignore_errors=True)
@@ -96,18 +104,19 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     # 5. Visuals: the creator's photos prepared for the frame, or each scene's still generated from its seed.
     visuals = stages.run("stills", 0.08, "preparing visuals", lambda c: [
         derive.prepared_photo(cache, platform, photos[s.id], c) if s.visual.kind == "photo" else
+        derive.clip_still(cache, platform, photos[s.id], s.visual.clip_in, c) if s.visual.kind == "clip" else
         derive.generated_still(engines, cache, platform, template, s.visual.prompt, s.visual.seed, c)
-        for s in timeline.scenes], engine=" + ".join(sorted({"creator-photos" if s.visual.kind == "photo" else
-                                                              engines.names["stills"] for s in timeline.scenes})))
+        for s in timeline.scenes], engine=" + ".join(sorted({_VISUAL_ENGINE.get(s.visual.kind) or engines.names["stills"]
+                                                              for s in timeline.scenes})))
     images = [path for path, _ in visuals]
-    names = [photos[s.id].name if s.visual.kind == "photo" else f"generated: {s.visual.prompt}"[:120]
+    names = [photos[s.id].name if s.visual.is_file else f"generated: {s.visual.prompt}"[:120]
              for s in timeline.scenes]
     scoring = stages.run("scoring", 0.02, "scoring visuals", lambda _c: _score(
         engines, timeline, images, names, safety, warnings))
 
     # 6. Motion: a generated clip per scene that asks for one, else the scene's camera path.
     scenes = stages.run("motion", 0.02, "planning motion", lambda c: _layout(
-        engines, cache, timeline, spoken, words, visuals, lengths, platform.fps, warnings, c))
+        engines, cache, timeline, spoken, words, visuals, lengths, platform.fps, warnings, c, photos, lengths_of_clips))
 
     # 7. Music bed, then the mix: voice over ducked music, normalised to -14 LUFS.
     music = stages.run("music", 0.03, "composing music", lambda c: derive.music_bed(
@@ -213,13 +222,23 @@ def _frames_per_scene(t: Timeline, speech: list[float], fps: int) -> list[int]:
 
 
 def _layout(engines: Engines, cache: Cache, t: Timeline, spoken: list, words: list, visuals: list, lengths: list[int],
-            fps: int, warnings: list[str], calls: dict) -> list[Scene]:
+            fps: int, warnings: list[str], calls: dict, files: dict[str, Path], clip_seconds: dict[str, float]
+            ) -> list[Scene]:
     scenes, first = [], 0
     for i, s in enumerate(t.scenes):
         clip, _ = spoken[i]
         image, image_key = visuals[i]
         moving = s.motion.camera if s.motion.kind == "camera" else None
         clip_path = clip_key = None
+        if s.visual.kind == "clip":  # the creator's footage is the motion: no camera move, no generated clip
+            v = s.visual
+            end = min(v.clip_out if v.clip_out is not None else clip_seconds[s.id], clip_seconds[s.id])
+            played = max(1, min(round((end - v.clip_in) * fps), lengths[i]))
+            scenes.append(Scene(s.id, i, first, lengths[i], fps, clip, s.lead, _local(words[i], s.lead), image,
+                                image_key, None, None, key("clip", image_key, v.clip_out), s.transition,
+                                files[s.id], v.clip_in, played))
+            first += lengths[i]
+            continue
         if s.motion.kind == "generated":
             if engines.motion.can_animate:
                 clip_path, clip_key = derive.motion_clip(engines, cache, image, image_key, s.motion.seed, calls)
@@ -229,17 +248,21 @@ def _layout(engines: Engines, cache: Cache, t: Timeline, spoken: list, words: li
                 if note not in warnings:
                     warnings.append(note)
                 moving = engines.motion.plan(s.motion.seed)
-        local = tuple(type(w)(w.text, round(w.start + s.lead, 3), round(w.end + s.lead, 3)) for w in words[i])
-        scenes.append(Scene(s.id, i, first, lengths[i], fps, clip, s.lead, local, image, image_key,
+        scenes.append(Scene(s.id, i, first, lengths[i], fps, clip, s.lead, _local(words[i], s.lead), image, image_key,
                             moving, clip_path, clip_key, s.transition))
         first += lengths[i]
     return scenes
 
 
+def _local(words: tuple[Word, ...], lead: float) -> tuple[Word, ...]:
+    """Word times from the start of the speech → from the start of the scene."""
+    return tuple(Word(w.text, round(w.start + lead, 3), round(w.end + lead, 3)) for w in words)
+
+
 def _resolve_assets(t: Timeline, assets: dict[str, Path]) -> dict[str, Path]:
     out = {}
     for i, s in enumerate(t.scenes):
-        if s.visual.kind == "photo":
+        if s.visual.is_file:
             if s.visual.asset not in assets:
                 raise InvalidRequest(f"Timeline field scenes[{i}].visual.asset: no asset {s.visual.asset!r} of yours.")
             out[s.id] = assets[s.visual.asset]
@@ -252,13 +275,13 @@ def _portable(t: Timeline, words: list, photos: dict[str, Path], out_dir: Path, 
     scenes = []
     for s, w in zip(t.scenes, words):
         s = replace(s, words=tuple(w))
-        if s.visual.kind == "photo" and not hosted and (base is None or base.resolve() != out_dir.resolve()):
+        if s.visual.is_file and not hosted and (base is None or base.resolve() != out_dir.resolve()):
             src = photos[s.id]
             dst = out_dir / "media" / f"{sha256_file(src)[:16]}{src.suffix.lower()}"
             dst.parent.mkdir(parents=True, exist_ok=True)
             if not dst.exists():
                 shutil.copyfile(src, dst)
-            s = replace(s, visual=Visual("photo", s.visual.prompt, path=f"media/{dst.name}"))
+            s = replace(s, visual=replace(s.visual, path=f"media/{dst.name}"))
         scenes.append(s)
     return replace(t, scenes=tuple(scenes))
 

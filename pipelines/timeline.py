@@ -28,13 +28,20 @@ MAX_FILE_BYTES = 2_000_000  # a 60-scene timeline with every word timed is ~100 
 
 @dataclass(frozen=True)
 class Visual:
-    """What a scene shows: a generated still (prompt and seed) or a creator's photo (path or asset id)."""
+    """What a scene shows: a generated still (prompt and seed), or a creator's photo or video clip (path or asset
+    id; a clip plays from ``clip_in`` to ``clip_out`` seconds into its file, then holds its last frame)."""
 
-    kind: str  # generated | photo
+    kind: str  # generated | photo | clip
     prompt: str = ""
     seed: int = 0
-    path: str | None = None  # photo: relative to the timeline's folder
-    asset: str | None = None  # photo in the hosted studio: an asset id, resolved to a file before rendering
+    path: str | None = None  # photo or clip: relative to the timeline's folder
+    asset: str | None = None  # in the hosted studio: an asset id, resolved to a file before rendering
+    clip_in: float = 0.0
+    clip_out: float | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind in ("photo", "clip")
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,8 @@ def _scene_dict(s: TimelineScene) -> dict:
         visual.update(prompt=s.visual.prompt, seed=s.visual.seed)
     else:
         visual.update({"path": s.visual.path} if s.visual.path is not None else {"asset": s.visual.asset})
+        if s.visual.kind == "clip":
+            visual.update({"in": s.visual.clip_in, "out": s.visual.clip_out})
         if s.visual.prompt:
             visual["prompt"] = s.visual.prompt
     motion: dict[str, Any] = {"kind": s.motion.kind}
@@ -198,7 +207,8 @@ def _scene_dict(s: TimelineScene) -> dict:
 
 def _scene(d: dict) -> TimelineScene:
     v, m = d["visual"], d["motion"]
-    visual = Visual(v["kind"], v.get("prompt", ""), v.get("seed", 0), v.get("path"), v.get("asset"))
+    visual = Visual(v["kind"], v.get("prompt", ""), v.get("seed", 0), v.get("path"), v.get("asset"), v.get("in", 0.0),
+                    v.get("out"))
     camera = None
     if m["kind"] == "camera":
         camera = CameraPath(m["zoom_start"], m["zoom_end"], tuple(m["center_start"]), tuple(m["center_end"]))
@@ -268,6 +278,9 @@ def check_timeline(t: Timeline) -> None:
                                  "(more than 0, at most 180 seconds).")
         if not s.text.strip() and s.duration is None and s.lead + s.pause <= 0:
             raise InvalidRequest(f"Timeline field {where}: a scene without words needs a duration.")
+        if s.visual.kind == "clip" and s.visual.clip_out is not None and s.visual.clip_out <= s.visual.clip_in:
+            raise InvalidRequest(f"Timeline field {where}.visual.out: the clip must end after it starts "
+                                 f"({s.visual.clip_in:g} s).")
         for k, w in enumerate(s.words):
             if not 0 <= w.start <= w.end:
                 raise InvalidRequest(f"Timeline field {where}.words[{k}]: start must be ≥ 0 and not after end.")
@@ -277,7 +290,7 @@ def check_timeline(t: Timeline) -> None:
 
 
 def check_files(t: Timeline, base: Path | None, *, assets_only: bool = False) -> dict[str, Path]:
-    """Every photo the timeline names, resolved to a file: {scene id: path}.
+    """Every photo and clip the timeline names, resolved to a file: {scene id: path}.
 
     Local timelines name files relative to their own folder and may not leave it (``../``,
     absolute paths and symlinks out are refused); a timeline sent to the hosted studio names
@@ -287,7 +300,7 @@ def check_files(t: Timeline, base: Path | None, *, assets_only: bool = False) ->
     root = base.resolve() if base is not None else None
     for i, s in enumerate(t.scenes):
         v = s.visual
-        if v.kind != "photo":
+        if not v.is_file:
             continue
         where = f"scenes[{i}].visual"
         if v.path is None:

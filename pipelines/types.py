@@ -110,6 +110,9 @@ class Scene:
     clip: Path | None = None  # generated motion (frames .npz) that replaces the camera move
     clip_key: str | None = None
     transition: str = "fade"
+    video: Path | None = None  # a creator's clip, played from video_in for video_frames frames
+    video_in: float = 0.0
+    video_frames: int = 0
 
     @property
     def start(self) -> float:

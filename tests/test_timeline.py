@@ -228,3 +228,35 @@ def test_a_file_that_is_not_a_timeline_is_refused(tmp_path):
     (tmp_path / "big.json").write_bytes(b" " * 3_000_000)
     with pytest.raises(InvalidRequest, match="at most"):
         Timeline.load(tmp_path / "big.json")
+
+
+def test_a_creators_clip_plays_in_its_scene(studio, made, tmp_path):
+    from models.errors import InvalidMedia
+
+    result, _ = made
+    folder = tmp_path / "clip"
+    shutil.copytree(result.out_dir, folder)
+    clip = folder / "media" / "walk.mp4"
+    clip.parent.mkdir(exist_ok=True)
+    # 4 s of moving test pattern, landscape (it is cover-cropped into the vertical frame)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=4",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    t = Timeline.load(folder / "timeline.json")
+    target = t.scenes[1]
+    edited = t.with_scene(target.id, visual=Visual("clip", "a walk", path="media/walk.mp4", clip_in=0.5, clip_out=3.5))
+    again = studio.render(edited, out_dir=folder)
+    assert again.report["ok"], {k: v for k, v in again.report["checks"].items() if not v["ok"]}
+    assert again.run.segments.encoded_scenes[0] == target.id
+    assert "creator-clips" in _stage(again, "stills").engine
+    span = _scene_frames(again)[target.id]
+    md5 = _frame_md5s(again.video)
+    inside = [md5[i] for i in range(span.start + 10, span.start + 40)]
+    assert len(set(inside)) > 20, "the clip should move frame to frame"
+    saved = json.loads((folder / "timeline.json").read_text())["scenes"][1]["visual"]
+    assert saved == {"kind": "clip", "path": "media/walk.mp4", "in": 0.5, "out": 3.5, "prompt": "a walk"}
+
+    (folder / "media" / "fake.mp4").write_text("not a video")
+    with pytest.raises(InvalidMedia, match="not a video clip"):
+        studio.render(t.with_scene(target.id, visual=Visual("clip", path="media/fake.mp4")), out_dir=folder)
+    with pytest.raises(InvalidRequest, match=r"scenes\[1\]\.visual\.in"):
+        studio.render(t.with_scene(target.id, visual=Visual("clip", path="media/walk.mp4", clip_in=9)), out_dir=folder)
