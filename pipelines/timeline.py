@@ -150,7 +150,10 @@ class Timeline:
 
     @classmethod
     def from_dict(cls, data: Any) -> Timeline:
-        check_document(data)
+        try:
+            check_document(data)
+        except RecursionError:
+            raise InvalidRequest("The timeline is nested too deeply to be a timeline.") from None
         scenes = tuple(_scene(s) for s in data["scenes"])
         timeline = cls(
             platform=data["platform"], template=data["template"], language=data["language"],
@@ -172,8 +175,8 @@ class Timeline:
             data = json.loads(path.read_bytes().decode("utf-8"))
         except OSError as exc:
             raise InvalidRequest(f"Cannot read the timeline {str(path)!r}: {exc.strerror}.") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidRequest(f"{path.name} is not a JSON timeline ({exc}).",
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise InvalidRequest(f"{path.name} is not a JSON timeline ({type(exc).__name__}).",
                                  "Give the timeline.json a short was saved with, or one that follows its schema.") from None
         return cls.from_dict(data)
 

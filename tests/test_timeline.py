@@ -260,3 +260,14 @@ def test_a_creators_clip_plays_in_its_scene(studio, made, tmp_path):
         studio.render(t.with_scene(target.id, visual=Visual("clip", path="media/fake.mp4")), out_dir=folder)
     with pytest.raises(InvalidRequest, match=r"scenes\[1\]\.visual\.in"):
         studio.render(t.with_scene(target.id, visual=Visual("clip", path="media/walk.mp4", clip_in=9)), out_dir=folder)
+
+
+def test_a_deeply_nested_document_is_refused_cleanly(tmp_path):
+    (tmp_path / "deep.json").write_text('{"version": 1, "hook": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(InvalidRequest):
+        Timeline.load(tmp_path / "deep.json")
+    nested: list = []
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(InvalidRequest):
+        Timeline.from_dict({"version": 1, "hook": nested})
