@@ -9,11 +9,16 @@ from pathlib import Path
 import gradio as gr
 from gradio import utils as gr_utils
 
-from models.errors import StudioError
+from models.errors import Remedy, StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio
 from studio.remedies import for_ui
 from studio.ui_guard import GuardedBlocks
+
+# errors whose remedy a button can apply: the field it sets, and the button's words
+UI_FIXES = {"safety": "Let it through with a warning (image safety check: {value})",
+            "duration": "Use {value:g} seconds",
+            "voice_consent": "They agreed: tick the consent box"}
 
 UI_CSS = """.stage-table {font-size: 0.9em}
 .short-result video {width: 100%; max-height: 72vh; aspect-ratio: 9 / 16; background: #000; border-radius: 12px}
@@ -45,8 +50,22 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
     languages = [(f"{v['label']} ({k})", k) for k, v in s.languages.items()]
     profiles = ["auto", *s.profile_names()]
 
+    pending: dict[str, Remedy] = {}  # per browser tab: the fix its last error offers (applied by the fix button)
+
+    def offer(request: gr.Request | None, exc: StudioError | None) -> None:
+        tab = getattr(request, "session_hash", None)
+        if not tab:
+            return
+        pending.pop(tab, None)
+        r = exc.remedy if exc is not None else None
+        if r is not None and r.action == "set_field" and r.field in UI_FIXES:
+            if len(pending) > 10_000:  # tabs that never came back
+                pending.pop(next(iter(pending)))
+            pending[tab] = r
+
     def create(topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
                voice_sample, consent, project="", request: gr.Request = None, progress=gr.Progress()):
+        offer(request, None)
         try:
             who = hooks.account(request)
             req = to_request(topic, script, platform, duration, voice, template, language, photos, profile,
@@ -55,6 +74,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
             short_id = hooks.follow(who, job_id, lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
             view = hooks.view(who, short_id)
         except StudioError as exc:
+            offer(request, exc)
             raise gr.Error(f"{exc.message} {for_ui(exc)}".strip()) from None
         finally:
             _drop_cached_copies(photos, voice_sample)
@@ -97,6 +117,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                         consent = gr.Checkbox(label="The person in this recording agreed to having their voice cloned",
                                               value=False)
                     go = gr.Button("Create short", variant="primary")
+                    fix = gr.Button("", visible=False, variant="secondary", elem_id="fix")
                 with gr.Column(min_width=300):
                     preview = gr.HTML("", elem_id="preview")
                     stages = gr.Dataframe(headers=["stage", "engine", "seconds"], label="Engines per stage",
@@ -112,8 +133,21 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         def show_quota(request: gr.Request):
             return hooks.quota_text(hooks.account(request))
 
+        def show_fix(request: gr.Request):
+            r = pending.get(getattr(request, "session_hash", None) or "")
+            return gr.update(visible=r is not None, value=UI_FIXES[r.field].format(value=r.value) if r else "")
+
+        def apply_fix(request: gr.Request):
+            r = pending.pop(getattr(request, "session_hash", None) or "", None)
+            updates = {name: gr.update() for name in UI_FIXES}
+            if r is not None:
+                updates[r.field] = gr.update(value=r.value)
+            return updates["safety"], updates["duration"], updates["voice_consent"], gr.update(visible=False)
+
         demo.load(show_quota, None, whoami)
         event.then(show_quota, None, whoami)
+        event.failure(show_fix, None, fix)  # a refused request may come with a fix the button applies
+        fix.click(apply_fix, None, [safety, duration, consent, fix])
     return demo
 
 
