@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -49,3 +50,10 @@ def ebur128(path: Path, pre: str = "", *, what: str = "loudness measurement") ->
     if integrated is None or peak is None:
         raise RenderFailed(f"{what}: ffmpeg printed no loudness summary for {Path(path).name}.")
     return float(integrated.group(1)), float(peak.group(1))
+
+
+@functools.cache
+def version() -> str:
+    """ffmpeg's version line: part of every encoded segment's key, so an upgrade never joins old and new encodes."""
+    out = subprocess.run([binary("ffmpeg"), "-hide_banner", "-version"], capture_output=True, text=True)
+    return (out.stdout.splitlines() or ["unknown"])[0]

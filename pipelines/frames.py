@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from models.errors import RenderFailed
 from models.types import CameraPath
 from pipelines.types import Platform, Scene
 
@@ -107,6 +108,7 @@ class SceneSource:
     def __init__(self, scene: Scene, platform: Platform) -> None:
         self.scene, self.platform = scene, platform
         self._readers: dict[int, _ClipReader] = {}
+        self._last_real = 1 << 30  # the clip's last decodable frame, once an early end has been found
         if scene.video is not None:
             return
         if scene.clip is not None:
@@ -118,21 +120,50 @@ class SceneSource:
         """The scene's frame ``k`` (0 = its first); past its end the camera holds still and a clip keeps playing."""
         s = self.scene
         if s.video is not None:  # the creator's clip plays once, then holds its last frame
-            reader = self._readers.get(threading.get_ident())
-            j = min(k, max(s.video_frames - 1, 0))
-            if reader is None or not reader.can_reach(j):
-                if reader is not None:
-                    reader.close()
-                reader = self._readers[threading.get_ident()] = _ClipReader(s.video, s.video_in, j, self.platform)
-            return reader.frame(j)
+            return self._video_frame(min(k, max(s.video_frames - 1, 0)))
         if s.clip is not None:  # play the generated clip forwards and back until the scene ends
             n = len(self.clip)
             j = int(k * self.clip_fps / s.fps) % max(2 * n - 2, 1)
             return self.clip[j if j < n else 2 * n - 2 - j]
         return _warp(self.planes, camera_at(s.camera or STILL, k / s.frames), self.platform.width, self.platform.height)
 
+    def _video_frame(self, j: int) -> list[np.ndarray]:
+        video = self.scene.video
+        assert video is not None  # noqa: S101 - only creator-clip scenes come here
+        j = min(j, self._last_real)
+        tid = threading.get_ident()
+        reader = self._readers.get(tid)
+        if reader is None or not reader.can_reach(j):
+            if reader is not None:
+                reader.close()
+            reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, j, self.platform)
+        frame = reader.frame(j)
+        if frame is not None:
+            return frame
+        # the clip has fewer frames than its container's length says: step back to its real last frame, once
+        back = max(0, j - 2 * self.platform.fps)
+        reader.close()
+        reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, back, self.platform)
+        last, k = None, back
+        while True:
+            got = reader.frame(k)
+            if got is None:
+                break
+            last, k = got, k + 1
+        self._last_real = min(self._last_real, max(k - 1, back))
+        if last is None:
+            raise RenderFailed(f"The clip {video.name!r} ends before "
+                               f"{self.scene.video_in + back / self.platform.fps:.2f} s; its in point is too late.")
+        return last
+
+    def release(self) -> None:
+        """Close this thread's clip decoder (each segment opens its own)."""
+        reader = self._readers.pop(threading.get_ident(), None)
+        if reader is not None:
+            reader.close()
+
     def close(self) -> None:
-        for reader in self._readers.values():
+        for reader in list(self._readers.values()):
             reader.close()
         self._readers.clear()
 
@@ -146,6 +177,7 @@ class _ClipReader:
         w, h, fps = platform.width, platform.height, platform.fps
         self.size, self.w, self.h = w * h * 3 // 2, w, h
         self.next = first
+        self.ended = False
         self.last: list[np.ndarray] | None = None
         chain = (f"fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase:out_color_matrix=bt601:out_range=tv,"
                  f"crop={w}:{h},format=yuv420p")
@@ -157,23 +189,20 @@ class _ClipReader:
     def can_reach(self, j: int) -> bool:
         return self.next - 1 <= j <= self.next + 90 and (self.last is not None or j >= self.next)
 
-    def frame(self, j: int) -> list[np.ndarray]:
+    def frame(self, j: int) -> list[np.ndarray] | None:
+        """Frame ``j``; at the clip's end, the last one read, or None when this decoder read nothing at all."""
         assert self.proc.stdout is not None  # noqa: S101 - a pipe
-        while self.next <= j or self.last is None:
+        while self.next <= j and not self.ended:
             raw = self.proc.stdout.read(self.size)
-            if len(raw) < self.size:  # the clip ended early: hold what was shown last (black if nothing was)
-                if self.last is None:
-                    self.last = [np.full((self.h, self.w), 16, np.uint8), np.full((self.h // 2, self.w // 2), 128, np.uint8),
-                                 np.full((self.h // 2, self.w // 2), 128, np.uint8)]
-                self.next = j + 1
+            if len(raw) < self.size:
+                self.ended = True
                 break
             y = np.frombuffer(raw, np.uint8, self.w * self.h).reshape(self.h, self.w)
             q = self.w * self.h // 4
             u = np.frombuffer(raw, np.uint8, q, self.w * self.h).reshape(self.h // 2, self.w // 2)
             v = np.frombuffer(raw, np.uint8, q, self.w * self.h + q).reshape(self.h // 2, self.w // 2)
             self.last, self.next = [y, u, v], self.next + 1
-        assert self.last is not None  # noqa: S101 - the loop runs until there is a frame
-        return self.last
+        return None if self.ended and j >= self.next else self.last
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -162,7 +162,8 @@ def check_video(path: Path) -> float:
     w, h = int(video.get("width", 0)), int(video.get("height", 0))
     if not (0 < w <= MAX_VIDEO_SIDE and 0 < h <= MAX_VIDEO_SIDE):
         raise InvalidMedia(f"Clip {path.name!r} is {w}×{h}; the limit is {MAX_VIDEO_SIDE}×{MAX_VIDEO_SIDE}.")
-    seconds = float(info.get("format", {}).get("duration") or video.get("duration") or 0)
+    # the picture's own length: the container's may include a longer sound track
+    seconds = float(video.get("duration") or info.get("format", {}).get("duration") or 0)
     if seconds <= 0:
         raise InvalidMedia(f"Clip {path.name!r} has no length.", "Export it again.")
     return seconds

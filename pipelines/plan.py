@@ -4,6 +4,7 @@ its pauses and its word timings. Nothing is rendered here."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, replace
 from functools import partial
@@ -16,7 +17,7 @@ from pipelines import derive, media
 from pipelines.cache import Cache, key
 from pipelines.scripting import MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS, clean_text, script_from_creator
 from pipelines.stages import Engines, Progress, ShortPlan, Stages
-from pipelines.timeline import Motion, MusicSpec, Timeline, TimelineScene, Visual
+from pipelines.timeline import Motion, MusicSpec, Timeline, TimelineScene, Visual, check_document
 from pipelines.types import Platform, ShortRequest, StageRecord
 
 MAX_PHOTOS = 30
@@ -24,6 +25,8 @@ DEFAULT_SECONDS = 30.0  # a topic short's length when none is asked
 LEAD_IN = 0.25  # silence before the first word
 GAP = 0.3  # breath between scenes
 TAIL = 0.6  # room after the last word
+MAX_PROMPT = 1000  # the schema's limit on a visual's prompt
+_HASHTAG = re.compile(r"#[^\s#]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ def plan_short(plan: ShortPlan, engines: Engines, cache: Cache, media_dir: Path,
         music=MusicSpec(level_db=t.music_level_db, seed=req.seed, engine=engines.names.get("music", ""),
                         mood=t.music_mood, bpm=t.music_bpm),
         hook=script.hook, title=script.title, caption=script.caption, call_to_action=script.call_to_action,
-        hashtags=script.hashtags)
+        hashtags=tuple(h for h in script.hashtags if _HASHTAG.fullmatch(h)))
+    check_document(timeline.to_dict())  # a plan the renderer would refuse fails now, not after the render
     return Planned(timeline, script, tuple(stages.records), tuple(warnings), topic)
 
 
@@ -169,7 +173,7 @@ def _visuals(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, id
              calls: dict) -> list[Visual]:
     photos = [Path(p) for p in plan.request.media]
     if not photos:
-        return [Visual("generated", s.visual_prompt, derive.scene_seed(plan.request.seed, sid))
+        return [Visual("generated", s.visual_prompt[:MAX_PROMPT], derive.scene_seed(plan.request.seed, sid))
                 for s, sid in zip(script.scenes, ids)]
     prepared = [derive.prepared_photo(cache, plan.platform, p, calls)[0] for p in photos]
     order = match_photos(engines, prepared, [s.visual_prompt for s in script.scenes])
@@ -181,7 +185,7 @@ def _visuals(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, id
         if not dst.exists():
             shutil.copyfile(src, dst)
         names.append(f"{media_dir.name}/{dst.name}")
-    return [Visual("photo", s.visual_prompt, path=names[k]) for s, k in zip(script.scenes, order)]
+    return [Visual("photo", s.visual_prompt[:MAX_PROMPT], path=names[k]) for s, k in zip(script.scenes, order)]
 
 
 def match_photos(engines: Engines, photos: list[Path], prompts: list[str]) -> list[int]:

@@ -86,7 +86,7 @@ def plan_segments(scenes: list[Scene], header: str, events_for: Callable[[Scene,
                 continue
             events = tuple(events_for(s, begin, end))
             before = _looks(scenes[i - 1]) if is_fade else None
-            digest = key("segment", RENDER_VERSION, _looks(s), before, begin, end, header, events,
+            digest = key("segment", RENDER_VERSION, ffmpeg.version(), _looks(s), before, begin, end, header, events,
                          platform.width, platform.height, options)
             out.append(Segment(i, begin, end, is_fade, events, digest))
     return out
@@ -120,8 +120,13 @@ def render_segments(segments: list[Segment], scenes: list[Scene], platform: Plat
     def make(seg: Segment, tmp: Path) -> dict:
         scene = scenes[seg.scene]
         before = source(seg.scene - 1) if seg.fade else None
-        _encode(frames.segment_frames(scene, source(seg.scene), seg.begin, seg.end, before), seg, platform, header,
-                options, tmp, tick)
+        try:
+            _encode(frames.segment_frames(scene, source(seg.scene), seg.begin, seg.end, before), seg, platform,
+                    header, options, tmp, tick)
+        finally:  # a creator clip's decoder lives for one segment: many clip scenes never pile up ffmpegs
+            source(seg.scene).release()
+            if before is not None:
+                before.release()
         return {"frames": seg.frames}
 
     try:
@@ -162,6 +167,9 @@ def _encode(pixels, seg: Segment, platform: Platform, header: str, options: Enco
         proc.stdin.close()
     except BrokenPipeError:
         pass
+    except BaseException:
+        proc.kill()  # the frames failed: ffmpeg would wait for more forever
+        raise
     finally:
         err = proc.stderr.read().decode(errors="replace")
         code = proc.wait()

@@ -7,8 +7,11 @@ edited timeline: everything derived is cached by content, so only what changed i
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
+import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -79,9 +82,13 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
             if s.visual.clip_in >= seconds:
                 raise InvalidRequest(f"Timeline field scenes[{i}].visual.in: the clip is only {seconds:.1f} s long.")
     work = out_dir / ".work"
-    staging = work / "next"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    if work.is_symlink() or (out_dir.is_symlink() and assets is not None):
+        raise InvalidRequest(f"{work} is a symbolic link; the studio writes only inside the short's own folder.")
+    work.mkdir(parents=True, exist_ok=True)
+    for old in work.glob("next-*"):  # left by a render that failed
+        if time.time() - old.stat().st_mtime > 3600:
+            shutil.rmtree(old, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix="next-", dir=work))  # two renders into one folder never share it
 
     # 2. Voice: each scene's words spoken (cache hits unless the words or the voice changed).
     spoken = stages.run("voice", 0.05, "speaking", lambda c: [
@@ -186,6 +193,7 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     report.write(staging / "report.json")
 
     # 12. Publish: every file moves into place only now, so a failed render leaves the last one intact.
+    # (A failure before this point leaves a next-* folder in .work; the next render into this folder sweeps it.)
     names_out = ["short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg", "post.json", "report.json",
                  "timeline.json"]
     for name in names_out:
@@ -213,7 +221,7 @@ def _frames_per_scene(t: Timeline, speech: list[float], fps: int) -> list[int]:
         if s.duration is not None and s.duration + 1e-6 < needed:
             raise InvalidRequest(f"Timeline field scenes[{i}].duration: scene {s.id!r} is {s.duration:g} s long but "
                                  f"its words need {needed:.2f} s.", "Lengthen the scene or shorten its words.")
-        frames_n = round(length * fps)
+        frames_n = max(round(length * fps), math.ceil((needed - 1e-6) * fps))  # never cut the last word short
         if frames_n < 1:
             raise InvalidRequest(f"Timeline field scenes[{i}]: scene {s.id!r} lasts no time at all.",
                                  "Give it words or a duration.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
@@ -24,6 +25,8 @@ SCHEMA_PATH = Path(__file__).with_name("timeline.schema.json")
 TRANSITIONS = ("fade", "cut")
 CAPTION_STYLES = ("karaoke", "plain", "none")
 MAX_FILE_BYTES = 2_000_000  # a 60-scene timeline with every word timed is ~100 KB
+MAX_SECONDS = 600  # the longest any platform allows; a scene, lead or pause beyond it is absurd
+_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -151,14 +154,20 @@ class Timeline:
     @classmethod
     def from_dict(cls, data: Any) -> Timeline:
         try:
+            # finite numbers and text that is really text (no lone surrogates), before the schema looks at it
+            json.dumps(data, allow_nan=False, ensure_ascii=False).encode("utf-8")
             check_document(data)
         except RecursionError:
             raise InvalidRequest("The timeline is nested too deeply to be a timeline.") from None
+        except (ValueError, TypeError, UnicodeEncodeError) as exc:
+            raise InvalidRequest(f"The timeline holds a value JSON cannot carry ({type(exc).__name__}: numbers must be "
+                                 "finite, text must be UTF-8).") from None
         scenes = tuple(_scene(s) for s in data["scenes"])
         timeline = cls(
             platform=data["platform"], template=data["template"], language=data["language"],
             voice=data["voice"]["preset"], voice_engine=data["voice"].get("engine", ""),
-            music=MusicSpec(**data["music"]), seed=data["seed"], scenes=scenes,
+            music=MusicSpec(**{**data["music"], "seed": int(data["music"]["seed"])}), seed=int(data["seed"]),
+            scenes=scenes,
             caption_style=data.get("caption_style", "karaoke"), profile=data.get("profile", "auto"),
             hook=data.get("hook", ""), title=data.get("title", ""), caption=data.get("caption", ""),
             call_to_action=data.get("call_to_action", ""), hashtags=tuple(data.get("hashtags", ())))
@@ -172,13 +181,17 @@ class Timeline:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
                 raise InvalidRequest(f"{path.name} is {size:,} bytes; a timeline is at most {MAX_FILE_BYTES:,}.")
-            data = json.loads(path.read_bytes().decode("utf-8"))
+            data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
         except OSError as exc:
             raise InvalidRequest(f"Cannot read the timeline {str(path)!r}: {exc.strerror}.") from None
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
             raise InvalidRequest(f"{path.name} is not a JSON timeline ({type(exc).__name__}).",
                                  "Give the timeline.json a short was saved with, or one that follows its schema.") from None
         return cls.from_dict(data)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a timeline can hold")
 
 
 def new_scene_id() -> str:
@@ -210,13 +223,14 @@ def _scene_dict(s: TimelineScene) -> dict:
 
 def _scene(d: dict) -> TimelineScene:
     v, m = d["visual"], d["motion"]
-    visual = Visual(v["kind"], v.get("prompt", ""), v.get("seed", 0), v.get("path"), v.get("asset"), v.get("in", 0.0),
-                    v.get("out"))
+    # the schema's "integer" admits 1.0: seeds are made ints here, once
+    visual = Visual(v["kind"], v.get("prompt", ""), int(v.get("seed", 0)), v.get("path"), v.get("asset"),
+                    v.get("in", 0.0), v.get("out"))
     camera = None
     if m["kind"] == "camera":
         camera = CameraPath(m["zoom_start"], m["zoom_end"], tuple(m["center_start"]), tuple(m["center_end"]))
     return TimelineScene(
-        id=d["id"], text=d["text"], visual=visual, motion=Motion(m["kind"], camera, m.get("seed", 0)),
+        id=d["id"], text=d["text"], visual=visual, motion=Motion(m["kind"], camera, int(m.get("seed", 0))),
         caption=d.get("caption"), lead=d.get("lead", 0.15), pause=d.get("pause", 0.15), duration=d.get("duration"),
         transition=d.get("transition", "fade"),
         words=tuple(Word(w["text"], w["start"], w["end"]) for w in d.get("words", ())))
@@ -267,6 +281,8 @@ def check_timeline(t: Timeline) -> None:
     seen: set[str] = set()
     for i, s in enumerate(t.scenes):
         where = f"scenes[{i}]"
+        if not _ID.fullmatch(s.id):  # the schema's pattern lets a trailing newline through ($ in Python's re)
+            raise InvalidRequest(f"Timeline field {where}.id: {s.id!r} is not an id (letters, digits, - and _).")
         if s.id in seen:
             raise InvalidRequest(f"Timeline field {where}.id: {s.id!r} is used by another scene; ids must be unique.",
                                  "Give the new scene its own id (pipelines.timeline.new_scene_id()).")
@@ -274,11 +290,11 @@ def check_timeline(t: Timeline) -> None:
         if s.transition not in TRANSITIONS:
             raise InvalidRequest(f"Timeline field {where}.transition: unknown transition {s.transition!r}.",
                                  f"Use one of: {', '.join(TRANSITIONS)}.")
-        if not 0 <= s.lead <= 30 or not 0 <= s.pause <= 30:
-            raise InvalidRequest(f"Timeline field {where}: lead and pause must be between 0 and 30 seconds.")
-        if s.duration is not None and not 0 < s.duration <= 180:
+        if not 0 <= s.lead <= MAX_SECONDS or not 0 <= s.pause <= MAX_SECONDS:
+            raise InvalidRequest(f"Timeline field {where}: lead and pause must be between 0 and {MAX_SECONDS} seconds.")
+        if s.duration is not None and not 0 < s.duration <= MAX_SECONDS:
             raise InvalidRequest(f"Timeline field {where}.duration: {s.duration!r} is not a length a scene can have "
-                                 "(more than 0, at most 180 seconds).")
+                                 f"(more than 0, at most {MAX_SECONDS} seconds).")
         if not s.text.strip() and s.duration is None and s.lead + s.pause <= 0:
             raise InvalidRequest(f"Timeline field {where}: a scene without words needs a duration.")
         if s.visual.kind == "clip" and s.visual.clip_out is not None and s.visual.clip_out <= s.visual.clip_in:
@@ -315,13 +331,19 @@ def check_files(t: Timeline, base: Path | None, *, assets_only: bool = False) ->
             raise InvalidRequest(f"Timeline field {where}.path: the hosted studio takes photos by asset id only.",
                                  "Upload the photo (POST /api/assets) and give its id as visual.asset.")
         p = Path(v.path)
-        if root is None or p.is_absolute() or v.path.startswith(("/", "\\")) or ".." in p.parts or ":" in v.path:
+        if root is None or p.is_absolute() or v.path.startswith(("/", "\\")) or ".." in p.parts or ":" in v.path \
+                or "\0" in v.path:
             raise InvalidRequest(f"Timeline field {where}.path: {v.path!r} is outside the timeline's folder.",
-                                 "Copy the photo into the folder that holds timeline.json and name it relative to it.")
-        full = (root / p).resolve()
-        if not full.is_relative_to(root):
+                                 "Copy the file into the folder that holds timeline.json and name it relative to it.")
+        try:
+            full = (root / p).resolve()
+            inside = full.is_relative_to(root)
+            usable = inside and full.is_file() and os.access(full, os.R_OK)
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, an unreadable folder
+            raise InvalidRequest(f"Timeline field {where}.path: {v.path!r} cannot be opened.") from None
+        if not inside:
             raise InvalidRequest(f"Timeline field {where}.path: {v.path!r} leads outside the timeline's folder.")
-        if not full.is_file():
-            raise InvalidRequest(f"Timeline field {where}.path: there is no file {v.path!r} beside the timeline.")
+        if not usable:
+            raise InvalidRequest(f"Timeline field {where}.path: there is no readable file {v.path!r} beside the timeline.")
         out[s.id] = full
     return out

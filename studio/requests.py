@@ -48,7 +48,7 @@ def check(studio, spec: dict[str, Any], media: tuple[Path, ...] = (), voice_samp
     count = len(media) or len(spec.get("asset_ids") or ())
     if count > MAX_PHOTOS:
         raise InvalidRequest(f"{count} photos were given; a short takes at most {MAX_PHOTOS}.",
-                             "Pick the photos that matter most.", Remedy("set_field", field="media", value=MAX_PHOTOS))
+                             "Pick the photos that matter most.")
     return studio.plan(request_of(spec, media, voice_sample))
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import replace
@@ -271,3 +272,75 @@ def test_a_deeply_nested_document_is_refused_cleanly(tmp_path):
         nested = [nested]
     with pytest.raises(InvalidRequest):
         Timeline.from_dict({"version": 1, "hook": nested})
+
+
+@pytest.mark.parametrize("text", [
+    '{"version": 1, "seed": ' + "1" * 5000 + "}",  # longer than Python's integer digit limit
+    '{"version": 1, "seed": NaN}',
+    '{"version": 1, "seed": Infinity}',
+])
+def test_numbers_json_cannot_carry_are_refused(tmp_path, text):
+    (tmp_path / "t.json").write_text(text)
+    with pytest.raises(InvalidRequest):
+        Timeline.load(tmp_path / "t.json")
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["scenes"][0].update(text="\ud800 lone surrogate"),
+    lambda d: d["scenes"][0]["motion"].update(zoom_start=float("nan")),
+    lambda d: d["scenes"][0].update(id="s1\n"),
+])
+def test_values_that_break_later_stages_are_refused_at_load(made, change):
+    doc = _doc(made)
+    change(doc)
+    with pytest.raises(InvalidRequest):
+        Timeline.from_dict(doc)
+
+
+def test_whole_float_seeds_are_taken_as_integers(made):
+    doc = _doc(made)
+    doc["seed"], doc["music"]["seed"], doc["scenes"][0]["visual"]["seed"] = 3.0, 4.0, 5.0
+    t = Timeline.from_dict(doc)
+    assert (t.seed, t.music.seed, t.scenes[0].visual.seed) == (3, 4, 5)
+    assert all(isinstance(x, int) for x in (t.seed, t.music.seed, t.scenes[0].visual.seed))
+
+
+@pytest.mark.parametrize("path", ["a\u0000b.jpg", "loop/x.jpg", "locked.jpg"])
+def test_paths_that_cannot_be_opened_are_refused_cleanly(made, tmp_path, path):
+    if path == "locked.jpg" and os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "locked.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / "locked.jpg").chmod(0)
+    doc = _doc(made)
+    doc["scenes"][0]["visual"] = {"kind": "photo", "path": path}
+    with pytest.raises(InvalidRequest, match=r"scenes\[0\]\.visual\.path"):
+        check_files(Timeline.from_dict(doc), tmp_path)
+
+
+def test_a_short_script_stretched_to_a_long_short_is_planned(studio, tmp_path):
+    result = studio.make(ShortRequest(script="Hello there.", duration=60), out_dir=tmp_path / "o")
+    assert result.report["ok"] and abs(result.report["duration"] - 60) < 0.1
+
+
+def test_a_clip_whose_sound_outlasts_its_picture_holds_its_last_frame(studio, made, tmp_path):
+    result, _ = made
+    folder = tmp_path / "clip"
+    shutil.copytree(result.out_dir, folder)
+    clip = folder / "media" / "short-picture.mp4"
+    clip.parent.mkdir(exist_ok=True)
+    # 1 s of picture, 3 s of sound: the container says 3 s
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=red:s=320x240:r=25:d=1",
+                    "-f", "lavfi", "-i", "sine=d=3", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    str(clip)], check=True)
+    t = Timeline.load(folder / "timeline.json")
+    target = t.scenes[2]
+    again = studio.render(t.with_scene(target.id, visual=Visual("clip", path="media/short-picture.mp4")),
+                          out_dir=folder, safety="off")
+    assert again.report["ok"]
+    span = _scene_frames(again)[target.id]
+    png = tmp_path / "late.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", f"{(span.stop - 3) / 30:.3f}", "-i", str(again.video),
+                    "-frames:v", "1", str(png)], check=True)
+    r, g, b = Image.open(png).convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    assert r > 150 and g < 90 and b < 90, (r, g, b)  # the red picture held, not black
