@@ -231,18 +231,21 @@ def test_a_file_that_is_not_a_timeline_is_refused(tmp_path):
         Timeline.load(tmp_path / "big.json")
 
 
+def _copy_with_clip(made, tmp_path, name: str, inputs: list[str]) -> tuple[Path, Timeline]:
+    """A copy of the made short's folder with a clip made by ffmpeg from ``inputs`` in its media folder."""
+    folder = tmp_path / "clip"
+    shutil.copytree(made[0].out_dir, folder)
+    (folder / "media").mkdir(exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    str(folder / "media" / name)], check=True)
+    return folder, Timeline.load(folder / "timeline.json")
+
+
 def test_a_creators_clip_plays_in_its_scene(studio, made, tmp_path):
     from models.errors import InvalidMedia
 
-    result, _ = made
-    folder = tmp_path / "clip"
-    shutil.copytree(result.out_dir, folder)
-    clip = folder / "media" / "walk.mp4"
-    clip.parent.mkdir(exist_ok=True)
     # 4 s of moving test pattern, landscape (it is cover-cropped into the vertical frame)
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=4",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
-    t = Timeline.load(folder / "timeline.json")
+    folder, t = _copy_with_clip(made, tmp_path, "walk.mp4", ["-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=4"])
     target = t.scenes[1]
     edited = t.with_scene(target.id, visual=Visual("clip", "a walk", path="media/walk.mp4", clip_in=0.5, clip_out=3.5))
     again = studio.render(edited, out_dir=folder)
@@ -324,16 +327,9 @@ def test_a_short_script_stretched_to_a_long_short_is_planned(studio, tmp_path):
 
 
 def test_a_clip_whose_sound_outlasts_its_picture_holds_its_last_frame(studio, made, tmp_path):
-    result, _ = made
-    folder = tmp_path / "clip"
-    shutil.copytree(result.out_dir, folder)
-    clip = folder / "media" / "short-picture.mp4"
-    clip.parent.mkdir(exist_ok=True)
     # 1 s of picture, 3 s of sound: the container says 3 s
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=red:s=320x240:r=25:d=1",
-                    "-f", "lavfi", "-i", "sine=d=3", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                    str(clip)], check=True)
-    t = Timeline.load(folder / "timeline.json")
+    folder, t = _copy_with_clip(made, tmp_path, "short-picture.mp4", [
+        "-f", "lavfi", "-i", "color=c=red:s=320x240:r=25:d=1", "-f", "lavfi", "-i", "sine=d=3", "-c:a", "aac"])
     target = t.scenes[2]
     again = studio.render(t.with_scene(target.id, visual=Visual("clip", path="media/short-picture.mp4")),
                           out_dir=folder, safety="off")
