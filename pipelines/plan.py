@@ -12,7 +12,7 @@ from pathlib import Path
 
 from models.errors import EngineFailed, InvalidRequest, Remedy
 from models.hub import sha256_file
-from models.types import Script, VoiceClip, Word
+from models.types import Script, VoiceClip
 from pipelines import derive, media
 from pipelines.cache import Cache, key
 from pipelines.scripting import MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS, clean_text, script_from_creator
@@ -201,7 +201,3 @@ def match_photos(engines: Engines, photos: list[Path], prompts: list[str]) -> li
         used.add(best)
         order.append(best)
     return order
-
-
-def words_of(words: tuple[Word, ...]) -> str:
-    return " ".join(w.text for w in words)
