@@ -86,7 +86,7 @@ def plan_short(plan: ShortPlan, engines: Engines, cache: Cache, media_dir: Path,
         if target is None or spoken <= target or budget <= 4:
             break
         budget = int(budget * target / spoken) - 1
-    total = target if target is not None else spoken
+    total = target if target is not None else max(spoken, platform.min_seconds)  # a very short script is held
     if spoken > total + 0.5:
         raise InvalidRequest(f"The voiceover needs {spoken:.1f} s but {total:g} s was asked.", "Ask for a longer short.")
     if total > platform.max_seconds:

@@ -180,7 +180,7 @@ def _encode(pixels, seg: Segment, platform: Platform, header: str, options: Enco
 
 def join(files: list[Path], segments: list[Segment], fps: int, soundtrack: Path, total: float,
          options: EncodeOptions, out: Path) -> Path:
-    """Join the segments without re-encoding them and put the soundtrack under them (AAC), faststart.
+    """Join the segments without re-encoding them and put the encoded soundtrack (AAC) under them, faststart.
 
     Each file's length is given to the concat demuxer exactly (frames ÷ fps): the container rounds its own
     to the millisecond, and those roundings would add up to gaps that bend the frame rate."""
@@ -192,8 +192,8 @@ def join(files: list[Path], segments: list[Segment], fps: int, soundtrack: Path,
     listing.write_text("".join(lines), encoding="utf-8")
     try:
         ffmpeg.run(["-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(soundtrack),
-                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", options.audio_bitrate,
-                    "-ar", "48000", "-ac", "2", "-t", f"{total:.3f}", "-movflags", "+faststart", str(out)],
+                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "copy",  # the AAC was measured as is
+                    "-t", f"{total:.3f}", "-movflags", "+faststart", str(out)],
                    what="joining the segments")
     finally:
         listing.unlink(missing_ok=True)

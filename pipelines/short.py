@@ -106,7 +106,8 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     if not platform.min_seconds <= total <= platform.max_seconds:
         raise InvalidRequest(f"The short would last {total:.1f} s; {platform.label} shorts last between "
                              f"{platform.min_seconds:g} and {platform.max_seconds:g} s.",
-                             "Shorten the words or pauses (or lengthen them), or remove a scene.")
+                             "Shorten the words or pauses, or remove a scene." if total > platform.max_seconds else
+                             "Lengthen a scene's pause or duration, or add a scene.")
 
     # 5. Visuals: the creator's photos prepared for the frame, or each scene's still generated from its seed.
     visuals = stages.run("stills", 0.08, "preparing visuals", lambda c: [
@@ -129,10 +130,10 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     music = stages.run("music", 0.03, "composing music", lambda c: derive.music_bed(
         engines, cache, template, total, timeline.music.seed, c))
     mix = stages.run("mix", 0.04, "mixing and normalising", lambda _c: audio.mix(
-        scenes, music, total, timeline.music.level_db, work), engine="ducking + loudness")
+        scenes, music, total, timeline.music.level_db, work, encode_options.audio_bitrate), engine="ducking + loudness")
 
     # 8. Captions: cues a few words long per scene, karaoke-highlighted, inside the safe zone.
-    font = lang.font
+    font = template.font or lang.font
     scene_cues = [captions.build_cues(s.words, platform, template, font) for s in scenes]
     all_cues = [c for s, cues in zip(scenes, scene_cues) for c in captions.shifted(cues, s.start)]
     hook_end = min(max(scenes[0].duration, 2.0), 4.0)

@@ -52,6 +52,8 @@ class Template:
     music_bpm: float
     music_mood: str
     music_level_db: float
+    font: str | None = None  # None: the language's font
+    version: int = 1
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,12 @@ from pipelines.types import ShortRequest
 from studio.core import Studio
 from studio.models_cli import app as models_app
 from studio.remedies import for_cli
+from studio.templates_cli import app as templates_app
 
 app = typer.Typer(help="Viral AI Studio: topic, script or photos → post-ready vertical shorts.", no_args_is_help=True)
 console = Console(stderr=True)
 app.add_typer(models_app, name="models")
+app.add_typer(templates_app, name="templates")
 
 
 @app.callback()

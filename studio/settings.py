@@ -173,9 +173,15 @@ class Settings:
     def platforms(self) -> dict:
         return _load(self.configs / "platforms.yaml")
 
+    @property
+    def user_templates_dir(self) -> Path:
+        return self.home / "templates"
+
     @cached_property
     def templates(self) -> dict:
-        return _load(self.configs / "templates.yaml")
+        from studio import templates
+
+        return templates.load(self.configs, self.user_templates_dir)
 
     @cached_property
     def voices(self) -> dict:
@@ -211,7 +217,7 @@ class Settings:
                         highlight_color=t["highlight_color"], outline_color=t["outline_color"],
                         font_size=t["font_size"], hook_font_size=t["hook_font_size"],
                         words_per_cue=t["words_per_cue"], music_bpm=t["music"]["bpm"], music_mood=t["music"]["mood"],
-                        music_level_db=t["music"]["level_db"])
+                        music_level_db=t["music"]["level_db"], font=t.get("font"), version=t["version"])
 
     def language(self, code: str) -> Language:
         return Language(code=code, font=_choose("language", code, self.languages)["font"])
