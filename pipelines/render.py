@@ -178,8 +178,7 @@ def _encode(pixels, seg: Segment, platform: Platform, header: str, options: Enco
         raise RenderFailed(f"ffmpeg could not encode a segment of the short: {err.strip()[-500:]}")
 
 
-def join(files: list[Path], segments: list[Segment], fps: int, soundtrack: Path, total: float,
-         options: EncodeOptions, out: Path) -> Path:
+def join(files: list[Path], segments: list[Segment], fps: int, soundtrack: Path, total: float, out: Path) -> Path:
     """Join the segments without re-encoding them and put the encoded soundtrack (AAC) under them, faststart.
 
     Each file's length is given to the concat demuxer exactly (frames ÷ fps): the container rounds its own

@@ -210,7 +210,7 @@ def _render_video(segments: list[render.Segment], scenes: list[Scene], platform:
                   options: EncodeOptions, cache: Cache, soundtrack: Path, total: float, video: Path,
                   on_frame) -> render.RenderStats:
     files, stats = render.render_segments(segments, scenes, platform, header, options, cache, on_frame)
-    render.join(files, segments, platform.fps, soundtrack, total, options, video)
+    render.join(files, segments, platform.fps, soundtrack, total, video)
     return stats
 
 

@@ -14,7 +14,7 @@ from models.errors import StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio
 from studio.models_cli import app as models_app
-from studio.remedies import for_cli
+from studio.remedies import print_for_cli
 from studio.templates_cli import app as templates_app
 
 app = typer.Typer(help="Viral AI Studio: topic, script or photos → post-ready vertical shorts.", no_args_is_help=True)
@@ -121,10 +121,7 @@ def _bar():
 
 
 def _fail(exc: StudioError) -> NoReturn:
-    console.print(f"[red]Error:[/red] {exc.message}")
-    advice = for_cli(exc)
-    if advice:
-        console.print(f"[yellow]→[/yellow] {advice}")
+    print_for_cli(console, exc)
     raise typer.Exit(2) from None
 
 

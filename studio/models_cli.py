@@ -13,7 +13,7 @@ from rich.table import Table
 from models.errors import StudioError
 from models.registry import ENGINES, MODEL_ENGINE
 from studio.engines import parse_overrides, resolve_profile
-from studio.remedies import for_cli
+from studio.remedies import print_for_cli
 from studio.settings import Settings
 
 app = typer.Typer(help="Model weights: list what profiles need, pull them, check this machine.", no_args_is_help=True)
@@ -72,9 +72,7 @@ def pull_models(
             fetched = ENGINES[name_of_stage].get(spec["engine"]).fetch_weights(name, spec.get("revision"))
             console.print(f"  {fetched}")
     except StudioError as exc:
-        console.print(f"[red]Error:[/red] {exc.message}")
-        if for_cli(exc):
-            console.print(f"[yellow]→[/yellow] {for_cli(exc)}")
+        print_for_cli(console, exc)
         raise typer.Exit(2) from None
     console.print("[green]Done.[/green]")
 

@@ -31,6 +31,14 @@ def for_cli(exc: StudioError) -> str:
     return f"{exc.hint} Use {flag}{value}.".strip()
 
 
+def print_for_cli(console, exc: StudioError) -> None:
+    """The CLI's one way to show an error: what went wrong, then what fixes it (a command or a flag)."""
+    console.print(f"[red]Error:[/red] {exc.message}")
+    advice = for_cli(exc)
+    if advice:
+        console.print(f"[yellow]→[/yellow] {advice}")
+
+
 def for_ui(exc: StudioError) -> str:
     r = exc.remedy
     if r is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -11,16 +11,15 @@ from rich.table import Table
 
 from models.errors import StudioError
 from studio import templates as tpl
+from studio.remedies import print_for_cli
 from studio.settings import Settings
 
 app = typer.Typer(help="Templates: list, show, export and import the looks a short can take.", no_args_is_help=True)
 console = Console()
 
 
-def _fail(exc: StudioError) -> None:
-    console.print(f"[red]Error:[/red] {exc.message}")
-    if exc.hint:
-        console.print(f"[yellow]→[/yellow] {exc.hint}")
+def _fail(exc: StudioError) -> NoReturn:
+    print_for_cli(console, exc)
     raise typer.Exit(2)
 
 
