@@ -100,22 +100,23 @@ def mix(scenes: list[Scene], music: Path, duration: float, music_level_db: float
     below = (_db(voice[speaking]) - _db(bed[speaking])) if speaking.any() else float("inf")
     raw = work / "mix.wav"
     _write_float_wav(raw, mixed)
-    out = work / "soundtrack.wav"
-    _loudnorm(raw, out)
-    return Mix(_aac_under_ceiling(out, work / "soundtrack.m4a", aac_bitrate), round(float(below), 2))
+    return Mix(_aac_under_ceiling(raw, work / "soundtrack.wav", work / "soundtrack.m4a", aac_bitrate),
+               round(float(below), 2))
 
 
-def _aac_under_ceiling(wav: Path, out: Path, bitrate: str) -> Path:
-    """Encode the soundtrack as it will ship (AAC) and measure that: AAC adds overshoot of its own (1.7 dB was
-    seen on a 3 s short), so a peak over the ceiling after encoding is taken down and encoded once more."""
-    gain = 0.0
+def _aac_under_ceiling(raw: Path, wav: Path, out: Path, bitrate: str) -> Path:
+    """Normalise, then encode the soundtrack as it will ship (AAC) and measure that: AAC adds overshoot of its own
+    (1.7 dB was seen on a 3 s short). A peak over the ceiling after encoding lowers the limiter's ceiling and
+    normalises again, so the loudness stays on target (turning the whole track down would miss -14 LUFS)."""
+    ceiling = TARGET_TP
     for _ in range(3):
-        ffmpeg.run(["-i", str(wav), "-af", f"volume={gain:.2f}dB", "-c:a", "aac", "-b:a", bitrate, "-ar", str(RATE),
-                    "-ac", "2", str(out)], what="encoding the soundtrack")
+        _loudnorm(raw, wav, ceiling)
+        ffmpeg.run(["-i", str(wav), "-c:a", "aac", "-b:a", bitrate, "-ar", str(RATE), "-ac", "2", str(out)],
+                   what="encoding the soundtrack")
         _, peak = ffmpeg.ebur128(out, what="true peak of the encoded soundtrack")
         if peak <= SHIPPED_TP:
             break
-        gain -= peak - SHIPPED_TP + 0.1
+        ceiling -= peak - SHIPPED_TP + 0.1
     return out
 
 
@@ -131,7 +132,7 @@ def _integrated(path: Path, pre: str = "") -> tuple[float, float]:
     return ffmpeg.ebur128(path, pre, what="loudness scan")
 
 
-def _loudnorm(src: Path, dst: Path) -> None:
+def _loudnorm(src: Path, dst: Path, ceiling: float = TARGET_TP) -> None:
     """Gain to -14 LUFS, then a look-ahead limiter that keeps the true peak under the target.
 
     loudnorm's linear mode gives up (and falls back to dynamic compression that lands
@@ -143,14 +144,14 @@ def _loudnorm(src: Path, dst: Path) -> None:
     if integrated == float("-inf"):
         raise RenderFailed("The soundtrack is silent.")
     gain = TARGET_LUFS - integrated
-    limit = 10 ** ((TARGET_TP - 0.5) / 20)
+    limit = 10 ** ((ceiling - 0.5) / 20)
     for _ in range(4):
         chain = f"volume={gain:.2f}dB,alimiter=limit={limit:.4f}:level=false:attack=1:release=60"
         measured, peak = _integrated(src, chain)
-        if abs(measured - TARGET_LUFS) <= 0.3 and peak <= TARGET_TP:
+        if abs(measured - TARGET_LUFS) <= 0.3 and peak <= ceiling:
             break
         gain += TARGET_LUFS - measured
-        if peak > TARGET_TP:
-            limit *= 10 ** ((TARGET_TP - peak) / 20)
+        if peak > ceiling:
+            limit *= 10 ** ((ceiling - peak) / 20)
     ffmpeg.run(["-i", str(src), "-af", chain, "-ar", str(RATE), "-ac", "2", "-c:a", "pcm_s16le", str(dst)],
                what="loudness normalisation")

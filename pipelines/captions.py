@@ -18,6 +18,9 @@ from pipelines.words import is_cjk
 
 WORD_JOINER = "\u2060"  # invisible; keeps a literal backslash from starting an ASS escape
 OUTLINE = 5
+CAPTION_POSITIONS = ("bottom", "middle")  # a template's caption_position
+CAPTION_ANIMATIONS = ("karaoke", "pop", "none")  # a template's caption_animation (none: static, the "plain" style)
+POP_FROM, POP_MS = 70, 120  # a popping cue starts at 70 % of its size and reaches 100 % after 120 ms
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,19 @@ def _wrap(text: str, size: float, font: str, max_w: float) -> tuple[list[str], f
     return lines, min(1.0, max_w / widest)
 
 
+def caption_margin_v(platform: Platform, template: Template) -> int:
+    """The Caption style's MarginV (bottom-aligned): just above the safe zone's bottom edge, or, for ``middle``,
+    the line's centre on the safe zone's centre. libass ignores MarginV for middle alignment (5) and centres on
+    the frame instead, which on Reels is 200 px below the safe zone's centre; so both positions align the
+    bottom and differ in the margin. A libass line box is the font size tall."""
+    _, top, _, bottom = safe_box(platform)
+    if template.caption_position == "middle":
+        return platform.height - round((top + bottom + template.font_size) / 2)
+    return platform.height - bottom + round(0.015 * platform.height)
+
+
 def ass_header(platform: Platform, template: Template, font: str) -> str:
-    left, top, right, bottom = safe_box(platform)
+    left, top, right, _ = safe_box(platform)
     w, h = platform.width, platform.height
     pad = round(0.015 * h)
     base, hi = _ass_colour(template.caption_color), _ass_colour(template.highlight_color)
@@ -110,7 +124,7 @@ ScaledBorderAndShadow: yes
 
 [V4+ Styles]
 Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
-Style: Caption,{font},{template.font_size},{base},{hi},{outline},&H80000000,-1,0,0,0,100,100,0,0,1,{OUTLINE},2,2,{left},{w - right},{h - bottom + pad},1
+Style: Caption,{font},{template.font_size},{base},{hi},{outline},&H80000000,-1,0,0,0,100,100,0,0,1,{OUTLINE},2,2,{left},{w - right},{caption_margin_v(platform, template)},1
 Style: Hook,{font},{template.hook_font_size},{base},{hi},{outline},&H80000000,-1,0,0,0,100,100,0,0,1,{OUTLINE},3,8,{left},{w - right},{top + pad},1
 
 [Events]
@@ -130,17 +144,19 @@ def hook_events(hook: str, start: float, end: float, platform: Platform, templat
 
 
 def cue_events(cues: list[Cue], template: Template, style: str = "karaoke", shift: float = 0.0) -> list[str]:
-    """Caption events, ``shift`` seconds earlier. karaoke highlights the word being spoken; plain shows the
-    cue as is; none shows nothing."""
+    """Caption events, ``shift`` seconds earlier. karaoke highlights the word being spoken; pop shows each cue
+    whole in the caption colour, growing in over POP_MS (no highlight: one event per cue, so the cue pops once,
+    not once per word); plain shows the cue as is; none shows nothing."""
     if style == "none":
         return []
     base, hi = _ass_colour(template.caption_color), _ass_colour(template.highlight_color)
     events = []
     for cue in cues:
         size = f"{{\\fs{template.font_size * cue.scale:.1f}}}" if cue.scale < 1 else ""
-        if style == "plain":
+        if style in ("plain", "pop"):
             text = _join(ass_escape(w.text) for w in cue.words)
-            events.append(f"Dialogue: 0,{_ts(cue.start - shift)},{_ts(cue.end - shift)},Caption,,0,0,0,,{size}{text}")
+            pop = _pop(shift - cue.start) if style == "pop" else ""
+            events.append(f"Dialogue: 0,{_ts(cue.start - shift)},{_ts(cue.end - shift)},Caption,,0,0,0,,{pop}{size}{text}")
             continue
         for i, active in enumerate(cue.words):
             end = cue.words[i + 1].start if i + 1 < len(cue.words) else cue.end
@@ -150,6 +166,16 @@ def cue_events(cues: list[Cue], template: Template, style: str = "karaoke", shif
                 parts.append(f"{{\\c{hi}}}{piece}{{\\c{base}}}" if word is active else piece)
             events.append(f"Dialogue: 0,{_ts(active.start - shift)},{_ts(end - shift)},Caption,,0,0,0,,{size}{_join(parts)}")
     return events
+
+
+def _pop(late: float) -> str:
+    """Scale tags that grow a cue to full size; ``late`` seconds of the pop already passed (a cue carried into a
+    later segment) are skipped, so a segment boundary never replays it."""
+    done = max(0, round(late * 1000))
+    if done >= POP_MS:
+        return ""
+    start = POP_FROM + (100 - POP_FROM) * done / POP_MS
+    return f"{{\\fscx{start:g}\\fscy{start:g}\\t(0,{POP_MS - done},\\fscx100\\fscy100)}}"
 
 
 def write_ass(path: Path, header: str, events: list[str]) -> Path:

@@ -88,7 +88,7 @@ def _prepare_into(src: Path, platform: Platform, tmp: Path) -> Path:
 
 def prepared_photo(cache: Cache, platform: Platform, src: Path, calls: dict) -> tuple[Path, str]:
     """A creator's photo cover-cropped to the frame at the camera's margin (cached by the photo's bytes)."""
-    digest = key("prepare", frames.SOURCE_SCALE, platform.width, platform.height, sha256_file(src))
+    digest = key("prepare", frames.PREPARE_VERSION, frames.SOURCE_SCALE, platform.width, platform.height, sha256_file(src))
     path, _, hit = cache.file("stills", digest, ".jpg", partial(_prepare_into, src, platform))
     calls["cached" if hit else "calls"] += 1
     return path, digest
@@ -109,6 +109,15 @@ def generated_still(engines: Engines, cache: Cache, platform: Platform, template
             raw.unlink(missing_ok=True)
 
     path, _, hit = cache.file("stills", digest, ".jpg", make)
+    calls["cached" if hit else "calls"] += 1
+    return path, digest
+
+
+def refit(cache: Cache, platform: Platform, still: Path, still_key: str, calls: dict) -> tuple[Path, str]:
+    """A generated still made for another frame, fitted to this one: the same picture in every feed format
+    (cover-cropped, or whole over a blurred fill of itself), cached by the still's own key."""
+    digest = key("refit", frames.PREPARE_VERSION, frames.SOURCE_SCALE, platform.width, platform.height, still_key)
+    path, _, hit = cache.file("stills", digest, ".jpg", partial(_prepare_into, still, platform))
     calls["cached" if hit else "calls"] += 1
     return path, digest
 
@@ -139,7 +148,8 @@ def music_bed(engines: Engines, cache: Cache, template: Template, seconds: float
 def clip_still(cache: Cache, platform: Platform, src: Path, at: float, calls: dict) -> tuple[Path, str]:
     """A frame of a creator's clip (where it starts playing), prepared like a photo: for scoring and the
     thumbnail. Its key also stands for the clip in segment keys."""
-    digest = key("clip-still", frames.SOURCE_SCALE, platform.width, platform.height, sha256_file(src), round(at, 3))
+    digest = key("clip-still", frames.PREPARE_VERSION, frames.SOURCE_SCALE, platform.width, platform.height,
+                 sha256_file(src), round(at, 3))
 
     def make(tmp: Path) -> None:
         from pipelines import ffmpeg

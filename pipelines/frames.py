@@ -21,19 +21,48 @@ from pipelines.types import Platform, Scene
 
 SOURCE_SCALE = 1.16  # stills are prepared this much larger than the frame, so zooming in stays sharp
 FADE_SECONDS = 0.25
+FILL_BELOW = 0.4  # cover-cropping that would keep less of the source than this fitts it over a blurred fill instead
+PREPARE_VERSION = 2  # bump when how a source becomes a frame changes (2: blurred fill for mismatched aspects)
 
 
 def source_size(platform: Platform) -> tuple[int, int]:
-    """Size of the stills the camera moves over (even, for 4:2:0 chroma)."""
-    return round(platform.width * SOURCE_SCALE / 2) * 2, round(platform.height * SOURCE_SCALE / 2) * 2
+    """Size of the stills the camera moves over (multiples of 4, so each 4:2:0 chroma plane packs whole rows)."""
+    return round(platform.width * SOURCE_SCALE / 4) * 4, round(platform.height * SOURCE_SCALE / 4) * 4
+
+
+def kept_by_cover(src_w: int, src_h: int, w: int, h: int) -> float:
+    """The share of a ``src_w``×``src_h`` source that cover-cropping it to a ``w``×``h`` frame keeps."""
+    a, b = src_w / src_h, w / h
+    return min(a, b) / max(a, b)
+
+
+def needs_fill(src_w: int, src_h: int, w: int, h: int) -> bool:
+    """True when the source should sit whole over a blurred fill of itself (a vertical source in 16:9, a
+    panorama in 9:16) rather than be cover-cropped to a sliver."""
+    return kept_by_cover(src_w, src_h, w, h) < FILL_BELOW
+
+
+def fitted(im: Image.Image, w: int, h: int) -> Image.Image:
+    """``im`` at exactly ``w``×``h`` without stretching: cover-cropped, or fitted whole over a blurred, dimmed
+    cover of itself when cropping would keep less than FILL_BELOW of it."""
+    if not needs_fill(im.width, im.height, w, h):
+        return ImageOps.fit(im, (w, h), Image.Resampling.LANCZOS)
+    from PIL import ImageEnhance, ImageFilter
+
+    small = ImageOps.fit(im, (max(w // 8, 1), max(h // 8, 1)), Image.Resampling.BILINEAR)  # blur at 1/8 size: fast
+    fill = small.filter(ImageFilter.GaussianBlur(4)).resize((w, h), Image.Resampling.BICUBIC)
+    fill = ImageEnhance.Brightness(fill).enhance(0.6)
+    front = ImageOps.contain(im, (w, h), Image.Resampling.LANCZOS)
+    fill.paste(front, ((w - front.width) // 2, (h - front.height) // 2))
+    return fill
 
 
 def prepare_still(src: Path, platform: Platform, out: Path) -> Path:
-    """Cover-crop a photo or still to the frame's aspect at SOURCE_SCALE × the frame size."""
+    """A photo or still at the frame's aspect, SOURCE_SCALE × the frame size (see ``fitted``)."""
     w, h = source_size(platform)
     with Image.open(src) as opened:
         im = ImageOps.exif_transpose(opened).convert("RGB")
-        ImageOps.fit(im, (w, h), Image.Resampling.LANCZOS).save(out, quality=95)
+        fitted(im, w, h).save(out, quality=95)
     return out
 
 
@@ -86,9 +115,9 @@ def _clip_planes(path: Path, platform: Platform) -> tuple[list[list[np.ndarray]]
     data = np.load(path)
     out = []
     for rgb in data["frames"]:
-        fitted = ImageOps.fit(Image.fromarray(rgb), (platform.width, platform.height), Image.Resampling.LANCZOS)
+        frame = fitted(Image.fromarray(rgb), platform.width, platform.height)
         h = platform.height
-        i420 = cv2.cvtColor(np.asarray(fitted), cv2.COLOR_RGB2YUV_I420)
+        i420 = cv2.cvtColor(np.asarray(frame), cv2.COLOR_RGB2YUV_I420)
         out.append([i420[:h], i420[h: h + h // 4].reshape(h // 2, -1), i420[h + h // 4:].reshape(h // 2, -1)])
     return out, int(data["fps"])
 
@@ -110,6 +139,9 @@ class SceneSource:
         self._readers: dict[int, _ClipReader] = {}
         self._last_real = 1 << 30  # the clip's last decodable frame, once an early end has been found
         if scene.video is not None:
+            from pipelines.media import video_size
+
+            self._fill = needs_fill(*video_size(scene.video), platform.width, platform.height)
             return
         if scene.clip is not None:
             self.clip, self.clip_fps = _clip_planes(scene.clip, platform)
@@ -136,14 +168,14 @@ class SceneSource:
         if reader is None or not reader.can_reach(j):
             if reader is not None:
                 reader.close()
-            reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, j, self.platform)
+            reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, j, self.platform, self._fill)
         frame = reader.frame(j)
         if frame is not None:
             return frame
         # the clip has fewer frames than its container's length says: step back to its real last frame, once
         back = max(0, j - 2 * self.platform.fps)
         reader.close()
-        reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, back, self.platform)
+        reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, back, self.platform, self._fill)
         last, k = None, back
         while True:
             got = reader.frame(k)
@@ -169,9 +201,10 @@ class SceneSource:
 
 
 class _ClipReader:
-    """Frames of a creator's clip from frame ``first`` on, cover-fitted to the frame, BT.601 like the stills."""
+    """Frames of a creator's clip from frame ``first`` on, fitted to the frame like a still (cover-cropped, or whole
+    over a blurred fill of itself), BT.601 like the stills."""
 
-    def __init__(self, path: Path, start: float, first: int, platform: Platform) -> None:
+    def __init__(self, path: Path, start: float, first: int, platform: Platform, fill: bool = False) -> None:
         from pipelines import ffmpeg
 
         w, h, fps = platform.width, platform.height, platform.fps
@@ -179,8 +212,14 @@ class _ClipReader:
         self.next = first
         self.ended = False
         self.last: list[np.ndarray] | None = None
-        chain = (f"fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase:out_color_matrix=bt601:out_range=tv,"
-                 f"crop={w}:{h},format=yuv420p")
+        to601 = "out_color_matrix=bt601:out_range=tv"
+        if fill:
+            chain = (f"fps={fps},split[a][b];[a]scale={w // 8}:{h // 8}:force_original_aspect_ratio=increase,"
+                     f"crop={w // 8}:{h // 8},gblur=sigma=4,scale={w}:{h}:{to601},eq=brightness=-0.12[bg];"
+                     f"[b]scale={w}:{h}:force_original_aspect_ratio=decrease:{to601}[fg];"
+                     f"[bg][fg]overlay=(W-w)/2:(H-h)/2,format=yuv420p")
+        else:
+            chain = f"fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase:{to601},crop={w}:{h},format=yuv420p"
         self.proc = subprocess.Popen(
             [ffmpeg.binary("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "error", "-ss", f"{start + first / fps:.3f}",
              "-i", str(path), "-map", "0:v:0", "-vf", chain, "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"],

@@ -167,3 +167,14 @@ def check_video(path: Path) -> float:
     if seconds <= 0:
         raise InvalidMedia(f"Clip {path.name!r} has no length.", "Export it again.")
     return seconds
+
+
+def video_size(path: Path) -> tuple[int, int]:
+    """A clip's picture size as shown (a phone clip's rotation applied, as ffmpeg applies it when decoding)."""
+    from pipelines import ffmpeg
+
+    video = next(s for s in ffmpeg.probe(path)["streams"] if s.get("codec_type") == "video")
+    w, h = int(video["width"]), int(video["height"])
+    rotation = next((abs(int(float(d.get("rotation", 0)))) for d in video.get("side_data_list", [])), 0)
+    rotation = rotation or abs(int(float(video.get("tags", {}).get("rotate", 0))))
+    return (h, w) if rotation % 180 == 90 else (w, h)

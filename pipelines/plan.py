@@ -119,6 +119,7 @@ def plan_short(plan: ShortPlan, engines: Engines, cache: Cache, media_dir: Path,
     timeline = Timeline(
         platform=platform.name, template=t.name, language=plan.language.code, voice=req.voice,
         voice_engine=engines.names.get("voice", ""), profile=req.profile, seed=req.seed, scenes=tuple(scenes),
+        caption_style=t.caption_style,  # the template's animation; the timeline editor may change it
         music=MusicSpec(level_db=t.music_level_db, seed=req.seed, engine=engines.names.get("music", ""),
                         mood=t.music_mood, bpm=t.music_bpm),
         hook=script.hook, title=script.title, caption=script.caption, call_to_action=script.call_to_action,

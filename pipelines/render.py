@@ -25,7 +25,7 @@ from pipelines import ffmpeg, frames
 from pipelines.cache import Cache, key
 from pipelines.types import Platform, Scene
 
-RENDER_VERSION = 1  # bump when what a segment looks like changes for the same inputs
+RENDER_VERSION = 2  # bump when what a segment looks like changes for the same inputs (2: blurred fill)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class Report:
     thumbnail_scene: str  # the id of the scene the thumbnail shows
     warnings: tuple[str, ...]
     request: dict | None = None  # what was asked, when the short was made from a request
+    formats: dict = field(default_factory=dict)  # aspect → {video, thumbnail, size, checks, segments}
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=lambda: datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
 
@@ -57,7 +58,7 @@ class Report:
             "scene_alignment": ([s.alignment for s in self.scenes]
                                 if all(s.alignment is not None for s in self.scenes) else None),
             "safety": self.safety, "thumbnail_scene": self.thumbnail_scene, "warnings": list(self.warnings),
-            "request": self.request,
+            "request": self.request, "formats": self.formats,
         }
 
     def write(self, path: Path) -> Path:

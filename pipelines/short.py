@@ -12,7 +12,8 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,11 @@ def make_short(plan: ShortPlan, engines: Engines, *, out_dir: Path, cache_dir: P
 def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, base: Path | None, out_dir: Path,
                     cache_dir: Path, encode_options: EncodeOptions = EncodeOptions(),
                     on_progress: Progress | None = None, safety: str = "block", planned: Planned | None = None,
-                    assets: dict[str, Path] | None = None) -> ShortResult:
+                    assets: dict[str, Path] | None = None, formats: tuple[Platform, ...] = ()) -> ShortResult:
     """Render a timeline into ``out_dir``. Photos are named relative to ``base`` (the timeline's folder), or by
-    asset id through ``assets``. Files already in ``out_dir`` are replaced only once everything succeeded."""
+    asset id through ``assets``. ``formats``: the platform preset in each feed format to export (default: its own
+    9:16 frame), each as ``short{suffix}.mp4`` and ``thumbnail{suffix}.jpg``. Files already in ``out_dir`` are
+    replaced only once everything succeeded."""
     out_dir = Path(out_dir)
     platform, template, lang = presets.platform, presets.template, presets.language
     start = PLAN_SHARE if planned else 0.0
@@ -121,6 +124,7 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
              for s in timeline.scenes]
     scoring = stages.run("scoring", 0.02, "scoring visuals", lambda _c: _score(
         engines, timeline, images, names, safety, warnings))
+    best = max(range(len(images)), key=lambda i: scoring["thumbnail"][i])
 
     # 6. Motion: a generated clip per scene that asks for one, else the scene's camera path.
     scenes = stages.run("motion", 0.02, "planning motion", lambda c: _layout(
@@ -132,51 +136,55 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     mix = stages.run("mix", 0.04, "mixing and normalising", lambda _c: audio.mix(
         scenes, music, total, timeline.music.level_db, work, encode_options.audio_bitrate), engine="ducking + loudness")
 
-    # 8. Captions: cues a few words long per scene, karaoke-highlighted, inside the safe zone.
+    # 8. Captions as files: cues a few words long per scene (the frame's own size decides where lines break).
     font = template.font or lang.font
-    scene_cues = [captions.build_cues(s.words, platform, template, font) for s in scenes]
-    all_cues = [c for s, cues in zip(scenes, scene_cues) for c in captions.shifted(cues, s.start)]
-    hook_end = min(max(scenes[0].duration, 2.0), 4.0)
-    header = captions.ass_header(platform, template, font)
-    hook = captions.hook_events(timeline.hook, 0.0, hook_end, platform, template, font)
-    captions.write_ass(work / "captions.ass", header, hook + captions.cue_events(all_cues, template, timeline.caption_style))
+    all_cues = [c for sc in scenes for c in captions.shifted(captions.build_cues(sc.words, platform, template, font),
+                                                            sc.start)]
     captions.write_srt(staging / "captions.srt", all_cues)
     captions.write_vtt(staging / "captions.vtt", all_cues)
+    hook_end = min(max(scenes[0].duration, 2.0), 4.0)
 
-    def events_for(scene: Scene, begin: int, end: int) -> list[str]:
-        shift = begin / scene.fps  # the segment's own clock starts at its first frame
-        seg_start, seg_end = scene.start + shift, scene.start + end / scene.fps
-        local = captions.cue_events([c for c in scene_cues[scene.index] if c.end > shift and c.start < end / scene.fps],
-                                    template, timeline.caption_style, shift)
-        over_hook = seg_start < hook_end and seg_end > 0
-        return (captions.hook_events(timeline.hook, -seg_start, hook_end - seg_start, platform, template, font)
-                if over_hook else []) + local
+    # 9. Each format: its visuals fitted to its frame, captions and hook laid out in its safe zone, its segments
+    #    (cached ones reused, the rest encoded), one join, and a thumbnail from the best-scoring visual.
+    shown = formats or (platform,)
+    share = 0.62 / len(shown)
+    outputs: dict[str, _FormatOut] = {}
+    for f in shown:
+        f_scenes = scenes
+        if (f.width, f.height) != (platform.width, platform.height):
+            f_visuals = stages.run("stills", 0.0, f"fitting visuals to {f.aspect}", partial(
+                _fit_visuals, cache, f, timeline, photos, visuals))
+            f_scenes = [replace(sc, image=img, image_key=img_key) for sc, (img, img_key) in zip(scenes, f_visuals)]
+        outputs[f.aspect] = stages.run("render", share, f"rendering {f.aspect} video", partial(
+            _render_format, f, template, font, timeline, f_scenes, hook_end, encode_options, cache, mix.path, total,
+            staging, best, stages, share))
+    first = outputs[shown[0].aspect]
+    render_records = [r for r in stages.records if r.stage == "render"]
+    stats = render.RenderStats(
+        segments=sum(o.stats.segments for o in outputs.values()), encoded=sum(o.stats.encoded for o in outputs.values()),
+        reused=sum(o.stats.reused for o in outputs.values()),
+        encoded_frames=sum(o.stats.encoded_frames for o in outputs.values()),
+        encoded_scenes=tuple(dict.fromkeys(i for o in outputs.values() for i in o.stats.encoded_scenes)))
+    stages.records = [r for r in stages.records if r.stage != "render"] + [StageRecord(
+        "render", render_records[0].engine, round(sum(r.seconds for r in render_records), 3), stats.encoded,
+        stats.reused)]
 
-    # 9. Render: segments whose pixels are known come from the cache; the rest are encoded; one join.
-    video = staging / "short.mp4"
-    segments = render.plan_segments(scenes, header, events_for, platform, encode_options)
-    stats = stages.run("render", 0.62, "rendering video", lambda _c: _render_video(
-        segments, scenes, platform, header, encode_options, cache, mix.path, total, video,
-        on_frame=lambda f: stages.on_progress(stages.done + 0.62 * f, "render", f"{f:.0%} of new frames")))
-    stages.records[-1] = replace(stages.records[-1], calls=stats.encoded, cached=stats.reused)
-
-    # 10. Thumbnail from the best-scoring visual, with the hook on it.
-    best = max(range(len(images)), key=lambda i: scoring["thumbnail"][i])
-    thumb_ass = captions.write_ass(work / "thumbnail.ass", header,
-                                   captions.hook_events(timeline.hook, 0.0, 1.0, platform, template, font))
-    render.thumbnail(images[best], thumb_ass, platform, staging / "thumbnail.jpg")
-
-    # 11. Post text, the checks measured on the finished file, the report, and the timeline itself.
-    checks = stages.run("checks", 0.12, "measuring the result", lambda _c: measure(video, platform, total),
+    # 10. Post text, the checks measured on each finished file, the report, and the timeline itself.
+    checks = stages.run("checks", 0.12, "measuring the result", lambda _c: {
+        aspect: measure(staging / o.video, o.platform, total) for aspect, o in outputs.items()},
                         engine="ffprobe + ebur128")
-    duration = checks["duration_s"]["value"]
+    main_checks = checks[shown[0].aspect]
+    duration = main_checks["duration_s"]["value"]
     post = post_text(_script_of(timeline), PLATFORM_TAGS.get(platform.name, ""), platform.caption_max_chars,
                      platform.hashtags_max, platform.title_max_chars)
     post.update(platform=platform.name, duration=duration)
     (staging / "post.json").write_text(json.dumps(post, ensure_ascii=False, indent=2), encoding="utf-8")
-    checks["music_below_voice_db"] = {"value": mix.music_below_voice_db, "min": 10.0,
-                                      "ok": mix.music_below_voice_db >= 10.0}
-    checks["captions"] = _caption_checks(all_cues, duration)
+    main_checks["music_below_voice_db"] = {"value": mix.music_below_voice_db, "min": 10.0,
+                                           "ok": mix.music_below_voice_db >= 10.0}
+    main_checks["captions"] = _caption_checks(all_cues, duration)
+    for aspect in list(checks)[1:]:
+        main_checks[f"format_{aspect}"] = {"value": outputs[aspect].video, "ok": all(
+            c["ok"] for c in checks[aspect].values())}
     saved = _portable(timeline, words, photos, out_dir, base, assets is not None)
     saved.save(staging / "timeline.json")
     for w in warnings:
@@ -185,25 +193,85 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     report = Report(
         platform=platform.name, duration=duration,
         hook={"text": timeline.hook, "shown_from_s": 0.0, "shown_until_s": hook_end},  # as laid out, not measured
-        stages=tuple(records), checks=checks,
-        scenes=tuple(SceneReport(s.id, round(s.start, 3), round(s.duration, 3), name, scoring["thumbnail"][i],
-                                 scoring["alignment"][i] if scoring["alignment"] else None, s.id in stats.encoded_scenes)
-                     for i, (s, name) in enumerate(zip(scenes, names))),
+        stages=tuple(records), checks=main_checks,
+        scenes=tuple(SceneReport(sc.id, round(sc.start, 3), round(sc.duration, 3), name, scoring["thumbnail"][i],
+                                 scoring["alignment"][i] if scoring["alignment"] else None,
+                                 sc.id in stats.encoded_scenes)
+                     for i, (sc, name) in enumerate(zip(scenes, names))),
         segments=stats, safety=scoring["safety"], thumbnail_scene=scenes[best].id, warnings=tuple(warnings),
-        request=_request_summary(planned) if planned else None)
+        request=_request_summary(planned) if planned else None,
+        formats={aspect: {"video": o.video, "thumbnail": o.thumbnail, "size": f"{o.platform.width}x{o.platform.height}",
+                          "checks": checks[aspect], "segments": asdict(o.stats)} for aspect, o in outputs.items()})
     report.write(staging / "report.json")
 
-    # 12. Publish: every file moves into place only now, so a failed render leaves the last one intact.
+    # 11. Publish: every file moves into place only now, so a failed render leaves the last one intact; files of a
+    # format this render did not make are removed, so the folder never mixes an old edit with a new one.
     # (A failure before this point leaves a next-* folder in .work; the next render into this folder sweeps it.)
-    names_out = ["short.mp4", "captions.srt", "captions.vtt", "thumbnail.jpg", "post.json", "report.json",
-                 "timeline.json"]
+    made = [name for o in outputs.values() for name in (o.video, o.thumbnail)]
+    names_out = [*made, "captions.srt", "captions.vtt", "post.json", "report.json", "timeline.json"]
     for name in names_out:
         os.replace(staging / name, out_dir / name)
+    for old in [*out_dir.glob("short*.mp4"), *out_dir.glob("thumbnail*.jpg")]:
+        if old.name not in made:
+            old.unlink(missing_ok=True)
     shutil.rmtree(staging, ignore_errors=True)
-    stages.on_progress(1.0, "done", f"wrote {out_dir / 'short.mp4'}")
     o = out_dir
-    return ShortResult(o, o / "short.mp4", o / "captions.srt", o / "captions.vtt", o / "thumbnail.jpg",
-                       o / "post.json", o / "report.json", o / "timeline.json", report, saved)
+    stages.on_progress(1.0, "done", f"wrote {o / first.video}")
+    return ShortResult(o, o / first.video, o / "captions.srt", o / "captions.vtt", o / first.thumbnail,
+                       o / "post.json", o / "report.json", o / "timeline.json", report, saved,
+                       tuple(o / name for name in made if name not in (first.video, first.thumbnail)))
+
+
+@dataclass(frozen=True)
+class _FormatOut:
+    platform: Platform
+    video: str  # file names in the staging folder
+    thumbnail: str
+    stats: render.RenderStats
+
+
+def _fit_visuals(cache: Cache, f: Platform, timeline: Timeline, files: dict[str, Path],
+                 visuals: list[tuple[Path, str]], calls: dict) -> list[tuple[Path, str]]:
+    """Each scene's visual fitted to another format's frame: photos and clips from their source, generated stills
+    from the still itself (the same picture in every format, never generated again)."""
+    return [derive.prepared_photo(cache, f, files[sc.id], calls) if sc.visual.kind == "photo" else
+            derive.clip_still(cache, f, files[sc.id], sc.visual.clip_in, calls) if sc.visual.kind == "clip" else
+            derive.refit(cache, f, path, still_key, calls)
+            for sc, (path, still_key) in zip(timeline.scenes, visuals)]
+
+
+def _render_format(f: Platform, template, font: str, timeline: Timeline, scenes: list[Scene], hook_end: float,
+                   options: EncodeOptions, cache: Cache, soundtrack: Path, total: float, staging: Path, best: int,
+                   stages: Stages, share: float, _calls: dict) -> _FormatOut:
+    """One feed format's video and thumbnail: captions and the hook laid out inside ``f``'s safe zone."""
+    scene_cues = [captions.build_cues(sc.words, f, template, font) for sc in scenes]
+    header = captions.ass_header(f, template, font)
+
+    def events_for(scene: Scene, begin: int, end: int) -> list[str]:
+        shift = begin / scene.fps  # the segment's own clock starts at its first frame
+        seg_start, seg_end = scene.start + shift, scene.start + end / scene.fps
+        local = captions.cue_events([c for c in scene_cues[scene.index] if c.end > shift and c.start < end / scene.fps],
+                                    template, timeline.caption_style, shift)
+        over_hook = seg_start < hook_end and seg_end > 0
+        return (captions.hook_events(timeline.hook, -seg_start, hook_end - seg_start, f, template, font)
+                if over_hook else []) + local
+
+    work = staging.parent
+    shifted = [c for sc, cues in zip(scenes, scene_cues) for c in captions.shifted(cues, sc.start)]
+    captions.write_ass(work / f"captions{f.suffix}.ass", header,  # the whole short's subtitles, for reference
+                       captions.hook_events(timeline.hook, 0.0, hook_end, f, template, font)
+                       + captions.cue_events(shifted, template, timeline.caption_style))
+    video = f"short{f.suffix}.mp4"
+    segments = render.plan_segments(scenes, header, events_for, f, options)
+    done = stages.done
+    stats = _render_video(segments, scenes, f, header, options, cache, soundtrack, total, staging / video,
+                          on_frame=lambda x: stages.on_progress(done + share * x, "render",
+                                                                f"{f.aspect}: {x:.0%} of new frames"))
+    thumb = f"thumbnail{f.suffix}.jpg"
+    thumb_ass = captions.write_ass(work / f"thumbnail{f.suffix}.ass", header,
+                                   captions.hook_events(timeline.hook, 0.0, 1.0, f, template, font))
+    render.thumbnail(scenes[best].image, thumb_ass, f, staging / thumb)
+    return _FormatOut(f, video, thumb, stats)
 
 
 def _render_video(segments: list[render.Segment], scenes: list[Scene], platform: Platform, header: str,

@@ -23,7 +23,7 @@ from models.types import CameraPath, Word
 VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("timeline.schema.json")
 TRANSITIONS = ("fade", "cut")
-CAPTION_STYLES = ("karaoke", "plain", "none")
+CAPTION_STYLES = ("karaoke", "pop", "plain", "none")
 MAX_FILE_BYTES = 2_000_000  # a 60-scene timeline with every word timed is ~100 KB
 MAX_SECONDS = 600  # the longest any platform allows; a scene, lead or pause beyond it is absurd
 _ID = re.compile(r"[A-Za-z0-9_-]{1,40}")

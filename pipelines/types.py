@@ -36,6 +36,12 @@ class Platform:
     caption_max_chars: int
     hashtags_max: int
     title_max_chars: int
+    aspect: str = "9:16"  # the feed format this preset is laid out for
+
+    @property
+    def suffix(self) -> str:
+        """File-name suffix of this format's files: "" for the platform's own 9:16, else e.g. "-1x1"."""
+        return "" if self.aspect == "9:16" else "-" + self.aspect.replace(":", "x")
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,13 @@ class Template:
     music_level_db: float
     font: str | None = None  # None: the language's font
     version: int = 1
+    caption_position: str = "bottom"  # bottom | middle of the platform's safe zone (pipelines.captions)
+    caption_animation: str = "karaoke"  # karaoke | pop | none (static)
+
+    @property
+    def caption_style(self) -> str:
+        """The timeline's caption_style a short planned with this template starts with."""
+        return "plain" if self.caption_animation == "none" else self.caption_animation
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,7 @@ class ShortResult:
     timeline_path: Path
     run: Report  # this render's report (report.json is its to_dict())
     timeline: Timeline
+    other_formats: tuple[Path, ...] = ()  # short-1x1.mp4, thumbnail-1x1.jpg, … when more formats were asked for
 
     @property
     def report(self) -> dict:
@@ -162,4 +176,4 @@ class ShortResult:
     @property
     def files(self) -> list[Path]:
         return [self.video, self.captions_srt, self.captions_vtt, self.thumbnail, self.post, self.report_path,
-                self.timeline_path]
+                self.timeline_path, *self.other_formats]

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from models.errors import StudioError
+from models.errors import InvalidRequest, StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio
 from studio.models_cli import app as models_app
@@ -77,13 +77,19 @@ def render(
     model: Annotated[list[str], typer.Option("--model", help="STAGE=REPO_OR_PATH (repeatable).")] = [],  # noqa: B006
     strict: Annotated[bool, typer.Option("--strict", help="Fail instead of falling back to offline engines.")] = False,
     safety: Annotated[str, typer.Option(help="Image safety check: block, warn or off.")] = "block",
+    formats: Annotated[str, typer.Option("--format", help="Feed formats, comma-separated: 9:16 (short.mp4), 1:1 "
+                                         "(short-1x1.mp4), 4:5 (short-4x5.mp4), 16:9 (short-16x9.mp4).")] = "9:16",
 ) -> None:
     """Render a timeline again; only the scenes that changed are made and encoded again."""
     try:
         studio = Studio()
+        try:
+            chosen = studio.settings.parse_formats(formats)
+        except StudioError as exc:
+            raise InvalidRequest(f"--format: {exc.message}", exc.hint) from None
         with _bar() as (bar, task):
             result = studio.render(timeline, out_dir=out, profile=profile, models=tuple(model), strict=strict,
-                                   safety=safety, on_progress=lambda f, stage, msg: bar.update(
+                                   safety=safety, formats=chosen, on_progress=lambda f, stage, msg: bar.update(
                                        task, completed=f, stage=stage, description=msg))
     except StudioError as exc:
         _fail(exc)

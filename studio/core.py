@@ -70,10 +70,12 @@ class Studio:
 
     def render(self, timeline: Timeline | Path | str, *, out_dir: Path | str | None = None, profile: str | None = None,
                models: tuple[str, ...] = (), strict: bool = False, safety: str = "block",
+               formats: tuple[str, ...] = ("9:16",), assets: dict[str, Path] | None = None,
                on_progress: Callable[[float, str, str], None] | None = None) -> ShortResult:
         """Render a timeline (a ``Timeline`` or the path of a ``timeline.json``). Photos are named relative to
-        the timeline's folder; the files go to ``out_dir`` (default: that folder, replacing the last render
-        only once the new one has succeeded). Only what changed since any earlier render is made again."""
+        the timeline's folder (or by asset id through ``assets``); the files go to ``out_dir`` (default: that
+        folder, replacing the last render only once the new one has succeeded). Only what changed since any
+        earlier render is made again. ``formats``: feed formats to export ("9:16", "1:1", "4:5", "16:9")."""
         base: Path | None = None
         if not isinstance(timeline, Timeline):
             base = Path(timeline).resolve().parent
@@ -84,14 +86,16 @@ class Studio:
         assert out is not None  # noqa: S101 - checked just above
         if safety not in SAFETY_MODES:
             raise InvalidRequest(f"Unknown safety mode {safety!r}.", f"Choose one of: {', '.join(SAFETY_MODES)}.")
+        formats = self.settings.parse_formats(formats)
         presets = self.presets(timeline)
+        variants = tuple(self.settings.platform(timeline.platform, f) for f in formats)
         choice = choose_engines(self.settings, self.models, profile or timeline.profile, presets.voice,
                                 timeline.language, parse_overrides(models), strict=strict, seed=timeline.seed)
         out.mkdir(parents=True, exist_ok=True)
         return render_timeline(timeline, presets, choice.engines, base=base or out, out_dir=out,
                                cache_dir=self.settings.cache_dir,
                                encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
-                               on_progress=on_progress, safety=safety)
+                               on_progress=on_progress, safety=safety, formats=variants, assets=assets)
 
 
 def on_zero_gpu(fn: Callable, seconds: int = 300) -> Callable:

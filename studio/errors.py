@@ -65,3 +65,15 @@ class UpstreamUnavailable(ApiError):
 
     status = 503
     code = "upstream_unavailable"
+
+
+class PreconditionFailed(ApiError):
+    """An edit named a version of the timeline that is no longer the newest (someone saved in between)."""
+
+    status = 412
+    code = "stale_timeline"
+
+
+class PreconditionRequired(ApiError):
+    status = 428
+    code = "if_match_required"

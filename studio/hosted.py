@@ -29,7 +29,7 @@ from studio.jobs import LocalJobRunner
 from studio.limits import Limiter, Quota, SignInThrottle
 from studio.requests import request_of
 from studio.settings import ServerSettings, Settings
-from studio.tables import Asset, Job, Project, QuotaCounter, Short, UsageEvent, User
+from studio.tables import Asset, Job, Project, QuotaCounter, Short, ShortVersion, UsageEvent, User
 
 log = logging.getLogger("studio.hosted")
 
@@ -68,7 +68,10 @@ class Hosted:
         self._last_clean = 0.0
         self.uploads_dir = settings.home / "uploads-in-progress"
         self._known_users: set[str] = set()  # user rows known to exist (rows are never deleted)
-        self.runner = LocalJobRunner(self.db, self.run_short_job, workers=self.server.job_workers)
+        self.runner = LocalJobRunner(self.db, self.run_job, workers=self.server.job_workers)
+        from studio.editing import Editing
+
+        self.editing = Editing(self)
         from studio.ui_files import UiUploads
 
         self.ui_uploads = UiUploads(settings.home / "ui-uploads", ttl_s=self.server.ui_upload_ttl_s)
@@ -156,13 +159,13 @@ class Hosted:
                                                             QuotaCounter.day == _today()))
         return Quota(limit, int(used or 0))
 
-    def spend(self, subject: str, limit: int, session=None) -> None:
+    def spend(self, subject: str, limit: int, session=None, what: str = "short") -> None:
         """Take one short of today's quota, or raise quota_exceeded. Exact under any concurrency: the counter row is
         made if missing, then raised only while it is below the limit, in one conditional UPDATE (a row lock on
         PostgreSQL, the write lock on SQLite). Pass ``session`` to spend inside the caller's transaction."""
         if session is None:
             with self.db.session() as s:
-                return self.spend(subject, limit, s)
+                return self.spend(subject, limit, s, what)
         day = _today()
         insert = (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(QuotaCounter)
         session.execute(insert.values(subject=subject, day=day, used=0).on_conflict_do_nothing())
@@ -171,10 +174,11 @@ class Hosted:
             .values(used=QuotaCounter.used + 1)).rowcount == 1
         if not took:
             tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-            raise RateLimited(f"You have made your {limit} shorts for today.", code="quota_exceeded",
+            done = "made your {limit} shorts" if what == "short" else "used your {limit} re-renders"
+            raise RateLimited(f"You have {done.format(limit=limit)} for today.", code="quota_exceeded",
                               retry_after=int((tomorrow - datetime.now(UTC)).total_seconds()) + 1,
                               hint="The quota resets at midnight UTC.")
-        session.add(UsageEvent(subject=subject, kind="short"))
+        session.add(UsageEvent(subject=subject, kind=what))
 
     # shorts
     def start_short(self, owner_id: str, request: dict, project_id: str | None, *,
@@ -190,6 +194,15 @@ class Hosted:
             job_id = job.id
         self.runner.submit(job_id)
         return job_id
+
+    def run_job(self, job_id: str) -> None:
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            kind = job.kind if job is not None else None
+        if kind == "render":
+            self.editing.run_render_job(job_id)
+        else:
+            self.run_short_job(job_id)
 
     def run_short_job(self, job_id: str) -> None:
         with self.db.session() as s:
@@ -216,6 +229,7 @@ class Hosted:
         try:
             request = self._short_request(owner, spec, work)
             result = self._make(request, out_dir=work / "out", on_progress=progress)
+            result = self.editing.adopt_media(owner, result)  # the saved timeline names the creator's assets, not paths
             short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
             with self.db.session() as s:
                 self._succeeded(s, s.get(Job, job_id), short_id)
@@ -258,13 +272,7 @@ class Hosted:
                 saved = s.scalar(select(Short.id).where(Short.job_id == job_id))
             if saved is not None:
                 return saved
-        files = {}
-        for path in result.files:
-            path = Path(path)
-            sha = sha256_file(path)
-            ctype = _OUTPUT_TYPES.get(path.suffix, "application/octet-stream")
-            obj = self.storage.put_file(owner, _copy(path), ctype, sha)
-            files[path.name] = {"key": obj.key, "content_type": ctype, "size": obj.size}
+        files = self.store_files(owner, result.files)
         import json
 
         title = str(json.loads(Path(result.post).read_text(encoding="utf-8")).get("title") or "")
@@ -273,10 +281,14 @@ class Hosted:
             with self.db.session() as s:
                 if project_id:
                     owned(s, Project, project_id, owner, "project")
+                doc = result.timeline.to_dict()
                 short = Short(owner_id=owner, project_id=project_id, job_id=job_id, title=title[:300], files=files,
-                              engines=engines, warnings={"items": list(result.warnings)})
+                              engines=engines, warnings={"items": list(result.warnings)}, version=1, draft=doc,
+                              draft_rev=1)
                 s.add(short)
                 s.flush()
+                s.add(ShortVersion(short_id=short.id, owner_id=owner, number=1, job_id=job_id, timeline=doc,
+                                   files=files, formats={"items": list(result.run.formats) or ["9:16"]}))
                 return short.id
         except IntegrityError:  # another worker saved this job's short first (shorts.job_id is unique)
             with self.db.session() as s:
@@ -284,6 +296,15 @@ class Hosted:
             if saved is None:
                 raise
             return saved
+
+    def store_files(self, owner: str, paths) -> dict:
+        """A result's files in the owner's storage: file name → {key, content_type, size}."""
+        files = {}
+        for path in map(Path, paths):
+            ctype = _OUTPUT_TYPES.get(path.suffix, "application/octet-stream")
+            obj = self.storage.put_file(owner, _copy(path), ctype, sha256_file(path))
+            files[path.name] = {"key": obj.key, "content_type": ctype, "size": obj.size}
+        return files
 
     def add_asset(self, owner: str, upload, project_id: str | None = None) -> Asset:
         """Store a checked upload (studio.api.uploads.Upload) as one of ``owner``'s assets."""
@@ -312,7 +333,9 @@ class Hosted:
             in_assets = s.scalar(select(func.count()).select_from(Asset).where(Asset.storage_key == key))
             owner = key.split("/", 1)[0]  # keys are per owner: only their shorts can share the object
             shorts = s.scalars(select(Short.files).where(Short.owner_id == owner)).all() if not in_assets else []
-        if in_assets or any(f.get("key") == key for files in shorts for f in files.values()):
+            versions = (s.scalars(select(ShortVersion.files).where(ShortVersion.owner_id == owner)).all()
+                        if not in_assets else [])
+        if in_assets or any(f.get("key") == key for files in [*shorts, *versions] for f in files.values()):
             return
         self.storage.delete(key)
 

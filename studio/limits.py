@@ -74,5 +74,5 @@ class Quota:
     def remaining(self) -> int:
         return max(0, self.limit - self.used)
 
-    def as_dict(self) -> dict:
-        return {"daily_shorts": self.limit, "used_today": self.used, "remaining_today": self.remaining}
+    def as_dict(self, name: str = "daily_shorts") -> dict:
+        return {name: self.limit, "used_today": self.used, "remaining_today": self.remaining}

@@ -6,7 +6,7 @@ Everything below the studio receives plain values from here.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -76,6 +76,7 @@ class ServerSettings:
     max_audio_mb: int = 50
     daily_shorts: int = 20  # per account, per UTC day
     demo_daily_shorts: int = 5  # per IP, auth mode "none"
+    daily_renders: int = 50  # re-renders of edited shorts, per account (per IP in the demo), per UTC day
     login_per_minute: int = 10  # per IP and per account, sign-in and sign-up
     signed_url_ttl_s: int = 3600
     job_workers: int = 1
@@ -116,6 +117,7 @@ class ServerSettings:
                 max_video_mb=_env_int("STUDIO_MAX_VIDEO_MB", 100), max_image_mb=_env_int("STUDIO_MAX_IMAGE_MB", 20),
                 max_audio_mb=_env_int("STUDIO_MAX_AUDIO_MB", 50), daily_shorts=_env_int("STUDIO_DAILY_SHORTS", 20),
                 demo_daily_shorts=_env_int("STUDIO_DEMO_DAILY_SHORTS", 5),
+                daily_renders=_env_int("STUDIO_DAILY_RENDERS", 50),
                 login_per_minute=_env_int("STUDIO_LOGIN_PER_MINUTE", 10),
                 signed_url_ttl_s=_env_int("STUDIO_SIGNED_URL_TTL", 3600), job_workers=_env_int("STUDIO_JOB_WORKERS", 1),
                 secure_cookies=env("STUDIO_SECURE_COOKIES", "") in ("1", "true", "yes"),
@@ -171,7 +173,21 @@ class Settings:
 
     @cached_property
     def platforms(self) -> dict:
-        return _load(self.configs / "platforms.yaml")
+        return {k: v for k, v in _load(self.configs / "platforms.yaml").items() if k != "formats"}
+
+    @cached_property
+    def formats(self) -> dict:
+        """Feed formats a short can be exported in ("9:16", "1:1", "4:5", "16:9"): size and safe zone."""
+        return _load(self.configs / "platforms.yaml").get("formats") or {"9:16": {"label": "Vertical 9:16"}}
+
+    def parse_formats(self, text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        """"9:16,1:1" (or a list) → the formats in order, each once; an unknown one is refused, naming the choices."""
+        items = [f.strip() for f in (text.split(",") if isinstance(text, str) else text) if f.strip()]
+        unknown = [f for f in items if f not in self.formats]
+        if unknown or not items:
+            raise InvalidRequest(f"Unknown format {unknown[0]!r}." if unknown else "Name at least one format.",
+                                 f"Choose from: {', '.join(self.formats)}.")
+        return tuple(dict.fromkeys(items))
 
     @property
     def user_templates_dir(self) -> Path:
@@ -204,12 +220,20 @@ class Settings:
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh)
 
-    def platform(self, name: str) -> Platform:
+    def platform(self, name: str, aspect: str = "9:16") -> Platform:
+        """A platform's preset, in its own vertical frame or in another feed format (its size and safe zone)."""
         p = _choose("platform", name, self.platforms)
-        return Platform(name=name, label=p["label"], width=p["width"], height=p["height"], fps=p["fps"],
-                        min_seconds=p["min_seconds"], max_seconds=p["max_seconds"], safe_zone=SafeZone(**p["safe_zone"]),
-                        caption_max_chars=p["caption_max_chars"], hashtags_max=p["hashtags_max"],
-                        title_max_chars=p["title_max_chars"])
+        platform = Platform(name=name, label=p["label"], width=p["width"], height=p["height"], fps=p["fps"],
+                            min_seconds=p["min_seconds"], max_seconds=p["max_seconds"],
+                            safe_zone=SafeZone(**p["safe_zone"]), caption_max_chars=p["caption_max_chars"],
+                            hashtags_max=p["hashtags_max"], title_max_chars=p["title_max_chars"])
+        if aspect == "9:16":
+            return platform
+        f = self.formats.get(aspect)
+        if f is None:
+            raise InvalidRequest(f"Unknown format {aspect!r}.", f"Choose from: {', '.join(self.formats)}.")
+        return replace(platform, width=f["width"], height=f["height"], safe_zone=SafeZone(**f["safe_zone"]),
+                       aspect=aspect)
 
     def template(self, name: str) -> Template:
         t = _choose("template", name, self.templates)
@@ -217,7 +241,8 @@ class Settings:
                         highlight_color=t["highlight_color"], outline_color=t["outline_color"],
                         font_size=t["font_size"], hook_font_size=t["hook_font_size"],
                         words_per_cue=t["words_per_cue"], music_bpm=t["music"]["bpm"], music_mood=t["music"]["mood"],
-                        music_level_db=t["music"]["level_db"], font=t.get("font"), version=t["version"])
+                        music_level_db=t["music"]["level_db"], font=t.get("font"), version=t["version"],
+                        caption_position=t["caption_position"], caption_animation=t["caption_animation"])
 
     def language(self, code: str) -> Language:
         return Language(code=code, font=_choose("language", code, self.languages)["font"])

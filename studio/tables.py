@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -96,6 +96,27 @@ class Short(Base):
     files: Mapped[dict] = mapped_column(default=dict)  # file name → {key, content_type, size}
     engines: Mapped[dict] = mapped_column(default=dict)  # stage → engine
     warnings: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    # editing: ``files`` are those of version ``version``; ``draft`` is the timeline the next render starts from,
+    # and ``draft_rev`` rises with every saved edit (the ETag an edit must name)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    draft: Mapped[dict | None] = mapped_column(JSON)
+    draft_rev: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ShortVersion(Base):
+    """Every render of a short: its timeline as rendered and its files. Restoring one makes it current again."""
+
+    __tablename__ = "short_versions"
+    __table_args__ = (UniqueConstraint("short_id", "number", name="uq_short_versions_number"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    short_id: Mapped[str] = mapped_column(ForeignKey("shorts.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[str | None] = mapped_column(String(32), unique=True)  # one version per render job
+    timeline: Mapped[dict] = mapped_column(default=dict)
+    files: Mapped[dict] = mapped_column(default=dict)
+    formats: Mapped[dict] = mapped_column(default=dict)  # {"items": ["9:16", "1:1", ...]}
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 

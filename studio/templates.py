@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,16 @@ from typing import Any
 import yaml
 
 from models.errors import InvalidRequest
+from pipelines.captions import CAPTION_ANIMATIONS, CAPTION_POSITIONS
+from pipelines.types import Template
 
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 REQUIRED = ("label", "palette", "caption_color", "highlight_color", "outline_color", "font_size", "hook_font_size",
             "words_per_cue", "music")
-KNOWN = {*REQUIRED, "version", "extends", "font"}
+CHOICES = {"caption_position": CAPTION_POSITIONS, "caption_animation": CAPTION_ANIMATIONS}
+DEFAULTS = {f.name: f.default for f in fields(Template) if f.name in CHOICES}  # optional in a file
+KNOWN = {*REQUIRED, *CHOICES, "version", "extends", "font"}
 RANGES = {"font_size": (24, 240), "hook_font_size": (24, 240), "words_per_cue": (1, 8)}
 MUSIC = {"bpm": (40, 220), "level_db": (-40, 0)}
 
@@ -53,6 +58,8 @@ def resolve(name: str, raw: dict[str, tuple[dict, str]], seen: tuple[str, ...] =
     merged = {**base, **own, "music": {**base.get("music", {}), **own.get("music", {})}}
     merged.pop("extends", None)
     if not seen:  # check the finished template, not the pieces it is made of
+        for field, default in DEFAULTS.items():
+            merged.setdefault(field, default)
         check(name, merged)
     return merged
 
@@ -81,6 +88,9 @@ def check(name: str, t: dict[str, Any]) -> None:
     if not (isinstance(palette, list) and 2 <= len(palette) <= 8
             and all(isinstance(c, str) and COLOUR.fullmatch(c) for c in palette)):
         raise bad("palette", "must be 2 to 8 colours as #RRGGBB")
+    for field, allowed in CHOICES.items():
+        if t[field] not in allowed:
+            raise bad(field, f"must be one of {', '.join(allowed)}, not {t[field]!r}")
     for field, (lo, hi) in RANGES.items():
         if not (isinstance(t[field], int) and lo <= t[field] <= hi):
             raise bad(field, f"must be a whole number from {lo} to {hi}")

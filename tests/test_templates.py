@@ -32,7 +32,7 @@ def test_a_template_inherits_what_it_does_not_change():
     punchy, bold = found["punchy"], found["bold"]
     assert punchy["palette"] == bold["palette"] and punchy["music"] == bold["music"]
     assert (punchy["font_size"], punchy["words_per_cue"]) == (120, 1) != (bold["font_size"], bold["words_per_cue"])
-    assert "extends" not in punchy and punchy["version"] == 1
+    assert "extends" not in punchy and punchy["version"] == 2
 
 
 def test_export_then_import_round_trips(tmp_path, monkeypatch):
@@ -78,6 +78,10 @@ def _with(tmp_path, **files: dict) -> Path:
     ({"a": {"version": 1, "extends": "bold", "music": {"bpm": 9000}}}, "field music.bpm"),
     ({"a": {"version": 0, "extends": "bold"}}, "field version"),
     ({"a": {"version": 1, "extends": "bold", "colour": "#ffffff"}}, "field colour is not a template field"),
+    ({"a": {"version": 1, "extends": "bold", "caption_position": "sideways"}},
+     "field caption_position must be one of bottom, middle, not 'sideways'"),
+    ({"a": {"version": 1, "extends": "bold", "caption_animation": "bounce"}}, "field caption_animation"),
+    ({"a": {"version": 1, "extends": "bold", "caption_animation": None}}, "field caption_animation"),
 ])
 def test_bad_templates_are_refused_naming_the_field(tmp_path, files, field):
     with pytest.raises(InvalidRequest, match=field):
@@ -92,3 +96,26 @@ def test_a_template_font_draws_the_captions(tmp_path):
                          out_dir=tmp_path / "out")
     assert result.report["ok"], {k: v for k, v in result.report["checks"].items() if not v["ok"]}
     assert "Style: Caption,DejaVu Sans Mono," in (result.out_dir / ".work" / "captions.ass").read_text()
+
+
+def test_caption_position_and_animation_are_inherited_and_default_to_todays_captions(tmp_path):
+    bold = yaml.safe_load((CONFIGS / "templates" / "bold.yaml").read_text())
+    older = {k: v for k, v in bold.items() if not k.startswith("caption_") or k == "caption_color"}
+    configs = _with(tmp_path, older=older,
+                    pop={"version": 1, "extends": "older", "caption_animation": "pop", "caption_position": "middle"},
+                    child={"version": 1, "extends": "pop", "label": "Child"},
+                    low={"version": 1, "extends": "pop", "caption_position": "bottom"})
+    found = tpl.load(configs)
+    assert (found["older"]["caption_position"], found["older"]["caption_animation"]) == ("bottom", "karaoke")
+    assert (found["child"]["caption_position"], found["child"]["caption_animation"]) == ("middle", "pop")
+    assert (found["low"]["caption_position"], found["low"]["caption_animation"]) == ("bottom", "pop")
+    shutil.copytree(CONFIGS, configs, ignore=shutil.ignore_patterns("templates"), dirs_exist_ok=True)
+    child = Settings(home=tmp_path / "home", configs=configs).template("child")
+    assert (child.caption_position, child.caption_animation, child.caption_style) == ("middle", "pop", "pop")
+
+
+def test_the_built_in_templates_caption_styles(tmp_path):
+    settings = Settings(home=tmp_path / "home")
+    looks = {n: (settings.template(n).caption_position, settings.template(n).caption_style) for n in settings.templates}
+    assert looks["bold"] == ("bottom", "karaoke")  # unchanged: what every short looked like before
+    assert looks["punchy"] == ("middle", "pop") and looks["calm"] == ("bottom", "plain")

@@ -129,7 +129,8 @@ def logout(request: Request, response: Response, body: RefreshIn | None = None) 
 def me(request: Request, who: Principal = Depends(current_user)) -> dict:
     h = hosted(request)
     return {"id": who.user_id, "email": who.email, "auth_mode": h.server.auth_mode,
-            "quota": h.quota(f"user:{who.user_id}", h.server.daily_shorts).as_dict()}
+            "quota": h.quota(f"user:{who.user_id}", h.server.daily_shorts).as_dict(),
+            "render_quota": h.quota(f"renders:user:{who.user_id}", h.server.daily_renders).as_dict("daily_renders")}
 
 
 PKCE_COOKIE = "studio_pkce"

@@ -34,6 +34,8 @@ class ErrorBody(BaseModel):
 _WHY = {400: "The request cannot be used as sent.", 401: "No valid credentials.",
         403: "Not allowed here (for example accounts are switched off, or the request came from another site).",
         404: "No such thing, or it belongs to someone else.", 409: "It already exists.",
+        412: "The timeline changed since you read it (If-Match names an old ETag): read it again.",
+        428: "Send If-Match with the ETag the timeline was read at.",
         413: "Too large.", 415: "Not a supported file type (read from its bytes).",
         422: "A field is missing or invalid; the message names it.",
         429: "Too many requests or the daily quota is spent; wait Retry-After seconds.",

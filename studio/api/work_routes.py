@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from studio.api.docs import AUTHED, errors
 from studio.auth.base import Principal
 from studio.db import owned
 from studio.requests import check
-from studio.tables import Asset, Job, Project, Short
+from studio.tables import Asset, Job, Project, Short, ShortVersion
 
 router = APIRouter(prefix="/api", tags=["projects"])
 
@@ -51,7 +52,7 @@ def project_body(p: Project) -> dict:
 
 def short_body(request: Request, s: Short) -> dict:
     return {"id": s.id, "title": s.title, "project_id": s.project_id, "job_id": s.job_id, "engines": s.engines,
-            "warnings": s.warnings.get("items", []), "created_at": s.created_at.isoformat(),
+            "warnings": s.warnings.get("items", []), "created_at": s.created_at.isoformat(), "version": s.version,
             "files": links(request, s.files)}
 
 
@@ -143,10 +144,75 @@ def delete_short(short_id: str, request: Request, who: Principal = Depends(curre
     with h.db.session() as db:
         s = owned(db, Short, short_id, who.user_id, "short")
         keys = [f["key"] for f in s.files.values()]
+        for v in db.scalars(select(ShortVersion).where(ShortVersion.short_id == s.id)):
+            keys += [f["key"] for f in v.files.values()]
+            db.delete(v)
         db.delete(s)
     for key in keys:
         h.delete_object_if_unused(key)
     return Response(status_code=204)
+
+
+class RenderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    formats: list[str] = Field(default_factory=lambda: ["9:16"], min_length=1, max_length=4,
+                               description="Feed formats: 9:16, 1:1, 4:5, 16:9 (files short.mp4, short-1x1.mp4, …).")
+
+
+def _timeline_response(draft, status: int = 200) -> JSONResponse:
+    return JSONResponse(draft.timeline, status_code=status,
+                        headers={"ETag": draft.etag, "X-Short-Version": str(draft.version)})
+
+
+@router.get("/shorts/{short_id}/timeline", responses=errors(*AUTHED, 404, 422))
+def get_timeline(short_id: str, request: Request, who: Principal = Depends(current_user)) -> JSONResponse:
+    """The short's draft timeline (timeline.schema.json, version 1); its ETag goes back in If-Match to save it.
+    Photos and clips are named by asset id."""
+    return _timeline_response(hosted(request).editing.draft(who.user_id, short_id))
+
+
+@router.put("/shorts/{short_id}/timeline", responses=errors(400, *AUTHED, 404, 412, 422, 428))
+def put_timeline(short_id: str, request: Request, document: dict = Body(...),
+                 if_match: str | None = Header(default=None, alias="If-Match"),
+                 who: Principal = Depends(current_user)) -> JSONResponse:
+    """Save an edited timeline as the draft. Needs ``If-Match`` with the ETag it was read at (428 without it,
+    412 when someone saved in between). Checked like ``studio render`` checks it; nothing is rendered yet."""
+    return _timeline_response(hosted(request).editing.save_draft(who.user_id, short_id, document, if_match))
+
+
+@router.post("/shorts/{short_id}/render", status_code=202, responses=errors(400, *AUTHED, 404, 422, 429))
+def render_short(short_id: str, request: Request, body: RenderIn | None = None,
+                 who: Principal = Depends(current_user)) -> dict:
+    """Render the draft as a new version; answers a job to follow with GET /api/jobs/{id}. Spends one of
+    today's re-renders (STUDIO_DAILY_RENDERS), separate from new shorts; a refused render spends nothing."""
+    h = hosted(request)
+    job_id = h.editing.start_render(who.user_id, short_id, (body or RenderIn()).formats)
+    with h.db.session() as db:
+        return job_body(request, db.get(Job, job_id), None)
+
+
+def version_body(request: Request, v: ShortVersion, current: int) -> dict:
+    return {"number": v.number, "current": v.number == current, "created_at": v.created_at.isoformat(),
+            "formats": v.formats.get("items", []), "title": v.timeline.get("title", ""),
+            "files": links(request, v.files)}
+
+
+@router.get("/shorts/{short_id}/versions", responses=errors(*AUTHED, 404, 422))
+def list_versions(short_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
+    """Every render of the short, newest first; ``current`` marks the one the short shows."""
+    current, rows = hosted(request).editing.versions(who.user_id, short_id)
+    return {"current": current, "versions": [version_body(request, v, current) for v in rows]}
+
+
+@router.post("/shorts/{short_id}/versions/{number}/restore", responses=errors(*AUTHED, 404, 422))
+def restore_version(short_id: str, number: int, request: Request, who: Principal = Depends(current_user)) -> JSONResponse:
+    """Make an earlier version current again: the short shows its files, and its timeline becomes the draft
+    (answered with the new ETag)."""
+    h = hosted(request)
+    draft = h.editing.restore(who.user_id, short_id, number)
+    with h.db.session() as db:
+        body = short_body(request, owned(db, Short, short_id, who.user_id, "short"))
+    return JSONResponse(body, headers={"ETag": draft.etag})
 
 
 @router.get("/jobs", responses=errors(*AUTHED))

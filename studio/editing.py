@@ -1,0 +1,237 @@
+"""Editing saved shorts in the hosted studio: each short keeps a draft timeline, every render is a version, and an
+earlier version can be restored. The REST API and the UI's Edit tab both go through this object.
+
+A draft is changed only by naming the revision it was read at (its ETag), so two editors never overwrite each
+other silently. Timelines saved here name the creator's photos and clips by asset id, never by a path.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from models.errors import InvalidRequest, StudioError
+from models.hub import sha256_file
+from pipelines.timeline import Timeline
+from pipelines.types import ShortResult
+from studio.db import owned
+from studio.errors import NotFound, PreconditionFailed, PreconditionRequired
+from studio.tables import Asset, Job, Short, ShortVersion
+
+if TYPE_CHECKING:
+    from studio.hosted import Hosted
+
+log = logging.getLogger("studio.editing")
+
+
+@dataclass(frozen=True)
+class Draft:
+    short_id: str
+    timeline: dict
+    etag: str
+    version: int  # the version whose files the short shows now
+
+
+def etag_of(short: Short) -> str:
+    return f'"{short.id[:12]}-r{short.draft_rev}"'
+
+
+class Editing:
+    def __init__(self, hosted: Hosted) -> None:
+        self.h = hosted
+
+    # drafts
+    def draft(self, owner: str, short_id: str) -> Draft:
+        """The timeline the next render starts from, and the ETag an edit must name."""
+        with self.h.db.session() as s:
+            short = owned(s, Short, short_id, owner, "short")
+            if short.draft is None:
+                raise NotFound("This short was made before editing was possible; its photos were not kept.",
+                               "Make it again to edit it.", code="not_editable")
+            return Draft(short.id, dict(short.draft), etag_of(short), short.version)
+
+    def save_draft(self, owner: str, short_id: str, document: dict, if_match: str | None) -> Draft:
+        """Replace the draft with ``document`` (checked against the schema and the studio's presets, every asset
+        the caller's own), provided ``if_match`` is the draft's current ETag."""
+        if not if_match:
+            raise PreconditionRequired("Saving a timeline needs the If-Match header with the ETag you read it at.",
+                                       "GET the timeline first and send its ETag back in If-Match.")
+        with self.h.db.session() as s:
+            owned(s, Short, short_id, owner, "short")  # someone else's short: 404 before its document is looked at
+        timeline = self.check(owner, document)
+        with self.h.db.session() as s:
+            short = owned(s, Short, short_id, owner, "short")
+            tags = {t.strip() for t in if_match.split(",")}
+            if short.draft is None or (etag_of(short) not in tags and "*" not in tags):
+                raise PreconditionFailed("Someone saved this timeline after you read it.",
+                                         "GET it again, apply your change to the newest version, and save that.")
+            short.draft, short.draft_rev = timeline.to_dict(), short.draft_rev + 1
+            s.flush()
+            return Draft(short.id, dict(short.draft), etag_of(short), short.version)
+
+    def check(self, owner: str, document: dict) -> Timeline:
+        """A timeline document as the API receives it: the schema, the timeline's own rules, names the studio
+        knows, and assets that are the caller's (another account's asset is answered exactly like a missing one)."""
+        if not isinstance(document, dict):
+            raise InvalidRequest("A timeline is a JSON object.", "Send the document GET returned, edited.")
+        timeline = Timeline.from_dict(document)  # the schema, then the timeline's own rules, each naming the field
+        self.h.studio.presets(timeline)  # unknown platform, template, voice or language: refused, named
+        with self.h.db.session() as s:
+            for i, scene in enumerate(timeline.scenes):
+                if scene.visual.is_file:
+                    if scene.visual.asset is None:
+                        raise InvalidRequest(f"Timeline field scenes[{i}].visual.path: the hosted studio takes "
+                                             "photos and clips by asset id.",
+                                             "Upload the file with POST /api/assets and put its id in visual.asset.")
+                    asset = s.scalar(select(Asset).where(Asset.id == scene.visual.asset, Asset.owner_id == owner))
+                    wanted = "image" if scene.visual.kind == "photo" else "video"
+                    if asset is None or asset.kind != wanted:
+                        raise InvalidRequest(f"Timeline field scenes[{i}].visual.asset: no {wanted} asset "
+                                             f"{scene.visual.asset!r} of yours.", "Use the id of one of your assets.")
+        return timeline
+
+    # versions
+    def versions(self, owner: str, short_id: str) -> tuple[int, list[ShortVersion]]:
+        with self.h.db.session() as s:
+            short = owned(s, Short, short_id, owner, "short")
+            rows = s.scalars(select(ShortVersion).where(ShortVersion.short_id == short.id,
+                                                        ShortVersion.owner_id == owner)
+                             .order_by(ShortVersion.number.desc())).all()
+            for row in rows:
+                s.expunge(row)
+            return short.version, list(rows)
+
+    def restore(self, owner: str, short_id: str, number: int) -> Draft:
+        """Make version ``number`` current again: its files are shown and its timeline becomes the draft."""
+        with self.h.db.session() as s:
+            short = owned(s, Short, short_id, owner, "short")
+            version = s.scalar(select(ShortVersion).where(ShortVersion.short_id == short.id,
+                                                          ShortVersion.owner_id == owner,
+                                                          ShortVersion.number == number))
+            if version is None:
+                raise NotFound(f"This short has no version {number}.", "GET its versions to see which exist.",
+                               code="version_not_found")
+            short.files, short.version = dict(version.files), version.number
+            short.draft, short.draft_rev = dict(version.timeline), short.draft_rev + 1
+            short.title = str(version.timeline.get("title") or short.title)[:300]
+            s.flush()
+            return Draft(short.id, dict(short.draft), etag_of(short), short.version)
+
+    # rendering
+    def start_render(self, owner: str, short_id: str, formats: tuple[str, ...] | list[str] = ("9:16",), *,
+                     quota: tuple[str, int] | None = None) -> str:
+        """Check the draft and the formats now (a refused render costs nothing), then spend one re-render of
+        today's quota and queue the job, in one transaction. Answers the job id."""
+        chosen = self.h.settings.parse_formats(list(formats))
+        draft = self.draft(owner, short_id)
+        self.check(owner, draft.timeline)
+        subject, limit = quota or (f"renders:user:{owner}", self.h.server.daily_renders)
+        with self.h.db.session() as s:
+            self.h.spend(subject, limit, s, what="render")
+            job = Job(owner_id=owner, kind="render", request={"short_id": short_id, "formats": list(chosen),
+                                                              "timeline": draft.timeline, "etag": draft.etag})
+            s.add(job)
+            s.flush()
+            job_id = job.id
+        self.h.runner.submit(job_id)
+        return job_id
+
+    def run_render_job(self, job_id: str) -> None:
+        h = self.h
+        with h.db.session() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.status not in ("queued", "running"):
+                return
+            spec, owner = dict(job.request), job.owner_id
+            if s.scalar(select(ShortVersion.id).where(ShortVersion.job_id == job_id)) is not None:
+                h._succeeded(s, job, spec["short_id"])  # died after saving the version: finish the record only
+                return
+            job.status, job.started_at, job.attempts = "running", datetime.now(UTC), job.attempts + 1
+        work = Path(tempfile.mkdtemp(prefix="job-", dir=h._scratch()))
+        last = [0.0]
+
+        def progress(fraction: float, stage: str, message: str) -> None:
+            if time.monotonic() - last[0] < 0.5 and fraction < 1:
+                return
+            last[0] = time.monotonic()
+            with h.db.session() as s:
+                j = s.get(Job, job_id)
+                j.progress, j.stage, j.message = round(float(fraction), 3), stage, message[:500]
+
+        try:
+            timeline = self.check(owner, spec["timeline"])
+            assets = self._download_assets(owner, timeline, work / "assets")
+            result = h.studio.render(timeline, out_dir=work / "out", formats=tuple(spec["formats"]), assets=assets,
+                                     on_progress=progress)
+            self._save_version(owner, spec, result, job_id)
+        except StudioError as exc:
+            with h.db.session() as s:
+                j = s.get(Job, job_id)
+                j.status, j.finished_at = "failed", datetime.now(UTC)
+                j.error = {"code": exc.code, "message": exc.message, "hint": exc.hint,
+                           **({"remedy": exc.remedy.as_dict()} if exc.remedy else {})}
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _download_assets(self, owner: str, timeline: Timeline, folder: Path) -> dict[str, Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        wanted = {sc.visual.asset for sc in timeline.scenes if sc.visual.is_file and sc.visual.asset}
+        out = {}
+        with self.h.db.session() as s:
+            keys = {a: owned(s, Asset, a, owner, "asset").storage_key for a in sorted(wanted)}
+        for asset_id, key in keys.items():
+            out[asset_id] = self.h.storage.download(key, folder / asset_id)
+        return out
+
+    def _save_version(self, owner: str, spec: dict, result: ShortResult, job_id: str) -> None:
+        h = self.h
+        files = h.store_files(owner, result.files)
+        doc = result.timeline.to_dict()
+        with h.db.session() as s:
+            short = s.scalar(select(Short).where(Short.id == spec["short_id"], Short.owner_id == owner))
+            if short is None:  # deleted while rendering: the files are nobody's
+                for f in files.values():
+                    h.storage.delete(f["key"])
+                raise NotFound("The short was deleted while it was rendering.", code="short_not_found")
+            number = int(s.scalar(select(func.max(ShortVersion.number)).where(ShortVersion.short_id == short.id))
+                         or 0) + 1
+            s.add(ShortVersion(short_id=short.id, owner_id=owner, number=number, job_id=job_id, timeline=doc,
+                               files=files, formats={"items": list(spec["formats"])}))
+            short.files, short.version = files, number
+            short.title = str(doc.get("title") or short.title)[:300]
+            short.warnings = {"items": list(result.warnings)}
+            if etag_of(short) == spec.get("etag"):  # nobody edited meanwhile: keep the word timings just measured
+                short.draft = doc
+            h._succeeded(s, s.get(Job, job_id), short.id)
+
+    # media
+    def adopt_media(self, owner: str, result: ShortResult) -> ShortResult:
+        """Rewrite a just-made short's timeline so its photos and clips are the owner's assets (an upload they
+        made, matched by content, or else the file kept as a new asset), and save it over timeline.json."""
+        from studio.api.uploads import examine
+        from studio.hosted import _copy
+
+        t = result.timeline
+        scenes = []
+        for sc in t.scenes:
+            if sc.visual.is_file and sc.visual.path:
+                path = result.out_dir / sc.visual.path
+                sha = sha256_file(path)
+                with self.h.db.session() as s:
+                    asset_id = s.scalar(select(Asset.id).where(Asset.owner_id == owner, Asset.sha256 == sha)
+                                        .order_by(Asset.created_at).limit(1))
+                if asset_id is None:
+                    asset_id = self.h.add_asset(owner, examine(_copy(path), path.name)).id
+                sc = replace(sc, visual=replace(sc.visual, path=None, asset=asset_id))
+            scenes.append(sc)
+        adopted = replace(t, scenes=tuple(scenes))
+        adopted.save(result.timeline_path)
+        return replace(result, timeline=adopted)
