@@ -125,7 +125,32 @@ class Timeline:
 
     def without_scene(self, scene_id: str) -> Timeline:
         self.scene(scene_id)
+        if len(self.scenes) == 1:
+            raise InvalidRequest("A short needs at least one scene; this is the last one.")
         return replace(self, scenes=tuple(s for s in self.scenes if s.id != scene_id))
+
+    def with_scene_moved(self, scene_id: str, by: int) -> Timeline:
+        """The scene ``by`` places later (negative: earlier), stopping at either end."""
+        scenes = list(self.scenes)
+        i = scenes.index(self.scene(scene_id))
+        j = min(max(i + by, 0), len(scenes) - 1)
+        scenes.insert(j, scenes.pop(i))
+        return replace(self, scenes=tuple(scenes))
+
+    def with_scene_split(self, scene_id: str) -> Timeline:
+        """The scene cut in two at the sentence end nearest its middle (else its middle word); both halves show
+        the same visual, and the second gets a new id."""
+        s = self.scene(scene_id)
+        words = s.text.split()
+        if len(words) < 2:
+            raise InvalidRequest("A scene needs at least two words to be split.")
+        ends = [i + 1 for i, w in enumerate(words[:-1]) if w[-1:] in ".!?;:。！？"]
+        cut = min(ends, key=lambda i: abs(i - len(words) / 2)) if ends else len(words) // 2
+        first = replace(s, text=" ".join(words[:cut]), caption=None, words=(), duration=None)
+        second = replace(s, id=new_scene_id(), text=" ".join(words[cut:]), caption=None, words=(), duration=None,
+                         lead=0.1)
+        i = self.scenes.index(s)
+        return replace(self, scenes=(*self.scenes[:i], first, second, *self.scenes[i + 1:]))
 
     # -- the file
 
@@ -192,6 +217,35 @@ class Timeline:
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number a timeline can hold")
+
+
+CAMERA_MOVES = {  # the editor's named camera moves (zoom, then centre as fractions of the still)
+    "zoom in": CameraPath(1.0, 1.15, (0.5, 0.5), (0.5, 0.5)),
+    "zoom out": CameraPath(1.15, 1.0, (0.5, 0.5), (0.5, 0.5)),
+    "pan left": CameraPath(1.12, 1.12, (0.56, 0.5), (0.44, 0.5)),
+    "pan right": CameraPath(1.12, 1.12, (0.44, 0.5), (0.56, 0.5)),
+}
+
+
+def motion_name(m: Motion) -> str:
+    """The editor's name for a scene's motion: none, one of CAMERA_MOVES, "camera path" or "generated clip"."""
+    if m.kind == "still":
+        return "none"
+    if m.kind == "generated":
+        return "generated clip"
+    return next((name for name, path in CAMERA_MOVES.items() if path == m.camera), "camera path")
+
+
+def named_motion(name: str, current: Motion, seed: int) -> Motion:
+    if name == "none":
+        return Motion("still")
+    if name == "generated clip":
+        return current if current.kind == "generated" else Motion("generated", seed=seed)
+    if name in CAMERA_MOVES:
+        return Motion("camera", CAMERA_MOVES[name])
+    if name == "camera path" and current.kind == "camera":
+        return current
+    raise InvalidRequest(f"Unknown motion {name!r}.", f"Choose one of: none, {', '.join(CAMERA_MOVES)}, generated clip.")
 
 
 def new_scene_id() -> str:

@@ -98,6 +98,32 @@ class Studio:
                                on_progress=on_progress, safety=safety, formats=variants, assets=assets)
 
 
+    def timeline_engines(self, timeline: Timeline, profile: str | None = None):
+        """The engines a timeline renders with (its own profile unless ``profile`` names another)."""
+        presets = self.presets(timeline)
+        return choose_engines(self.settings, self.models, profile or timeline.profile, presets.voice,
+                              timeline.language, None, seed=timeline.seed).engines
+
+    def preview(self, timeline: Timeline, index: int, out: Path, *, file: Path | None = None) -> Path:
+        """Scene ``index`` as a still with its first caption (``file``: its photo or clip, when it shows one)."""
+        from pipelines.cache import Cache
+        from pipelines.preview import preview_scene
+
+        if not 0 <= index < len(timeline.scenes):
+            raise InvalidRequest(f"There is no scene {index + 1}; the short has {len(timeline.scenes)}.")
+        return preview_scene(timeline, index, self.presets(timeline), self.timeline_engines(timeline),
+                             Cache(self.settings.cache_dir), file, Path(out))
+
+    def scene_stills(self, timeline: Timeline, files: dict[str, Path]) -> list[Path]:
+        """Every scene's still (``files``: scene id → its photo or clip), for the editor's scene list."""
+        from pipelines.cache import Cache
+        from pipelines.preview import scene_still
+
+        presets, engines = self.presets(timeline), self.timeline_engines(timeline)
+        cache = Cache(self.settings.cache_dir)
+        return [scene_still(sc, presets, engines, cache, files.get(sc.id)) for sc in timeline.scenes]
+
+
 def on_zero_gpu(fn: Callable, seconds: int = 300) -> Callable:
     """On a Hugging Face ZeroGPU Space (the ``spaces`` package is present) run ``fn`` under ``spaces.GPU``,
     which attaches a GPU for the call; anywhere else return ``fn`` unchanged."""

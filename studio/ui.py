@@ -13,6 +13,7 @@ from models.errors import Remedy, StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio
 from studio.remedies import for_ui
+from studio.ui_edit import EDIT_CSS, build_edit_tab
 from studio.ui_guard import GuardedBlocks
 
 # errors whose remedy a button can apply: the field it sets, and the button's words
@@ -23,7 +24,7 @@ UI_FIXES = {"safety": "Let it through with a warning (image safety check: {value
 UI_CSS = """.stage-table {font-size: 0.9em}
 .short-result video {width: 100%; max-height: 72vh; aspect-ratio: 9 / 16; background: #000; border-radius: 12px}
 .short-files {display: flex; flex-wrap: wrap; gap: 8px 14px; margin-top: 8px; font-size: 0.95em}
-"""
+""" + EDIT_CSS
 
 
 def to_request(topic: str, script: str, platform: str, duration: float, voice: str, template: str, language: str,
@@ -124,6 +125,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                                           elem_classes="stage-table")
                     checks = gr.Textbox(label="Checks measured on the video", interactive=False)
                     notes = gr.Markdown(label="Warnings")
+        build_edit_tab(hooks, short_html)
         if hooks.accounts_on:
             _my_projects(hooks)
         event = go.click(create, [topic, script, platform, duration, voice, template, language, photos, profile, models,

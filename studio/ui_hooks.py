@@ -174,3 +174,61 @@ class UiHooks:
                 db.add(p)
                 db.flush()
             return p.id
+
+    # editing (the Edit tab): the same service the REST API's timeline, render and versions routes use
+    def render_quota(self, who: Account) -> tuple[str, int]:
+        s = self.hosted.server
+        return (f"renders:user:{who.owner}", s.daily_renders) if who.user else (f"renders:ip:{who.ip}", s.daily_renders)
+
+    def open_draft(self, who: Account, short_id: str):
+        return self.hosted.editing.draft(who.owner, short_id)
+
+    def save_draft(self, who: Account, short_id: str, document: dict, etag: str):
+        return self.hosted.editing.save_draft(who.owner, short_id, document, etag)
+
+    def start_render(self, who: Account, short_id: str, formats: list[str]) -> str:
+        return self.hosted.editing.start_render(who.owner, short_id, formats, quota=self.render_quota(who))
+
+    def versions(self, who: Account, short_id: str) -> tuple[int, list[tuple[str, int]]]:
+        current, rows = self.hosted.editing.versions(who.owner, short_id)
+        return current, [(f"Version {v.number} · {v.created_at:%Y-%m-%d %H:%M} · {', '.join(v.formats.get('items', []))}"
+                          + (" (shown)" if v.number == current else ""), v.number) for v in rows]
+
+    def restore(self, who: Account, short_id: str, number: int):
+        return self.hosted.editing.restore(who.owner, short_id, number)
+
+    def add_photo(self, who: Account, path: Path) -> str:
+        """A photo the creator uploaded in the Edit tab, kept as their asset; answers its id."""
+        from studio.api.uploads import examine
+
+        upload = examine(Path(path), Path(path).name)
+        if upload.kind != "image":
+            raise InvalidRequest("That file is not a photo.", "Choose a JPEG, PNG or WebP image.")
+        return self.hosted.add_asset(who.owner, upload).id
+
+    def my_photos(self, who: Account) -> list[tuple[str, str]]:
+        from studio.tables import Asset
+
+        with self.hosted.db.session() as db:
+            rows = db.scalars(select(Asset).where(Asset.owner_id == who.owner, Asset.kind == "image")
+                              .order_by(Asset.created_at.desc()).limit(200))
+            return [(f"{a.filename} · {a.created_at:%m-%d %H:%M}", a.id) for a in rows]
+
+    def scene_files(self, who: Account, document: dict) -> dict[str, Path]:
+        """Scene id → a local copy of the photo or clip it shows (the caller's assets only), for previews."""
+        from pipelines.timeline import Timeline
+        from studio.tables import Asset
+
+        t = Timeline.from_dict(document)
+        folder = self.hosted.settings.home / "edit-previews" / who.owner
+        folder.mkdir(parents=True, exist_ok=True)
+        out = {}
+        with self.hosted.db.session() as db:
+            for sc in t.scenes:
+                if sc.visual.is_file and sc.visual.asset:
+                    asset = owned(db, Asset, sc.visual.asset, who.owner, "asset")
+                    local = folder / asset.id
+                    if not local.exists():
+                        self.hosted.storage.download(asset.storage_key, local)
+                    out[sc.id] = local
+        return out
