@@ -74,3 +74,63 @@ def test_an_error_with_a_remedy_offers_a_button_that_applies_it(server, tmp_path
                                timeout=15_000)
         assert consent.is_checked()
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (scripts/setup.sh --dev installs it)")
+def test_the_edit_tab_changes_words_renders_a_version_and_restores_the_old_one(server, tmp_path):  # noqa: F811
+    """On a phone (390×844) and on a laptop (1280×800): open the short just made in the Edit tab, change a scene's
+    words, see them in the scene's preview, render a new version, and restore the first one."""
+    from playwright.sync_api import sync_playwright
+
+    def status_says(page, text: str) -> None:
+        try:
+            page.wait_for_function("t => document.querySelector('#edit-status').innerText.includes(t)", arg=text,
+                                   timeout=180_000)
+        except Exception as exc:
+            page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
+            said = page.locator("body").inner_text()[:3000]
+            raise AssertionError(f"waited for {text!r}; the page says: {said}") from exc
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context()  # one visitor (one cookie) on both screens
+        phone = context.new_page()
+        phone.set_viewport_size({"width": 390, "height": 844})
+        phone.goto(server)
+        phone.get_by_role("textbox", name="…or your own script").fill(
+            "Mornings matter. Drink water first. Then walk outside and breathe.")
+        phone.get_by_role("button", name="Create short").click()
+        phone.wait_for_selector(".short-result video", timeout=180_000)
+
+        newest = 1  # versions are numbered on: a render after a restore is still a new, higher number
+        for page, width, words in ((phone, 390, "Mornings matter more than you think. Drink water first."),
+                                   (None, 1280, "Evenings matter too. Put the phone away early.")):
+            if page is None:
+                page = context.new_page()
+                page.set_viewport_size({"width": 1280, "height": 800})
+                page.goto(server)
+            page.get_by_role("tab", name="Edit").click()
+            page.wait_for_selector("#edit-scenes img", timeout=60_000)  # the last short made, with its scene frames
+            before = page.locator("#edit-status").inner_text()
+            version = int(before.split("version ")[1].split()[0])
+            old_words = page.locator("#edit-words textarea").input_value()
+            page.locator("#edit-words textarea").fill(words)
+            page.get_by_role("button", name="Apply to scene").click()
+            page.wait_for_selector("#edit-preview img", timeout=60_000)  # the scene's still with its caption
+            status_says(page, "saved")
+            page.get_by_role("button", name="Render new version").click()
+            newest += 1
+            status_says(page, f"version {newest} shown")
+            assert page.locator("#edit-words textarea").input_value() == words
+            assert page.eval_on_selector("#edit-result video", "v => v.src").count("/files/") == 1
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"the Edit tab scrolls sideways by {overflow}px at {width}px"
+            page.screenshot(path=str(tmp_path / f"edit-{width}.png"), full_page=True)
+
+            page.locator("#edit-versions input").click()
+            page.get_by_role("option", name=f"Version {version} ·", exact=False).click()
+            page.get_by_role("button", name="Restore this version").click()
+            status_says(page, f"version {version} shown")
+            assert page.locator("#edit-words textarea").input_value() == old_words
+        browser.close()
