@@ -31,6 +31,14 @@ class Studio:
         self.settings = settings or Settings.from_env(Path(home) if home else None)
         self.models = ModelManager(self.settings.model_budget_bytes)
 
+    def for_account(self, templates: dict[str, dict]) -> Studio:
+        """This studio (the same loaded models) seeing a hosted account's own templates beside the built-in ones."""
+        if not templates:
+            return self
+        view = object.__new__(Studio)
+        view.settings, view.models = self.settings.with_account_templates(templates), self.models
+        return view
+
     def plan(self, request: ShortRequest) -> ShortPlan:
         s = self.settings
         if request.profile != "auto":

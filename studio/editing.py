@@ -83,7 +83,7 @@ class Editing:
         if not isinstance(document, dict):
             raise InvalidRequest("A timeline is a JSON object.", "Send the document GET returned, edited.")
         timeline = Timeline.from_dict(document)  # the schema, then the timeline's own rules, each naming the field
-        self.h.studio.presets(timeline)  # unknown platform, template, voice or language: refused, named
+        self.h.studio_for(owner).presets(timeline)  # unknown platform, template, voice or language: refused, named
         with self.h.db.session() as s:
             for i, scene in enumerate(timeline.scenes):
                 if scene.visual.is_file:
@@ -169,7 +169,7 @@ class Editing:
         try:
             timeline = self.check(owner, spec["timeline"])
             assets = self._download_assets(owner, timeline, work / "assets")
-            result = h.studio.render(timeline, out_dir=work / "out", formats=tuple(spec["formats"]), assets=assets,
+            result = h.studio_for(owner).render(timeline, out_dir=work / "out", formats=tuple(spec["formats"]), assets=assets,
                                      on_progress=progress)
             self._save_version(owner, spec, result, job_id)
         except StudioError as exc:

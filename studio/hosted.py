@@ -56,7 +56,7 @@ class Hosted:
         self.settings = settings
         self.server: ServerSettings = settings.server
         self.studio = studio or Studio(settings)
-        self._make = on_zero_gpu(self.studio.make)  # on a ZeroGPU Space a GPU is attached for each make call
+        self._make = on_zero_gpu(_make)  # on a ZeroGPU Space a GPU is attached for each make call
         self.db = Database.for_home(settings.home, self.server.database_url)
         self.db.migrate()
         self.secret = server_secret(settings)
@@ -152,6 +152,17 @@ class Hosted:
                     raise
         self._known_users.add(who.user_id)
 
+    def account_templates(self, owner: str) -> dict[str, dict]:
+        from studio.tables import AccountTemplate
+
+        with self.db.session() as s:
+            return {t.name: dict(t.fields) for t in s.scalars(select(AccountTemplate).where(
+                AccountTemplate.owner_id == owner))}
+
+    def studio_for(self, owner: str) -> Studio:
+        """The studio as ``owner`` sees it: the built-in templates and the account's own."""
+        return self.studio.for_account(self.account_templates(owner))
+
     # quotas
     def quota(self, subject: str, limit: int) -> Quota:
         with self.db.session() as s:
@@ -228,7 +239,7 @@ class Hosted:
 
         try:
             request = self._short_request(owner, spec, work)
-            result = self._make(request, out_dir=work / "out", on_progress=progress)
+            result = self._make(self.studio_for(owner), request, out_dir=work / "out", on_progress=progress)
             result = self.editing.adopt_media(owner, result)  # the saved timeline names the creator's assets, not paths
             short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
             with self.db.session() as s:
@@ -338,6 +349,10 @@ class Hosted:
         if in_assets or any(f.get("key") == key for files in [*shorts, *versions] for f in files.values()):
             return
         self.storage.delete(key)
+
+
+def _make(studio: Studio, request: ShortRequest, **kwargs) -> ShortResult:
+    return studio.make(request, **kwargs)
 
 
 def _today() -> str:

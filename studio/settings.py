@@ -189,6 +189,14 @@ class Settings:
                                  f"Choose from: {', '.join(self.formats)}.")
         return tuple(dict.fromkeys(items))
 
+    def with_account_templates(self, account: dict[str, dict]) -> Settings:
+        """These settings with a hosted account's own templates beside the built-in ones (a shallow copy)."""
+        from studio import templates
+
+        copy = replace(self)
+        copy.__dict__["templates"] = templates.load(self.configs, self.user_templates_dir, account)
+        return copy
+
     @property
     def user_templates_dir(self) -> Path:
         return self.home / "templates"

@@ -120,6 +120,19 @@ class ShortVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 
+class AccountTemplate(Base):
+    """A hosted account's own template (its fields as sent; ``extends`` may name a built-in or another of its own)."""
+
+    __tablename__ = "account_templates"
+    __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_account_templates_name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    fields: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+
+
 class UsageEvent(Base):
     """One row per metered action (a short started); quotas count these, so deleting a short frees nothing."""
 

@@ -28,8 +28,17 @@ RANGES = {"font_size": (24, 240), "hook_font_size": (24, 240), "words_per_cue": 
 MUSIC = {"bpm": (40, 220), "level_db": (-40, 0)}
 
 
-def load(configs: Path, user: Path | None = None) -> dict[str, dict]:
-    """Every template by name, ``extends`` resolved and checked; the user's templates may add or replace."""
+def load(configs: Path, user: Path | None = None, account: dict[str, dict] | None = None) -> dict[str, dict]:
+    """Every template by name, ``extends`` resolved and checked; the user's templates may add or replace.
+    ``account``: a hosted account's own templates (name → fields as saved), resolved beside the built-in ones."""
+    raw = _raw(configs, user)
+    for name, fields_ in (account or {}).items():
+        raw[name] = (fields_, f"account template {name}")
+    resolved = {name: resolve(name, raw) for name in raw}
+    return {name: {**t, "source": raw[name][1]} for name, t in resolved.items()}
+
+
+def _raw(configs: Path, user: Path | None) -> dict[str, tuple[dict, str]]:
     raw: dict[str, tuple[dict, str]] = {}
     folder = configs / "templates"
     if folder.is_dir():
@@ -41,8 +50,20 @@ def load(configs: Path, user: Path | None = None) -> dict[str, dict]:
     if user is not None and user.is_dir():
         for path in sorted(user.glob("*.yaml")):
             raw[path.stem] = (_read(path), str(path))
-    resolved = {name: resolve(name, raw) for name in raw}
-    return {name: {**t, "source": raw[name][1]} for name, t in resolved.items()}
+    return raw
+
+
+def check_account_template(name: str, fields_: Any, configs: Path, user: Path | None,
+                           account: dict[str, dict]) -> dict:
+    """A hosted account's template as sent: a mapping of fields whose ``extends`` may name a built-in template or
+    one of the account's own; refused naming the field. Built-in names cannot be taken. Answers it resolved."""
+    if not NAME.fullmatch(name):
+        raise InvalidRequest(f"Template name {name!r} must be lower-case letters, digits, - or _ (at most 32).")
+    if name in _raw(configs, user):
+        raise InvalidRequest(f"Template name {name!r} is a built-in template's.", "Choose another name.")
+    if not isinstance(fields_, dict):
+        raise InvalidRequest(f"Template {name!r} is not a mapping of fields.")
+    return load(configs, user, {**account, name: fields_})[name]
 
 
 def resolve(name: str, raw: dict[str, tuple[dict, str]], seen: tuple[str, ...] = ()) -> dict:

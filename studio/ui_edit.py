@@ -131,7 +131,9 @@ def build_edit_tab(hooks, short_html) -> None:
         t = Timeline.from_dict(st["doc"])
         index = min(max(index, 0), len(t.scenes) - 1)
         files = hooks.scene_files(who, st["doc"])
-        stills = hooks.hosted.studio.scene_stills(t, files)
+        studio = hooks.hosted.studio_for(who.owner)
+        stills = studio.scene_stills(t, files)
+        looks = [(v["label"], name) for name, v in studio.settings.templates.items()]
         figures = "".join(
             f'<figure class="{"on" if i == index else ""}"><img alt="scene {i + 1}" src="{_data_uri(p, 156)}">'
             f'<figcaption>{i + 1}. {html.escape(sc.shown_text[:40])}</figcaption></figure>'
@@ -150,7 +152,7 @@ def build_edit_tab(hooks, short_html) -> None:
                 gr.Dropdown(choices=photos, value=sc.visual.asset if sc.visual.kind == "photo" else None),
                 gr.Radio(choices=MOTIONS if motion_name(sc.motion) in MOTIONS else [*MOTIONS, "camera path"],
                          value=motion_name(sc.motion)),
-                t.template, t.caption_style, t.music.level_db)
+                gr.Dropdown(choices=looks, value=t.template), t.caption_style, t.music.level_db)
 
     def current(st: dict) -> Timeline:
         if not st.get("short"):
@@ -285,7 +287,7 @@ def build_edit_tab(hooks, short_html) -> None:
         i = int(n) - 1
         file = hooks.scene_files(who, st["doc"]).get(t.scenes[i].id)
         with tempfile.TemporaryDirectory(prefix="studio-preview-") as tmp:
-            still = hooks.hosted.studio.preview(t, i, Path(tmp) / "preview.jpg", file=file)
+            still = hooks.hosted.studio_for(who.owner).preview(t, i, Path(tmp) / "preview.jpg", file=file)
             return f'<img alt="preview of scene {i + 1}" src="{_data_uri(still, 540)}">'
 
     @_plain_errors

@@ -111,7 +111,7 @@ class UiHooks:
         if request.models and not (h.auth is None and who.on_this_machine):
             raise InvalidRequest("Model paths can only be chosen on your own machine, not on a shared server.",
                                  "Clear the 'Model per stage' box.")
-        check(h.studio, spec_of(request), request.media, request.voice_sample)
+        check(h.studio_for(who.owner), spec_of(request), request.media, request.voice_sample)
         project_id = self._project_named(who.owner, project) if project.strip() and who.user else None
         asset_ids, voice_id = [], None
         for path in request.media:

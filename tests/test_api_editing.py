@@ -144,3 +144,45 @@ def test_editing_tenancy_and_hostile_timelines(client):
     assert r.status_code == 422 and "nope" in r.json()["error"]["message"]
     r = client.put(url, headers={**bearer(ada), "If-Match": etag}, json=[1, 2])
     assert r.status_code == 422
+
+
+def test_each_account_has_its_own_template_library(client):
+    ada, bo = signup(client, "ada@example.com"), signup(client, "bo@example.com")
+    mine = {"version": 1, "extends": "bold", "label": "Mine", "highlight_color": "#00ff00", "caption_animation": "pop"}
+    r = client.put("/api/templates/mine", headers=bearer(ada), json=mine)
+    assert r.status_code == 200, r.text
+    assert r.json()["fields"]["font_size"] == 92 and r.json()["fields"]["highlight_color"] == "#00ff00"  # inherited
+    listed = {t["name"]: t for t in client.get("/api/templates", headers=bearer(ada)).json()["templates"]}
+    assert not listed["mine"]["builtin"] and listed["bold"]["builtin"] and listed["mine"]["extends"] == "bold"
+
+    # Bo sees only the built-in ones, and cannot use Ada's
+    assert "mine" not in {t["name"] for t in client.get("/api/templates", headers=bearer(bo)).json()["templates"]}
+    r = client.get("/api/templates/mine", headers=bearer(bo))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "template_not_found"
+    assert client.delete("/api/templates/mine", headers=bearer(bo)).status_code == 404
+    r = client.post("/api/shorts", headers=bearer(bo), json={"topic": "x", "template": "mine", "profile": "offline"})
+    assert r.status_code == 422 and "mine" in r.json()["error"]["message"]
+
+    # refused, naming the field: a cycle, a bad colour, an unknown font, a built-in's name
+    assert client.put("/api/templates/second", headers=bearer(ada), json={**mine, "extends": "mine"}).status_code == 200
+    r = client.put("/api/templates/mine", headers=bearer(ada), json={**mine, "extends": "second"})
+    assert r.status_code == 422 and "extends" in r.json()["error"]["message"] and "cycle" in r.json()["error"]["message"]
+    r = client.put("/api/templates/third", headers=bearer(ada), json={**mine, "highlight_color": "#12345"})
+    assert r.status_code == 422 and "highlight_color" in r.json()["error"]["message"]
+    r = client.put("/api/templates/third", headers=bearer(ada), json={**mine, "font": "No Such Font Sans"})
+    assert r.status_code == 422 and "field font" in r.json()["error"]["message"]
+    r = client.put("/api/templates/bold", headers=bearer(ada), json=mine)
+    assert r.status_code == 422 and "built-in" in r.json()["error"]["message"]
+    r = client.delete("/api/templates/mine", headers=bearer(ada))
+    assert r.status_code == 422 and "second" in r.json()["error"]["message"]  # still extended by another
+
+    # Ada's short takes her template, and a re-render uses it
+    r = client.post("/api/shorts", headers=bearer(ada), json={
+        "script": "Mornings matter. Drink water first. Then walk outside.", "profile": "offline", "template": "mine"})
+    assert r.status_code == 202, r.text
+    job = wait(client, ada, r.json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    got = client.get(f"/api/shorts/{job['short']['id']}/timeline", headers=bearer(ada))
+    assert got.json()["template"] == "mine" and got.json()["caption_style"] == "pop"
+    r = client.post(f"/api/shorts/{job['short']['id']}/render", headers=bearer(ada), json={})
+    assert r.status_code == 202 and wait(client, ada, r.json()["id"])["status"] == "succeeded"

@@ -119,7 +119,7 @@ def start_short(body: ShortIn, request: Request, who: Principal = Depends(curren
             owned(db, Asset, asset_id, who.user_id, "asset")
         if body.project_id:
             owned(db, Project, body.project_id, who.user_id, "project")
-    check(h.studio, spec)  # every check, now: a refused request makes no job and spends no quota
+    check(h.studio_for(who.user_id), spec)  # every check, now: a refused request makes no job and spends no quota
     job_id = h.start_short(who.user_id, spec, body.project_id)
     with h.db.session() as db:
         return job_body(request, db.get(Job, job_id), None)
