@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,28 +155,14 @@ class Editing:
                 return
             job.status, job.started_at, job.attempts = "running", datetime.now(UTC), job.attempts + 1
         work = Path(tempfile.mkdtemp(prefix="job-", dir=h._scratch()))
-        last = [0.0]
-
-        def progress(fraction: float, stage: str, message: str) -> None:
-            if time.monotonic() - last[0] < 0.5 and fraction < 1:
-                return
-            last[0] = time.monotonic()
-            with h.db.session() as s:
-                j = s.get(Job, job_id)
-                j.progress, j.stage, j.message = round(float(fraction), 3), stage, message[:500]
-
         try:
             timeline = self.check(owner, spec["timeline"])
             assets = self._download_assets(owner, timeline, work / "assets")
             result = h.studio_for(owner).render(timeline, out_dir=work / "out", formats=tuple(spec["formats"]), assets=assets,
-                                     on_progress=progress)
+                                     on_progress=h.job_progress(job_id))
             self._save_version(owner, spec, result, job_id)
         except StudioError as exc:
-            with h.db.session() as s:
-                j = s.get(Job, job_id)
-                j.status, j.finished_at = "failed", datetime.now(UTC)
-                j.error = {"code": exc.code, "message": exc.message, "hint": exc.hint,
-                           **({"remedy": exc.remedy.as_dict()} if exc.remedy else {})}
+            h.job_failed(job_id, exc)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -10,6 +10,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -227,6 +228,21 @@ class Hosted:
             job.status, job.started_at, job.attempts = "running", datetime.now(UTC), job.attempts + 1
             owner, spec = job.owner_id, dict(job.request)
         work = Path(tempfile.mkdtemp(prefix="job-", dir=self._scratch()))
+        try:
+            request = self._short_request(owner, spec, work)
+            result = self._make(self.studio_for(owner), request, out_dir=work / "out",
+                                on_progress=self.job_progress(job_id))
+            result = self.editing.adopt_media(owner, result)  # the saved timeline names the creator's assets, not paths
+            short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
+            with self.db.session() as s:
+                self._succeeded(s, s.get(Job, job_id), short_id)
+        except StudioError as exc:
+            self.job_failed(job_id, exc)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def job_progress(self, job_id: str) -> Callable[[float, str, str], None]:
+        """A progress callback that records a job's progress, stage and message (at most twice a second)."""
         last = [0.0]
 
         def progress(fraction: float, stage: str, message: str) -> None:
@@ -237,21 +253,14 @@ class Hosted:
                 j = s.get(Job, job_id)
                 j.progress, j.stage, j.message = round(float(fraction), 3), stage, message[:500]
 
-        try:
-            request = self._short_request(owner, spec, work)
-            result = self._make(self.studio_for(owner), request, out_dir=work / "out", on_progress=progress)
-            result = self.editing.adopt_media(owner, result)  # the saved timeline names the creator's assets, not paths
-            short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
-            with self.db.session() as s:
-                self._succeeded(s, s.get(Job, job_id), short_id)
-        except StudioError as exc:
-            with self.db.session() as s:
-                j = s.get(Job, job_id)
-                j.status, j.finished_at = "failed", datetime.now(UTC)
-                j.error = {"code": exc.code, "message": exc.message, "hint": exc.hint,
-                           **({"remedy": exc.remedy.as_dict()} if exc.remedy else {})}
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        return progress
+
+    def job_failed(self, job_id: str, exc: StudioError) -> None:
+        with self.db.session() as s:
+            j = s.get(Job, job_id)
+            j.status, j.finished_at = "failed", datetime.now(UTC)
+            j.error = {"code": exc.code, "message": exc.message, "hint": exc.hint,
+                       **({"remedy": exc.remedy.as_dict()} if exc.remedy else {})}
 
     @staticmethod
     def _succeeded(s, job: Job, short_id: str) -> None:

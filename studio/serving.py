@@ -83,6 +83,9 @@ def deadline_protocol(server: ServerSettings) -> type[H11Protocol]:
         "body_grace": float(server.body_grace_s), "body_min_rate": float(server.body_min_rate)})
 
 
+SHUTDOWN_GRACE_S = 5
+
+
 def serve(app, server: ServerSettings, host: str, port: int) -> None:
     import uvicorn
 
@@ -90,8 +93,11 @@ def serve(app, server: ServerSettings, host: str, port: int) -> None:
 
     redact_access_log()
     proxies = server.trusted_proxies
+    # open streams are cut after SHUTDOWN_GRACE_S on SIGTERM: the UI's session heartbeat (kept open by a browser or
+    # a gradio_client while the Edit tab's state lives) is closed by Gradio only in an app Gradio launched itself
     uvicorn.run(app, host=host, port=port, log_level="info", http=deadline_protocol(server),
-                proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) or None)
+                proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) or None,
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
 
 
 class BodyLimit:
