@@ -70,12 +70,15 @@ def _planes(path: Path) -> list[np.ndarray]:
     import cv2
 
     rgb = np.asarray(Image.open(path).convert("RGB"))
-    h, w = rgb.shape[:2]
-    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
-    y = i420[:h]
-    u = i420[h: h + h // 4].reshape(h // 2, w // 2)
-    v = i420[h + h // 4:].reshape(h // 2, w // 2)
-    return [y, u, v]
+    return _i420_planes(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), rgb.shape[1], rgb.shape[0])
+
+
+def _i420_planes(i420: np.ndarray, w: int, h: int) -> list[np.ndarray]:
+    """OpenCV's packed I420 → Y, U, V planes, cut by byte offsets (a chroma plane's rows need not be whole rows
+    of the packed image: 1080×1350 has 337.5)."""
+    flat, q = i420.reshape(-1), w * h // 4
+    return [flat[:w * h].reshape(h, w), flat[w * h: w * h + q].reshape(h // 2, w // 2),
+            flat[w * h + q: w * h + 2 * q].reshape(h // 2, w // 2)]
 
 
 def ease(u: float) -> float:
@@ -116,9 +119,8 @@ def _clip_planes(path: Path, platform: Platform) -> tuple[list[list[np.ndarray]]
     out = []
     for rgb in data["frames"]:
         frame = fitted(Image.fromarray(rgb), platform.width, platform.height)
-        h = platform.height
-        i420 = cv2.cvtColor(np.asarray(frame), cv2.COLOR_RGB2YUV_I420)
-        out.append([i420[:h], i420[h: h + h // 4].reshape(h // 2, -1), i420[h + h // 4:].reshape(h // 2, -1)])
+        out.append(_i420_planes(cv2.cvtColor(np.asarray(frame), cv2.COLOR_RGB2YUV_I420), platform.width,
+                                platform.height))
     return out, int(data["fps"])
 
 

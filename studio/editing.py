@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
-from models.errors import InvalidRequest, StudioError
+from models.errors import InvalidMedia, InvalidRequest, StudioError
 from models.hub import sha256_file
 from pipelines.timeline import Timeline
 from pipelines.types import ShortResult
@@ -66,15 +67,20 @@ class Editing:
         with self.h.db.session() as s:
             owned(s, Short, short_id, owner, "short")  # someone else's short: 404 before its document is looked at
         timeline = self.check(owner, document)
+        stale = PreconditionFailed("Someone saved this timeline after you read it.",
+                                   "GET it again, apply your change to the newest version, and save that.")
         with self.h.db.session() as s:
             short = owned(s, Short, short_id, owner, "short")
             tags = {t.strip() for t in if_match.split(",")}
             if short.draft is None or (etag_of(short) not in tags and "*" not in tags):
-                raise PreconditionFailed("Someone saved this timeline after you read it.",
-                                         "GET it again, apply your change to the newest version, and save that.")
-            short.draft, short.draft_rev = timeline.to_dict(), short.draft_rev + 1
-            s.flush()
-            return Draft(short.id, dict(short.draft), etag_of(short), short.version)
+                raise stale
+            # compare and set in one statement: of two saves naming the same revision, exactly one lands
+            done = s.execute(update(Short).where(Short.id == short.id, Short.owner_id == owner,
+                                                 Short.draft_rev == short.draft_rev)
+                             .values(draft=timeline.to_dict(), draft_rev=short.draft_rev + 1)).rowcount
+            if done != 1:
+                raise stale
+        return self.draft(owner, short_id)
 
     def check(self, owner: str, document: dict) -> Timeline:
         """A timeline document as the API receives it: the schema, the timeline's own rules, names the studio
@@ -118,11 +124,10 @@ class Editing:
             if version is None:
                 raise NotFound(f"This short has no version {number}.", "GET its versions to see which exist.",
                                code="version_not_found")
-            short.files, short.version = dict(version.files), version.number
-            short.draft, short.draft_rev = dict(version.timeline), short.draft_rev + 1
-            short.title = str(version.timeline.get("title") or short.title)[:300]
-            s.flush()
-            return Draft(short.id, dict(short.draft), etag_of(short), short.version)
+            s.execute(update(Short).where(Short.id == short.id, Short.owner_id == owner).values(
+                files=dict(version.files), version=version.number, draft=dict(version.timeline),
+                draft_rev=Short.draft_rev + 1, title=str(version.timeline.get("title") or short.title)[:300]))
+        return self.draft(owner, short_id)
 
     # rendering
     def start_render(self, owner: str, short_id: str, formats: tuple[str, ...] | list[str] = ("9:16",), *,
@@ -132,11 +137,14 @@ class Editing:
         chosen = self.h.settings.parse_formats(list(formats))
         draft = self.draft(owner, short_id)
         self.check(owner, draft.timeline)
+        from studio.hosted import today
+
         subject, limit = quota or (f"renders:user:{owner}", self.h.server.daily_renders)
         with self.h.db.session() as s:
             self.h.spend(subject, limit, s, what="render")
             job = Job(owner_id=owner, kind="render", request={"short_id": short_id, "formats": list(chosen),
-                                                              "timeline": draft.timeline, "etag": draft.etag})
+                                                              "timeline": draft.timeline, "etag": draft.etag,
+                                                              "quota": [subject, today()]})
             s.add(job)
             s.flush()
             job_id = job.id
@@ -162,6 +170,8 @@ class Editing:
                                      on_progress=h.job_progress(job_id))
             self._save_version(owner, spec, result, job_id)
         except StudioError as exc:
+            if isinstance(exc, InvalidRequest | InvalidMedia) and spec.get("quota"):
+                h.refund(*spec["quota"])  # refused for what the timeline asks (found only now): it costs nothing
             h.job_failed(job_id, exc)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -180,22 +190,35 @@ class Editing:
         h = self.h
         files = h.store_files(owner, result.files)
         doc = result.timeline.to_dict()
-        with h.db.session() as s:
-            short = s.scalar(select(Short).where(Short.id == spec["short_id"], Short.owner_id == owner))
-            if short is None:  # deleted while rendering: the files are nobody's
-                for f in files.values():
-                    h.storage.delete(f["key"])
-                raise NotFound("The short was deleted while it was rendering.", code="short_not_found")
-            number = int(s.scalar(select(func.max(ShortVersion.number)).where(ShortVersion.short_id == short.id))
-                         or 0) + 1
-            s.add(ShortVersion(short_id=short.id, owner_id=owner, number=number, job_id=job_id, timeline=doc,
-                               files=files, formats={"items": list(spec["formats"])}))
-            short.files, short.version = files, number
-            short.title = str(doc.get("title") or short.title)[:300]
-            short.warnings = {"items": list(result.warnings)}
-            if etag_of(short) == spec.get("etag"):  # nobody edited meanwhile: keep the word timings just measured
-                short.draft = doc
-            h._succeeded(s, s.get(Job, job_id), short.id)
+        for attempt in range(5):  # two renders of one short finishing together: the later takes the next number
+            try:
+                with h.db.session() as s:
+                    short = s.scalar(select(Short).where(Short.id == spec["short_id"], Short.owner_id == owner))
+                    if short is None:
+                        break
+                    number = int(s.scalar(select(func.max(ShortVersion.number))
+                                          .where(ShortVersion.short_id == short.id)) or 0) + 1
+                    s.add(ShortVersion(short_id=short.id, owner_id=owner, number=number, job_id=job_id, timeline=doc,
+                                       files=files, formats={"items": list(spec["formats"])}))
+                    s.flush()
+                    short.files, short.version = files, number
+                    short.title = str(doc.get("title") or short.title)[:300]
+                    short.warnings = {"items": list(result.warnings)}
+                    rev = int(str(spec.get("etag", "")).rsplit("-r", 1)[-1].strip('"') or -1)
+                    # nobody edited meanwhile: the draft takes the word timings just measured (a new revision)
+                    s.execute(update(Short).where(Short.id == short.id, Short.draft_rev == rev)
+                              .values(draft=doc, draft_rev=rev + 1))
+                    h._succeeded(s, s.get(Job, job_id), short.id)
+                return
+            except IntegrityError:
+                with h.db.session() as s:
+                    if s.scalar(select(ShortVersion.id).where(ShortVersion.job_id == job_id)) is not None:
+                        return  # this job's version was saved by another attempt
+                if attempt == 4:
+                    raise
+        for f in files.values():  # the short was deleted while it rendered: its files are nobody's
+            h.delete_object_if_unused(f["key"])
+        raise NotFound("The short was deleted while it was rendering.", code="short_not_found")
 
     # media
     def adopt_media(self, owner: str, result: ShortResult) -> ShortResult:

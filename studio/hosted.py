@@ -168,7 +168,7 @@ class Hosted:
     def quota(self, subject: str, limit: int) -> Quota:
         with self.db.session() as s:
             used = s.scalar(select(QuotaCounter.used).where(QuotaCounter.subject == subject,
-                                                            QuotaCounter.day == _today()))
+                                                            QuotaCounter.day == today()))
         return Quota(limit, int(used or 0))
 
     def spend(self, subject: str, limit: int, session=None, what: str = "short") -> None:
@@ -178,7 +178,7 @@ class Hosted:
         if session is None:
             with self.db.session() as s:
                 return self.spend(subject, limit, s, what)
-        day = _today()
+        day = today()
         insert = (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(QuotaCounter)
         session.execute(insert.values(subject=subject, day=day, used=0).on_conflict_do_nothing())
         took = session.execute(update(QuotaCounter).where(
@@ -191,6 +191,12 @@ class Hosted:
                               retry_after=int((tomorrow - datetime.now(UTC)).total_seconds()) + 1,
                               hint="The quota resets at midnight UTC.")
         session.add(UsageEvent(subject=subject, kind=what))
+
+    def refund(self, subject: str, day: str) -> None:
+        """Give back one spent unit of ``day``'s quota (a job refused for its own input, found only while running)."""
+        with self.db.session() as s:
+            s.execute(update(QuotaCounter).where(QuotaCounter.subject == subject, QuotaCounter.day == day,
+                                                 QuotaCounter.used > 0).values(used=QuotaCounter.used - 1))
 
     # shorts
     def start_short(self, owner_id: str, request: dict, project_id: str | None, *,
@@ -364,7 +370,7 @@ def _make(studio: Studio, request: ShortRequest, **kwargs) -> ShortResult:
     return studio.make(request, **kwargs)
 
 
-def _today() -> str:
+def today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
 
 

@@ -74,6 +74,8 @@ def resolve(name: str, raw: dict[str, tuple[dict, str]], seen: tuple[str, ...] =
     own = raw[name][0]
     if not isinstance(own, dict):
         raise InvalidRequest(f"Template {name!r} is not a mapping of fields.")
+    if not isinstance(own.get("music", {}), dict):
+        raise InvalidRequest(f"Template {name!r}: field music must be a mapping (bpm, mood, level_db).")
     parent = own.get("extends")
     base = resolve(str(parent), raw, (*seen, name)) if parent else {}
     merged = {**base, **own, "music": {**base.get("music", {}), **own.get("music", {})}}

@@ -179,7 +179,12 @@ def build_edit_tab(hooks, short_html) -> None:
             return (gr.Dropdown(choices=choices, value=st["short"]), *draw(who, st, 0), *version_list(who, st))
         if not rows:
             return (gr.Dropdown(choices=[], value=None), *([gr.update()] * len(everything)), gr.update(), "")
-        return (gr.Dropdown(choices=choices, value=rows[0]["id"]), *open_one(who, rows[0]["id"]))
+        try:
+            return (gr.Dropdown(choices=choices, value=rows[0]["id"]), *open_one(who, rows[0]["id"]))
+        except StudioError as exc:  # the newest short cannot be edited: say why, and let another be picked
+            unchanged = [gr.update()] * len(everything)
+            unchanged[1] = f"{exc.message} {for_ui(exc)} Pick another short.".strip()
+            return (gr.Dropdown(choices=choices, value=None), *unchanged, gr.update(), "")
 
     def version_list(who, st: dict) -> tuple:
         current_n, items = hooks.versions(who, st["short"])
@@ -324,5 +329,5 @@ def build_edit_tab(hooks, short_html) -> None:
     for button, op in ((up, "up"), (down, "down"), (insert, "insert"), (split, "split"), (delete, "delete")):
         button.click(arrange(op), [ed, scene], everything)
     apply_short.click(apply_whole, [ed, scene, template, style, music], everything)
-    render.click(render_version, [ed, chosen_formats], opened, concurrency_limit=1)
+    render.click(render_version, [ed, chosen_formats], opened, concurrency_limit=8)  # the job runner meters the work
     restore.click(restore_version, [ed, versions], opened)

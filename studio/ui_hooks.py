@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -226,9 +227,12 @@ class UiHooks:
         with self.hosted.db.session() as db:
             for sc in t.scenes:
                 if sc.visual.is_file and sc.visual.asset:
-                    asset = owned(db, Asset, sc.visual.asset, who.owner, "asset")
+                    asset = db.scalar(select(Asset).where(Asset.id == sc.visual.asset, Asset.owner_id == who.owner))
+                    if asset is None:  # deleted since: the scene shows its prompt's still until it gets another
+                        continue
                     local = folder / asset.id
-                    if not local.exists():
-                        self.hosted.storage.download(asset.storage_key, local)
+                    if not local.exists():  # a whole copy or none: concurrent previews never read half a file
+                        tmp = self.hosted.storage.download(asset.storage_key, folder / f".{asset.id}.{os.getpid()}")
+                        os.replace(tmp, local)
                     out[sc.id] = local
         return out

@@ -145,6 +145,32 @@ def test_editing_tenancy_and_hostile_timelines(client):
     r = client.put(url, headers={**bearer(ada), "If-Match": etag}, json=[1, 2])
     assert r.status_code == 422
 
+    # eight saves naming the same revision at once: exactly one lands, the rest are told it is stale
+    from concurrent.futures import ThreadPoolExecutor
+
+    current = client.get(url, headers=bearer(ada))
+    doc, etag = current.json(), current.headers["etag"]
+
+    def save(i: int) -> int:
+        edited = {**doc, "scenes": [{**doc["scenes"][0], "caption": f"take {i}"}, *doc["scenes"][1:]]}
+        return client.put(url, headers={**bearer(ada), "If-Match": etag}, json=edited).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(save, range(8)))
+    assert codes == [200] + [412] * 7, codes
+
+    # a render refused inside its job (the edit leaves the short under the platform's 3 s) costs nothing
+    current = client.get(url, headers=bearer(ada))
+    doc = current.json()
+    short_doc = {**doc, "scenes": [{**doc["scenes"][0], "text": "Hi.", "caption": None, "words": [],
+                                    "pause": 0.1, "duration": None}]}
+    assert client.put(url, headers={**bearer(ada), "If-Match": current.headers["etag"]}, json=short_doc).status_code == 200
+    r = client.post(f"/api/shorts/{short_id}/render", headers=bearer(ada), json={})
+    assert r.status_code == 202
+    job = wait(client, ada, r.json()["id"])
+    assert job["status"] == "failed" and job["error"]["code"] == "invalid_request" and "3" in job["error"]["message"]
+    assert client.get("/api/me", headers=bearer(ada)).json()["render_quota"]["used_today"] == 0
+
 
 def test_each_account_has_its_own_template_library(client):
     ada, bo = signup(client, "ada@example.com"), signup(client, "bo@example.com")

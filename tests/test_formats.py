@@ -194,3 +194,22 @@ def test_cli_refuses_an_unknown_format_naming_it(black_short, tmp_path, monkeypa
     assert run.exit_code != 0, run.output
     assert "--format" in run.output and "2:3" in run.output, run.output
     assert not (tmp_path / "out" / "short-1x1.mp4").exists()
+
+
+def test_a_generated_clip_fits_every_format(tmp_path):
+    """Generated motion (frames in an .npz) is fitted to each format's frame; 1080×1350 has a chroma plane whose
+    rows are not whole rows of OpenCV's packed I420 image."""
+    import numpy as np
+
+    from pipelines.frames import _clip_planes
+    from studio.settings import Settings
+
+    clip = tmp_path / "clip.npz"
+    np.savez(clip, frames=np.random.default_rng(1).integers(0, 255, (3, 576, 320, 3), dtype=np.uint8), fps=8)
+    settings = Settings(home=tmp_path / "home")
+    for aspect in ("9:16", "1:1", "4:5", "16:9"):
+        f = settings.platform("reels", aspect)
+        frames, fps = _clip_planes(clip, f)
+        assert fps == 8 and len(frames) == 3
+        assert [p.shape for p in frames[0]] == [(f.height, f.width), (f.height // 2, f.width // 2)] * 1 + [
+            (f.height // 2, f.width // 2)]

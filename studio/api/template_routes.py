@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from studio import templates as template_files
 from studio.api.deps import current_user, hosted
@@ -53,13 +54,18 @@ def put_template(name: str, request: Request, fields: dict[str, Any] = Body(...)
     own = h.account_templates(who.user_id)
     s = h.settings
     resolved = template_files.check_account_template(name, fields, s.configs, s.user_templates_dir, own)
-    with h.db.session() as db:
-        row = db.scalar(select(AccountTemplate).where(AccountTemplate.owner_id == who.user_id,
-                                                      AccountTemplate.name == name))
-        if row is None:
-            db.add(AccountTemplate(owner_id=who.user_id, name=name, fields=fields))
-        else:
-            row.fields, row.updated_at = fields, datetime.now(UTC)
+    for _ in range(2):  # two first saves of one name at once: the later updates the row the first made
+        try:
+            with h.db.session() as db:
+                row = db.scalar(select(AccountTemplate).where(AccountTemplate.owner_id == who.user_id,
+                                                              AccountTemplate.name == name))
+                if row is None:
+                    db.add(AccountTemplate(owner_id=who.user_id, name=name, fields=fields))
+                else:
+                    row.fields, row.updated_at = fields, datetime.now(UTC)
+            break
+        except IntegrityError:
+            continue
     return _body(name, resolved, False, fields)
 
 
