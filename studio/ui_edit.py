@@ -166,9 +166,12 @@ def build_edit_tab(hooks, short_html) -> None:
     def whose(request):
         return hooks.account(request)
 
-    def check_owner(who, st: dict) -> None:
-        if st.get("owner") and st["owner"] != who.owner:  # a state from another session is never trusted
+    def caller_and_short(st: dict, request) -> tuple:
+        """The caller and the short open in this tab; a state from another session is never trusted."""
+        who = whose(request)
+        if st.get("owner") and st["owner"] != who.owner:
             raise InvalidRequest("This page belongs to another session.", "Reload the page.")
+        return who, current(st)
 
     @_plain_errors
     def list_shorts(st: dict, request: gr.Request):
@@ -203,9 +206,7 @@ def build_edit_tab(hooks, short_html) -> None:
 
     @_plain_errors
     def select_scene(n: str, st: dict, request: gr.Request):
-        who = whose(request)
-        check_owner(who, st)
-        current(st)
+        who, _ = caller_and_short(st, request)
         return draw(who, st, int(n) - 1)
 
     @_plain_errors
@@ -216,9 +217,7 @@ def build_edit_tab(hooks, short_html) -> None:
 
     def change_scene(st, n, text, cap, length, gap, kind, prompt_text, seed_value, picked, uploaded, move,
                      request, fresh_seed: bool):
-        who = whose(request)
-        check_owner(who, st)
-        t = current(st)
+        who, t = caller_and_short(st, request)
         i = int(n) - 1
         sc = t.scenes[i]
         changes: dict = {"duration": float(length) if length else None, "pause": float(gap or 0.0)}
@@ -255,9 +254,7 @@ def build_edit_tab(hooks, short_html) -> None:
     def arrange(op: str):
         @_plain_errors
         def run(st: dict, n: str, request: gr.Request):
-            who = whose(request)
-            check_owner(who, st)
-            t = current(st)
+            who, t = caller_and_short(st, request)
             i = int(n) - 1
             sc = t.scenes[i]
             if op == "up":
@@ -278,17 +275,13 @@ def build_edit_tab(hooks, short_html) -> None:
 
     @_plain_errors
     def apply_whole(st: dict, n: str, name: str, caption_style: str, level: float, request: gr.Request):
-        who = whose(request)
-        check_owner(who, st)
-        t = current(st)
+        who, t = caller_and_short(st, request)
         changed = replace(t, template=name, caption_style=caption_style, music=replace(t.music, level_db=float(level)))
         return save(who, st, changed, int(n or 1) - 1, "look saved")
 
     @_plain_errors
     def show_preview(st: dict, n: str, request: gr.Request):
-        who = whose(request)
-        check_owner(who, st)
-        t = current(st)
+        who, t = caller_and_short(st, request)
         i = int(n) - 1
         file = hooks.scene_files(who, st["doc"]).get(t.scenes[i].id)
         with tempfile.TemporaryDirectory(prefix="studio-preview-") as tmp:
@@ -297,18 +290,14 @@ def build_edit_tab(hooks, short_html) -> None:
 
     @_plain_errors
     def render_version(st: dict, fmts: list[str], request: gr.Request, progress=gr.Progress()):
-        who = whose(request)
-        check_owner(who, st)
-        current(st)
+        who, _ = caller_and_short(st, request)
         job_id = hooks.start_render(who, st["short"], list(fmts or ["9:16"]))
         hooks.follow(who, job_id, lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
         return open_one(who, st["short"])
 
     @_plain_errors
     def restore_version(st: dict, number, request: gr.Request):
-        who = whose(request)
-        check_owner(who, st)
-        current(st)
+        who, _ = caller_and_short(st, request)
         if number is None:
             raise InvalidRequest("Pick a version to restore.")
         hooks.restore(who, st["short"], int(number))
