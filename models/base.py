@@ -28,12 +28,15 @@ class EngineContext:
     voice_pitch: int = 50
     voice_speaker: str | None = None  # a multi-speaker model's speaker
     speaker_wav: str | None = None  # a voice sample to clone (engines with can_clone)
+    licences_accepted: tuple[str, ...] = ()  # engines whose weights' licence the user accepted (e.g. "musicgen")
+    voice_name: str | None = None  # the preset's named voice for this language (a Piper voice such as en_US-joe-medium)
 
 
 class Engine(ABC):
     """What every engine has: settings that key the cache, and a cheap check that its weights are there."""
 
     uses_weights: ClassVar[bool] = False  # takes model=REPO_OR_PATH, located through the Hub cache
+    notes: tuple[str, ...] = ()  # what the engine decided when it was built (a stand-in model), for the report
 
     @classmethod
     def create(cls, options: dict[str, Any], context: EngineContext) -> Engine:
@@ -79,6 +82,7 @@ class ScriptEngine(Engine):
 class VoiceEngine(Engine):
     reports_words: bool = False  # synthesize() returns word events with character offsets
     can_clone: bool = False  # speaks in the voice of a sample given at construction
+    needs_timing: bool = False  # reports no word events and is chosen only where a timing model can time its words
 
     @abstractmethod
     def synthesize(self, text: str, *, voice: str, out_path: Path) -> VoiceClip: ...
@@ -101,6 +105,8 @@ class MotionEngine(Engine):
 
 
 class MusicEngine(Engine):
+    licence: ClassVar[str] = ""  # the terms of the music it makes (what a creator may do with it)
+
     @abstractmethod
     def compose(self, seconds: float, *, bpm: float, mood: str, seed: int, out_path: Path) -> Path: ...
 

@@ -16,10 +16,11 @@ class Remedy:
     the UI in plain words), so no layer below the studio speaks in CLI flags.
 
     ``pull_weights``: fetch ``repo`` for ``stage`` (the ``profile``'s weights).
+    ``pull_voice``: fetch the Piper voice named ``repo``.
     ``set_field``: give the request's ``field`` another value (``value``, when one is known to work).
     """
 
-    action: str  # pull_weights | set_field
+    action: str  # pull_weights | pull_voice | set_field
     profile: str | None = None
     stage: str | None = None
     repo: str | None = None

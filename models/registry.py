@@ -24,14 +24,15 @@ BUILTIN: dict[str, dict[str, str]] = {
     "stills": {"procedural": "models.stills.procedural:ProceduralStills",
                "diffusers": "models.stills.diffusion:DiffusionStills"},
     "motion": {"kenburns": "models.motion.kenburns:KenBurns", "svd": "models.motion.svd:SVDMotion"},
-    "music": {"procedural": "models.music.procedural:ProceduralMusic"},
+    "music": {"procedural": "models.music.procedural:ProceduralMusic",
+              "musicgen": "models.music.musicgen:MusicGenMusic"},
     "timing": {"voice-events": "models.timing.voice_events:VoiceEventsTiming",
                "faster-whisper": "models.timing.whisper:WhisperTiming"},
     "scoring": {"image-stats": "models.scoring.image_stats:ImageStats", "open_clip": "models.scoring.clip:ClipScoring"},
 }
 # the engine a ``--model STAGE=REPO`` override runs when the profile's own engine for that stage takes no weights
 MODEL_ENGINE = {"script": "transformers", "voice": "coqui", "stills": "diffusers", "motion": "svd",
-                "timing": "faster-whisper", "scoring": "open_clip"}
+                "music": "musicgen", "timing": "faster-whisper", "scoring": "open_clip"}
 
 
 class Registry:

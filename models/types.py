@@ -44,6 +44,7 @@ class VoiceClip:
     sample_rate: int
     duration: float
     words: tuple[Word, ...] = ()
+    notes: tuple[str, ...] = ()  # what the engine noticed (a symbol it has no sound for), for the report
 
 
 @dataclass(frozen=True)

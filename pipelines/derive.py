@@ -21,7 +21,7 @@ from pipelines.timeline import TimelineScene
 from pipelines.types import Platform, Template, Voice
 from pipelines.words import align_heard, display_words
 
-TIMING_VERSION = 1  # bump when how words are timed changes, so cached timings are not reused
+TIMING_VERSION = 2  # bump when how words are timed changes, so cached timings are not reused
 
 
 def scene_seed(short_seed: int, scene_id: str) -> int:
@@ -141,6 +141,34 @@ def music_bed(engines: Engines, cache: Cache, template: Template, seconds: float
     digest = key(engines.names["music"], engines.music.settings, length, template.music_bpm, template.music_mood, seed)
     path, _, hit = cache.file("music", digest, ".wav", lambda tmp: engines.music.compose(
         length, bpm=template.music_bpm, mood=template.music_mood, seed=seed, out_path=tmp))
+    calls["cached" if hit else "calls"] += 1
+    return path
+
+
+TRACK_VERSION = 1
+
+
+def music_track(cache: Cache, src: Path, seconds: float, calls: dict) -> Path:
+    """The creator's own track fitted to the short: decoded to 48 kHz stereo, looped with crossfades when it is
+    shorter, trimmed with a fade-out when it is longer (the mix then ducks it under the voice like any bed)."""
+    from models.audiojoin import fit_length
+    from models.wavio import write_pcm16
+    from pipelines import ffmpeg
+    from pipelines.audio import RATE, read_wav
+
+    digest = key("track", TRACK_VERSION, sha256_file(src), round(seconds, 3))
+
+    def make(tmp: Path) -> None:
+        raw = tmp.with_name(tmp.stem + ".decoded.wav")
+        try:
+            ffmpeg.run(["-loglevel", "error", "-i", str(src), "-vn", "-ac", "2", "-ar", str(RATE), "-c:a", "pcm_s16le",
+                        str(raw)], what="reading the music track")
+            samples, _ = read_wav(raw)
+        finally:
+            raw.unlink(missing_ok=True)
+        write_pcm16(tmp, fit_length(samples, int(round(seconds * RATE)), RATE), RATE)
+
+    path, _, hit = cache.file("music", digest, ".wav", make)
     calls["cached" if hit else "calls"] += 1
     return path
 

@@ -7,6 +7,7 @@ refused without being expanded.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from pathlib import Path
@@ -122,6 +123,42 @@ def check_voice_sample(path: Path, min_seconds: float = 6.0, max_seconds: float 
     if not min_seconds <= seconds <= max_seconds:
         raise InvalidMedia(f"The voice sample lasts {seconds:.1f} s; it must be {min_seconds:g}–{max_seconds:g} s.",
                            "Record or trim 6 to 30 seconds of clear speech.")
+    return seconds
+
+
+MAX_MUSIC_BYTES = 200 * 1024 * 1024  # ten minutes of 48 kHz stereo WAV is 115 MB
+MAX_MUSIC_SECONDS = 600.0
+
+
+def check_music(path: Path) -> float:
+    """A creator's music track: audio by its first bytes (any extension), readable, at most ten minutes; returns
+    its length in seconds."""
+    import subprocess
+
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidMedia(f"Music track {path.name!r} does not exist.", "Check the path.")
+    if path.stat().st_size > MAX_MUSIC_BYTES:
+        raise InvalidMedia(f"Music track {path.name!r} is larger than {MAX_MUSIC_BYTES // 2**20} MB.",
+                           "Export it as an MP3 or M4A.")
+    with path.open("rb") as fh:
+        if sniff_audio(fh.read(16)) is None:
+            raise InvalidMedia(f"{path.name!r} is not an audio file (WAV, MP3, FLAC, OGG or M4A).",
+                               "Choose the music file itself (an MP3, M4A or WAV).")
+    proc = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                           "stream=codec_type:format=duration", "-of", "json", str(path)],
+                          capture_output=True, text=True)
+    try:
+        info = json.loads(proc.stdout or "{}")
+        seconds = float(info["format"]["duration"])
+        has_audio = bool(info.get("streams"))
+    except (ValueError, KeyError, TypeError):
+        raise InvalidMedia(f"Music track {path.name!r} is damaged and cannot be read.", "Export it again.") from None
+    if not has_audio or seconds <= 0.5:
+        raise InvalidMedia(f"Music track {path.name!r} holds no sound.", "Export it again.")
+    if seconds > MAX_MUSIC_SECONDS:
+        raise InvalidMedia(f"The music track lasts {seconds / 60:.1f} minutes; the longest allowed is 10.",
+                           "Trim it to 10 minutes or less.")
     return seconds
 
 

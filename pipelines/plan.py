@@ -57,6 +57,8 @@ def check_inputs(request: ShortRequest, platform: Platform) -> tuple[str, str, f
         raise InvalidRequest(f"{len(request.media)} photos were given; the limit is {MAX_PHOTOS}.")
     for photo in request.media:
         media.check_image(photo)
+    if request.music is not None:
+        media.check_music(request.music)
     return topic, script, d
 
 
@@ -120,8 +122,9 @@ def plan_short(plan: ShortPlan, engines: Engines, cache: Cache, media_dir: Path,
         platform=platform.name, template=t.name, language=plan.language.code, voice=req.voice,
         voice_engine=engines.names.get("voice", ""), profile=req.profile, seed=req.seed, scenes=tuple(scenes),
         caption_style=t.caption_style,  # the template's animation; the timeline editor may change it
-        music=MusicSpec(level_db=t.music_level_db, seed=req.seed, engine=engines.names.get("music", ""),
-                        mood=t.music_mood, bpm=t.music_bpm),
+        music=MusicSpec(level_db=t.music_level_db, seed=req.seed,
+                        engine="creator-track" if req.music else engines.names.get("music", ""),
+                        mood=t.music_mood, bpm=t.music_bpm, path=_copy_track(req.music, media_dir)),
         hook=script.hook, title=script.title, caption=script.caption, call_to_action=script.call_to_action,
         hashtags=tuple(h for h in script.hashtags if _HASHTAG.fullmatch(h)))
     check_document(timeline.to_dict())  # a plan the renderer would refuse fails now, not after the render
@@ -187,6 +190,17 @@ def _visuals(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, id
             shutil.copyfile(src, dst)
         names.append(f"{media_dir.name}/{dst.name}")
     return [Visual("photo", s.visual_prompt[:MAX_PROMPT], path=names[k]) for s, k in zip(script.scenes, order)]
+
+
+def _copy_track(src: Path | None, media_dir: Path) -> str | None:
+    """The creator's music track copied beside the photos (named by content), as the timeline names it."""
+    if src is None:
+        return None
+    media_dir.mkdir(parents=True, exist_ok=True)
+    dst = media_dir / f"{sha256_file(src)[:16]}{Path(src).suffix.lower() or '.audio'}"
+    if not dst.exists():
+        shutil.copyfile(src, dst)
+    return f"{media_dir.name}/{dst.name}"
 
 
 def match_photos(engines: Engines, photos: list[Path], prompts: list[str]) -> list[int]:

@@ -38,6 +38,7 @@ class Report:
     warnings: tuple[str, ...]
     request: dict | None = None  # what was asked, when the short was made from a request
     formats: dict = field(default_factory=dict)  # aspect → {video, thumbnail, size, checks, segments}
+    music: dict = field(default_factory=dict)  # {source, licence}
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=lambda: datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
 
@@ -58,7 +59,7 @@ class Report:
             "scene_alignment": ([s.alignment for s in self.scenes]
                                 if all(s.alignment is not None for s in self.scenes) else None),
             "safety": self.safety, "thumbnail_scene": self.thumbnail_scene, "warnings": list(self.warnings),
-            "request": self.request, "formats": self.formats,
+            "request": self.request, "formats": self.formats, "music": self.music,
         }
 
     def write(self, path: Path) -> Path:

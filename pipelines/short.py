@@ -28,7 +28,7 @@ from pipelines.render import EncodeOptions
 from pipelines.report import Report, SceneReport
 from pipelines.scripting import post_text
 from pipelines.stages import Engines, Presets, Progress, ShortPlan, Stages, merge
-from pipelines.timeline import Timeline, check_files, check_timeline
+from pipelines.timeline import Timeline, check_files, check_timeline, music_file
 from pipelines.types import Platform, Scene, ShortResult, StageRecord
 
 __all__ = ["Engines", "ShortPlan", "Presets", "MAX_PHOTOS", "check_inputs", "make_short", "render_timeline"]
@@ -74,8 +74,15 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     if timeline.platform != platform.name or timeline.template != template.name:
         raise InvalidRequest("The presets given do not match the timeline's platform and template.")
     photos = check_files(timeline, base, assets_only=assets is not None)
+    track = music_file(timeline, base, assets_only=assets is not None)
     if assets is not None:
         photos = _resolve_assets(timeline, assets)
+        if timeline.music.asset is not None:
+            if timeline.music.asset not in assets:
+                raise InvalidRequest(f"Timeline field music.asset: no asset {timeline.music.asset!r} of yours.")
+            track = assets[timeline.music.asset]
+    if track is not None:
+        media.check_music(track)
     lengths_of_clips: dict[str, float] = {}
     for i, s in enumerate(timeline.scenes):
         if s.visual.kind == "photo":
@@ -130,9 +137,16 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     scenes = stages.run("motion", 0.02, "planning motion", lambda c: _layout(
         engines, cache, timeline, spoken, words, visuals, lengths, platform.fps, warnings, c, photos, lengths_of_clips))
 
-    # 7. Music bed, then the mix: voice over ducked music, normalised to -14 LUFS.
-    music = stages.run("music", 0.03, "composing music", lambda c: derive.music_bed(
-        engines, cache, template, total, timeline.music.seed, c))
+    # 7. Music: the creator's own track fitted to the short, or a bed; then the mix: voice over ducked music,
+    # normalised to -14 LUFS.
+    if track is not None:
+        music = stages.run("music", 0.03, "fitting your music", lambda c: derive.music_track(cache, track, total, c),
+                           engine="creator-track")
+        licence = timeline.music.licence or "the creator's own track (their licence)"
+    else:
+        music = stages.run("music", 0.03, "composing music", lambda c: derive.music_bed(
+            engines, cache, template, total, timeline.music.seed, c))
+        licence = getattr(engines.music, "licence", "") or "unknown"
     mix = stages.run("mix", 0.04, "mixing and normalising", lambda _c: audio.mix(
         scenes, music, total, timeline.music.level_db, work, encode_options.audio_bitrate), engine="ducking + loudness")
 
@@ -177,7 +191,9 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     duration = main_checks["duration_s"]["value"]
     post = post_text(_script_of(timeline), PLATFORM_TAGS.get(platform.name, ""), platform.caption_max_chars,
                      platform.hashtags_max, platform.title_max_chars)
-    post.update(platform=platform.name, duration=duration)
+    post.update(platform=platform.name, duration=duration,
+                music={"source": "creator-track" if track is not None else engines.names.get("music", ""),
+                       "licence": licence})
     (staging / "post.json").write_text(json.dumps(post, ensure_ascii=False, indent=2), encoding="utf-8")
     main_checks["music_below_voice_db"] = {"value": mix.music_below_voice_db, "min": 10.0,
                                            "ok": mix.music_below_voice_db >= 10.0}
@@ -185,7 +201,7 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     for aspect in list(checks)[1:]:
         main_checks[f"format_{aspect}"] = {"value": outputs[aspect].video, "ok": all(
             c["ok"] for c in checks[aspect].values())}
-    saved = _portable(timeline, words, photos, out_dir, base, assets is not None)
+    saved = _portable(timeline, words, photos, out_dir, base, assets is not None, track)
     saved.save(staging / "timeline.json")
     for w in warnings:
         stages.on_progress(1.0, "warning", w)
@@ -199,6 +215,7 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
                                  sc.id in stats.encoded_scenes)
                      for i, (sc, name) in enumerate(zip(scenes, names))),
         segments=stats, safety=scoring["safety"], thumbnail_scene=scenes[best].id, warnings=tuple(warnings),
+        music=post["music"],
         request=_request_summary(planned) if planned else None,
         formats={aspect: {"video": o.video, "thumbnail": o.thumbnail, "size": f"{o.platform.width}x{o.platform.height}",
                           "checks": checks[aspect], "segments": asdict(o.stats)} for aspect, o in outputs.items()})
@@ -347,20 +364,26 @@ def _resolve_assets(t: Timeline, assets: dict[str, Path]) -> dict[str, Path]:
 
 
 def _portable(t: Timeline, words: list, photos: dict[str, Path], out_dir: Path, base: Path | None,
-              hosted: bool) -> Timeline:
-    """The timeline as rendered: word timings filled in, and every photo inside ``out_dir``'s media folder."""
+              hosted: bool, track: Path | None = None) -> Timeline:
+    """The timeline as rendered: word timings filled in, and every photo (and the music track) inside
+    ``out_dir``'s media folder."""
+    copy = not hosted and (base is None or base.resolve() != out_dir.resolve())
+
+    def into_media(src: Path) -> str:
+        dst = out_dir / "media" / f"{sha256_file(src)[:16]}{src.suffix.lower()}"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not dst.exists():
+            shutil.copyfile(src, dst)
+        return f"media/{dst.name}"
+
     scenes = []
     for s, w in zip(t.scenes, words):
         s = replace(s, words=tuple(w))
-        if s.visual.is_file and not hosted and (base is None or base.resolve() != out_dir.resolve()):
-            src = photos[s.id]
-            dst = out_dir / "media" / f"{sha256_file(src)[:16]}{src.suffix.lower()}"
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if not dst.exists():
-                shutil.copyfile(src, dst)
-            s = replace(s, visual=replace(s.visual, path=f"media/{dst.name}"))
+        if s.visual.is_file and copy:
+            s = replace(s, visual=replace(s.visual, path=into_media(photos[s.id])))
         scenes.append(s)
-    return replace(t, scenes=tuple(scenes))
+    music = replace(t.music, path=into_media(track)) if copy and track is not None else t.music
+    return replace(t, scenes=tuple(scenes), music=music)
 
 
 def _script_of(t: Timeline):

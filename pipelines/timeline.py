@@ -81,6 +81,13 @@ class MusicSpec:
     engine: str = ""
     mood: str = ""
     bpm: float | None = None
+    path: str | None = None  # the creator's own track, relative to the timeline's folder
+    asset: str | None = None  # ... or by asset id in the hosted studio
+    licence: str = ""  # recorded in report.json and post.json
+
+    @property
+    def is_track(self) -> bool:
+        return self.path is not None or self.asset is not None
 
 
 @dataclass(frozen=True)
@@ -370,34 +377,45 @@ def check_files(t: Timeline, base: Path | None, *, assets_only: bool = False) ->
     assets by id only (the studio resolves them), so any path at all is refused there.
     """
     out: dict[str, Path] = {}
-    root = base.resolve() if base is not None else None
     for i, s in enumerate(t.scenes):
-        v = s.visual
-        if not v.is_file:
-            continue
-        where = f"scenes[{i}].visual"
-        if v.path is None:
-            if assets_only:
-                continue  # the studio resolves asset ids
-            raise InvalidRequest(f"Timeline field {where}.asset: asset ids are only known to the hosted studio.",
-                                 "Name the photo by a path inside the timeline's folder.")
-        if assets_only:
-            raise InvalidRequest(f"Timeline field {where}.path: the hosted studio takes photos by asset id only.",
-                                 "Upload the photo (POST /api/assets) and give its id as visual.asset.")
-        p = Path(v.path)
-        if root is None or p.is_absolute() or v.path.startswith(("/", "\\")) or ".." in p.parts or ":" in v.path \
-                or "\0" in v.path:
-            raise InvalidRequest(f"Timeline field {where}.path: {v.path!r} is outside the timeline's folder.",
-                                 "Copy the file into the folder that holds timeline.json and name it relative to it.")
-        try:
-            full = (root / p).resolve()
-            inside = full.is_relative_to(root)
-            usable = inside and full.is_file() and os.access(full, os.R_OK)
-        except (OSError, RuntimeError, ValueError):  # a symlink loop, an unreadable folder
-            raise InvalidRequest(f"Timeline field {where}.path: {v.path!r} cannot be opened.") from None
-        if not inside:
-            raise InvalidRequest(f"Timeline field {where}.path: {v.path!r} leads outside the timeline's folder.")
-        if not usable:
-            raise InvalidRequest(f"Timeline field {where}.path: there is no readable file {v.path!r} beside the timeline.")
-        out[s.id] = full
+        if s.visual.is_file:
+            full = _inside(f"scenes[{i}].visual", s.visual.path, base, assets_only, "photo")
+            if full is not None:
+                out[s.id] = full
     return out
+
+
+def music_file(t: Timeline, base: Path | None, *, assets_only: bool = False) -> Path | None:
+    """The creator's music track the timeline names, under the same rules as photos (None: no track, or an
+    asset the studio resolves)."""
+    if not t.music.is_track:
+        return None
+    return _inside("music", t.music.path, base, assets_only, "music track")
+
+
+def _inside(where: str, path: str | None, base: Path | None, assets_only: bool, what: str) -> Path | None:
+    root = base.resolve() if base is not None else None
+    if path is None:
+        if assets_only:
+            return None  # the studio resolves asset ids
+        raise InvalidRequest(f"Timeline field {where}.asset: asset ids are only known to the hosted studio.",
+                             f"Name the {what} by a path inside the timeline's folder.")
+    if assets_only:
+        raise InvalidRequest(f"Timeline field {where}.path: the hosted studio takes files by asset id only.",
+                             f"Upload the {what} (POST /api/assets) and give its id as {where}.asset.")
+    p = Path(path)
+    if root is None or p.is_absolute() or path.startswith(("/", "\\")) or ".." in p.parts or ":" in path \
+            or "\0" in path:
+        raise InvalidRequest(f"Timeline field {where}.path: {path!r} is outside the timeline's folder.",
+                             "Copy the file into the folder that holds timeline.json and name it relative to it.")
+    try:
+        full = (root / p).resolve()
+        inside = full.is_relative_to(root)
+        usable = inside and full.is_file() and os.access(full, os.R_OK)
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, an unreadable folder
+        raise InvalidRequest(f"Timeline field {where}.path: {path!r} cannot be opened.") from None
+    if not inside:
+        raise InvalidRequest(f"Timeline field {where}.path: {path!r} leads outside the timeline's folder.")
+    if not usable:
+        raise InvalidRequest(f"Timeline field {where}.path: there is no readable file {path!r} beside the timeline.")
+    return full

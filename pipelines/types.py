@@ -78,6 +78,7 @@ class Voice:
     pitch: int
     rate_wpm: int
     coqui_speaker: str | None = None  # for multi-speaker Coqui models
+    piper_voice: str | None = None  # the preset's Piper voice for this language (None: Piper has none for it)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class ShortRequest:
     safety: str = "block"  # block | warn | off: the zero-shot image safety check
     voice_sample: Path | None = None  # 6–30 s of a real person's voice to clone (XTTS-v2)
     voice_consent: bool = False  # the creator confirms that person agreed to having their voice cloned
+    music: Path | None = None  # the creator's own music track (a licence they hold): fitted and ducked
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,8 @@ def _split_cjk(tokens: list[str]) -> list[str]:
 def align_heard(text: str, heard: tuple[Word, ...], speech_end: float) -> tuple[Word, ...]:
     """Time the script's own tokens from what a recogniser heard (words may differ or be missing).
 
-    Matching tokens take the heard times; the rest are spread between their matched neighbours in
-    proportion to their length. The result is monotone and inside [0, speech_end].
+    Matching tokens take the heard times, and so do misheard ones heard one for one in their place; the rest
+    are spread between their matched neighbours in proportion to their length. The result is monotone and inside [0, speech_end].
     """
     tokens = _split_cjk(_TOKEN.findall(text))
     pieces: list[Word] = []
@@ -92,9 +92,12 @@ def align_heard(text: str, heard: tuple[Word, ...], speech_end: float) -> tuple[
 
         matcher = difflib.SequenceMatcher(None, [_norm(t) for t in tokens], [_norm(p.text) for p in pieces],
                                           autojunk=False)
-        for block in matcher.get_matching_blocks():
-            for k in range(block.size):
-                starts[block.a + k] = pieces[block.b + k].start
+        for op, a0, a1, b0, b1 in matcher.get_opcodes():
+            # equal runs take the heard times; so does a run of misheard words ("Write" heard as "right")
+            # when as many words were heard in its place
+            if op == "equal" or (op == "replace" and a1 - a0 == b1 - b0):
+                for k in range(a1 - a0):
+                    starts[a0 + k] = pieces[b0 + k].start
     begin = pieces[0].start if pieces else 0.0
     anchors = [(-1, begin)] + [(i, s) for i, s in enumerate(starts) if s is not None] + [(len(tokens), speech_end)]
     for (i0, t0), (i1, t1) in zip(anchors, anchors[1:]):

@@ -48,16 +48,21 @@ def make(
     voice_sample: Annotated[Optional[Path], typer.Option("--voice-sample",
                                                          help="6–30 s of a voice to clone (XTTS-v2).")] = None,
     consent: Annotated[bool, typer.Option("--consent", help="The person in --voice-sample agreed to cloning.")] = False,
+    music: Annotated[Optional[Path], typer.Option("--music", help="Your own music track (MP3, M4A, WAV, FLAC or OGG, "
+                                                  "up to 10 minutes): looped or trimmed to fit, ducked under the "
+                                                  "voice.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder.")] = None,
 ) -> None:
     """Make one short and print what was written."""
     try:
         text = _read_script(script) if script else ""
+        if music is not None:
+            _check_music_flag(music)
         request = ShortRequest(topic=topic, script=text, media=tuple(media), platform=platform,
                                duration=duration,
                                voice=voice, template=template, language=language, profile=profile, seed=seed,
                                models=tuple(model), strict=strict, safety=safety, voice_sample=voice_sample,
-                               voice_consent=consent)
+                               voice_consent=consent, music=music)
         studio = Studio()
         with _bar() as (bar, task):
             result = studio.make(request, out_dir=out, on_progress=lambda f, stage, msg: bar.update(
@@ -97,6 +102,16 @@ def render(
     console.print(f"Segments: {seg.encoded} encoded, {seg.reused} reused from earlier renders "
                   f"({seg.encoded_frames} frames encoded).")
     _print_result(result)
+
+
+def _check_music_flag(path: Path) -> None:
+    from models.errors import InvalidMedia
+    from pipelines.media import check_music
+
+    try:
+        check_music(path)
+    except InvalidMedia as exc:
+        raise InvalidMedia(f"--music: {exc.message}", exc.hint) from None
 
 
 def _print_result(result) -> None:

@@ -101,6 +101,14 @@ class Editing:
                     if asset is None or asset.kind != wanted:
                         raise InvalidRequest(f"Timeline field scenes[{i}].visual.asset: no {wanted} asset "
                                              f"{scene.visual.asset!r} of yours.", "Use the id of one of your assets.")
+            if timeline.music.path is not None:
+                raise InvalidRequest("Timeline field music.path: the hosted studio takes the music track by asset id.",
+                                     "Upload the file with POST /api/assets and put its id in music.asset.")
+            if timeline.music.asset is not None:
+                asset = s.scalar(select(Asset).where(Asset.id == timeline.music.asset, Asset.owner_id == owner))
+                if asset is None or asset.kind != "audio":
+                    raise InvalidRequest(f"Timeline field music.asset: no audio asset {timeline.music.asset!r} of "
+                                         "yours.", "Use the id of one of your assets.")
         return timeline
 
     # versions
@@ -179,6 +187,8 @@ class Editing:
     def _download_assets(self, owner: str, timeline: Timeline, folder: Path) -> dict[str, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         wanted = {sc.visual.asset for sc in timeline.scenes if sc.visual.is_file and sc.visual.asset}
+        if timeline.music.asset:
+            wanted.add(timeline.music.asset)
         out = {}
         with self.h.db.session() as s:
             keys = {a: owned(s, Asset, a, owner, "asset").storage_key for a in sorted(wanted)}
@@ -228,18 +238,23 @@ class Editing:
         from studio.hosted import _copy
 
         t = result.timeline
+
+        def as_asset(rel: str) -> str:
+            path = result.out_dir / rel
+            sha = sha256_file(path)
+            with self.h.db.session() as s:
+                asset_id = s.scalar(select(Asset.id).where(Asset.owner_id == owner, Asset.sha256 == sha)
+                                    .order_by(Asset.created_at).limit(1))
+            if asset_id is None:
+                asset_id = self.h.add_asset(owner, examine(_copy(path), path.name)).id
+            return asset_id
+
         scenes = []
         for sc in t.scenes:
             if sc.visual.is_file and sc.visual.path:
-                path = result.out_dir / sc.visual.path
-                sha = sha256_file(path)
-                with self.h.db.session() as s:
-                    asset_id = s.scalar(select(Asset.id).where(Asset.owner_id == owner, Asset.sha256 == sha)
-                                        .order_by(Asset.created_at).limit(1))
-                if asset_id is None:
-                    asset_id = self.h.add_asset(owner, examine(_copy(path), path.name)).id
-                sc = replace(sc, visual=replace(sc.visual, path=None, asset=asset_id))
+                sc = replace(sc, visual=replace(sc.visual, path=None, asset=as_asset(sc.visual.path)))
             scenes.append(sc)
-        adopted = replace(t, scenes=tuple(scenes))
+        music = replace(t.music, path=None, asset=as_asset(t.music.path)) if t.music.path else t.music
+        adopted = replace(t, scenes=tuple(scenes), music=music)
         adopted.save(result.timeline_path)
         return replace(result, timeline=adopted)

@@ -68,11 +68,13 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
     context = EngineContext(device=spec.get("device", "cpu"), manager=manager,
                             profile=name, language=language,
                             seed=seed, voice_rate_wpm=voice.rate_wpm, voice_pitch=voice.pitch,
-                            voice_speaker=voice.coqui_speaker, speaker_wav=str(voice_sample) if voice_sample else None)
+                            voice_speaker=voice.coqui_speaker, speaker_wav=str(voice_sample) if voice_sample else None,
+                            voice_name=voice.piper_voice)
     floor = replace(context, device="cpu", profile=OFFLINE)
     warnings: list[str] = []
     objects: dict[str, Any] = {}
     names: dict[str, str] = {}
+    unpulled: dict[str, str] = {}  # stage → the floor that ran, for the profile's weights that are not downloaded
     for stage in ("script", "voice", "stills", "motion", "music", "timing", "scoring"):
         stage_spec = dict(spec[stage])
         if stage in overrides:
@@ -87,14 +89,27 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
             if strict:
                 raise
             fallback = offline[stage]["engine"]
-            warnings.append(f"{stage}: {exc.message} Using the offline engine ({fallback}) instead. {for_cli(exc)}".strip())
+            remedy = exc.remedy
+            if remedy is not None and remedy.action == "pull_weights" and remedy.profile == name:
+                unpulled[stage] = fallback  # said once for all such stages, below
+            else:
+                warnings.append(f"{stage}: {exc.message} Using the offline engine ({fallback}) instead. "
+                                f"{for_cli(exc)}".strip())
             objects[stage] = _create(stage, fallback, {}, floor)
             names[stage] = fallback
-    if voice_sample and not objects["voice"].can_clone:
-        message = "voice: cloning needs a voice engine that can clone (XTTS-v2 in the gpu profile); the sample was not used."
+        warnings.extend(f"{stage}: {note}" for note in objects[stage].notes)
+    if unpulled:
+        ran = ", ".join(f"{stage} ({floor_name})" for stage, floor_name in unpulled.items())
+        warnings.insert(0, f"The {name} profile's weights for {', '.join(unpulled)} are not downloaded, so the "
+                           f"built-in engines ran: {ran}. Fetch them with: studio models pull {name}")
+    if objects["voice"].needs_timing and objects["timing"].uses_voice_events:
+        message = (f"voice: {names['voice']} reports no word timings and no timing model for {language!r} is "
+                   f"installed, so espeak-ng spoke (it times its own words, so the captions stay in sync).")
         if strict:
-            raise EngineUnavailable(message, "Fetch it with: studio models pull gpu")
+            raise EngineUnavailable(message, f"Fetch a timing model with: studio models pull {name} --stage timing")
         warnings.append(message)
+        objects["voice"] = _create("voice", offline["voice"]["engine"], {}, floor)
+        names["voice"] = offline["voice"]["engine"]
     names["render"] = spec.get("render", {}).get("engine", "ffmpeg")
     timing = objects.pop("timing")
     engines = Engines(timing=None if timing.uses_voice_events else timing, names=names, warnings=tuple(warnings),

@@ -280,7 +280,7 @@ class Hosted:
 
     def _short_request(self, owner: str, spec: dict, work: Path) -> ShortRequest:
         media = []
-        voice_sample = None
+        voice_sample = music = None
         with self.db.session() as s:
             for i, asset_id in enumerate(spec.get("asset_ids") or []):
                 asset = owned(s, Asset, asset_id, owner, "asset")
@@ -288,7 +288,10 @@ class Hosted:
             if spec.get("voice_sample_asset_id"):
                 asset = owned(s, Asset, spec["voice_sample_asset_id"], owner, "asset")
                 voice_sample = self.storage.download(asset.storage_key, work / "voice-sample")
-        return request_of(spec, tuple(media), voice_sample)
+            if spec.get("music_asset_id"):
+                asset = owned(s, Asset, spec["music_asset_id"], owner, "asset")
+                music = self.storage.download(asset.storage_key, work / "music")
+        return request_of(spec, tuple(media), voice_sample, music)
 
     def save_short(self, owner: str, project_id: str | None, result: ShortResult, *, job_id: str | None = None) -> str:
         """Move a finished short's files into the owner's storage and record it. Once per job: saving a job's short

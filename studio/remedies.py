@@ -14,6 +14,8 @@ UI_LABELS = {"voice_consent": "tick the consent box under the voice sample", "sc
 
 
 def pull_command(r: Remedy) -> str:
+    if r.action == "pull_voice":
+        return f"studio models pull-voice {r.repo}"
     command = f"studio models pull {r.profile or 'auto'}"
     if r.stage and not r.profile:  # a model named by --model: fetch that one alone
         command += f" --stage {r.stage}" + (f" --model {r.stage}={r.repo}" if r.repo else "")
@@ -26,6 +28,8 @@ def for_cli(exc: StudioError) -> str:
         return exc.hint
     if r.action == "pull_weights":
         return f"Fetch them with: {pull_command(r)}"
+    if r.action == "pull_voice":
+        return f"Fetch it with: {pull_command(r)}"
     flag = CLI_FLAGS.get(r.field or "", f"--{(r.field or '').replace('_', '-')}")
     value = "" if r.value in (None, True) or " " in flag else f" {r.value}"
     return f"{exc.hint} Use {flag}{value}.".strip()
@@ -43,6 +47,8 @@ def for_ui(exc: StudioError) -> str:
     r = exc.remedy
     if r is None:
         return exc.hint
+    if r.action == "pull_voice":
+        return f"This voice is not downloaded yet. Whoever runs the studio can fetch it with `{pull_command(r)}`."
     if r.action == "pull_weights":
         return (f"This machine does not have the {r.stage or 'model'} weights yet. Whoever runs the studio can fetch "
                 f"them with `{pull_command(r)}`.")

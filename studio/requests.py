@@ -24,21 +24,24 @@ def no_consent() -> InvalidRequest:
 
 
 def spec_of(request: ShortRequest, asset_ids: list[str] | tuple[str, ...] = (),
-            voice_sample_asset_id: str | None = None) -> dict[str, Any]:
+            voice_sample_asset_id: str | None = None, music_asset_id: str | None = None) -> dict[str, Any]:
     """A request as stored with its job: its files named by asset id (``request_of`` reverses it)."""
     return {**{k: getattr(request, k) for k in SCALARS}, "models": list(request.models),
-            "asset_ids": list(asset_ids), "voice_sample_asset_id": voice_sample_asset_id}
+            "asset_ids": list(asset_ids), "voice_sample_asset_id": voice_sample_asset_id,
+            "music_asset_id": music_asset_id}
 
 
-def request_of(spec: dict[str, Any], media: tuple[Path, ...] = (), voice_sample: Path | None = None) -> ShortRequest:
+def request_of(spec: dict[str, Any], media: tuple[Path, ...] = (), voice_sample: Path | None = None,
+               music: Path | None = None) -> ShortRequest:
     """A spec (missing keys take ShortRequest's defaults) with its files resolved to paths."""
     values = {k: spec[k] for k in SCALARS if spec.get(k) is not None}
     values.setdefault("duration", spec.get("duration"))
     return ShortRequest(**values, models=tuple(spec.get("models") or ()), media=tuple(media),
-                        voice_sample=voice_sample)
+                        voice_sample=voice_sample, music=music)
 
 
-def check(studio, spec: dict[str, Any], media: tuple[Path, ...] = (), voice_sample: Path | None = None) -> ShortPlan:
+def check(studio, spec: dict[str, Any], media: tuple[Path, ...] = (), voice_sample: Path | None = None,
+          music: Path | None = None) -> ShortPlan:
     """Every check a request gets, before it costs anything. ``media``/``voice_sample`` are the files when they
     are at hand; a spec that names them by asset id is checked for consent and count here, and the files
     themselves when the job fetches them."""
@@ -49,7 +52,7 @@ def check(studio, spec: dict[str, Any], media: tuple[Path, ...] = (), voice_samp
     if count > MAX_PHOTOS:
         raise InvalidRequest(f"{count} photos were given; a short takes at most {MAX_PHOTOS}.",
                              "Pick the photos that matter most.")
-    return studio.plan(request_of(spec, media, voice_sample))
+    return studio.plan(request_of(spec, media, voice_sample, music))
 
 
 assert set(SCALARS) <= set(_DEFAULTS)  # noqa: S101 - a renamed field must be renamed here too

@@ -259,4 +259,5 @@ class Settings:
         v = _choose("voice", name, self.voices)
         lang = _choose("language", language, self.languages)
         return Voice(name=name, engine_voice=f"{lang['espeak']}+{v['espeak_variant']}", pitch=v["pitch"],
-                     rate_wpm=v["rate_wpm"], coqui_speaker=v.get("coqui_speaker"))
+                     rate_wpm=v["rate_wpm"], coqui_speaker=v.get("coqui_speaker"),
+                     piper_voice=(v.get("piper") or {}).get(language))

@@ -112,14 +112,17 @@ class UiHooks:
         if request.models and not (h.auth is None and who.on_this_machine):
             raise InvalidRequest("Model paths can only be chosen on your own machine, not on a shared server.",
                                  "Clear the 'Model per stage' box.")
-        check(h.studio_for(who.owner), spec_of(request), request.media, request.voice_sample)
+        check(h.studio_for(who.owner), spec_of(request), request.media, request.voice_sample, request.music)
         project_id = self._project_named(who.owner, project) if project.strip() and who.user else None
-        asset_ids, voice_id = [], None
+        asset_ids, voice_id, music_id = [], None, None
         for path in request.media:
             asset_ids.append(h.add_asset(who.owner, examine(path, Path(path).name)).id)
         if request.voice_sample is not None:
             voice_id = h.add_asset(who.owner, examine(request.voice_sample, "voice-sample")).id
-        job_id = h.start_short(who.owner, spec_of(request, asset_ids, voice_id), project_id, quota=self.quota(who))
+        if request.music is not None:
+            music_id = h.add_asset(who.owner, examine(request.music, Path(request.music).name)).id
+        job_id = h.start_short(who.owner, spec_of(request, asset_ids, voice_id, music_id), project_id,
+                               quota=self.quota(who))
         for original in originals:  # now kept as assets: the uploads themselves are done with
             h.ui_uploads.discard(original)
         return job_id

