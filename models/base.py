@@ -58,12 +58,15 @@ class Engine(ABC):
             return False
 
     @classmethod
-    def fetch_weights(cls, model: str, revision: str | None) -> str:
-        """Download ``model``; returns a line saying what was fetched."""
+    def fetch_weights(cls, model: str, revision: str | None, *, on_bytes: Any = None, cancel: Any = None) -> str:
+        """Download ``model``; returns a line saying what was fetched. ``on_bytes(done, total)`` reports progress;
+        setting the ``cancel`` event stops it (what was fetched stays for the next pull)."""
         from models.hub import ModelRef, pull
 
-        result = pull(ModelRef(model, revision))
+        result = pull(ModelRef(model, revision), on_bytes=on_bytes, cancel=cancel)
         return f"{result.files} files, {result.bytes / 2**20:.1f} MiB at {result.commit[:12]}"
+
+    requires_licence: ClassVar[str | None] = None  # a licence (settings.LICENCE_NOTICES) accepted before pull or use
 
     @property
     @abstractmethod

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +96,12 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[str] | None = None) -> PullResult:
+class PullCancelled(EngineUnavailable):
+    """The person pulling stopped it; what was fetched stays, and the same pull continues from there."""
+
+
+def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[str] | None = None,
+         on_bytes: Callable[[int, int], None] | None = None, cancel: threading.Event | None = None) -> PullResult:
     """Download a repo at a pinned revision into the Hub cache: space checked first, resumable, verified after.
 
     Large (LFS) files are fetched first by ``_fetch_blob`` into the cache's ``blobs/<sha256>`` through a partial
@@ -102,6 +109,7 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
     stopped (HTTP Range). huggingface_hub keeps its partial files private to one process (PR #4228) and would
     restart them; it then only links the finished blobs and fetches the small files. Every file is checked
     against the Hub's own checksum, and the disk space is checked before anything is downloaded.
+    ``on_bytes(done, total)`` reports progress; setting ``cancel`` stops at the next megabyte (PullCancelled).
     """
     import fnmatch
 
@@ -122,6 +130,10 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
                                 "Check the repo id and revision.") from None
     except HfHubHTTPError as exc:
         raise EngineUnavailable(f"The Hub refused {ref.repo}: {exc}", "Check your network or HF_TOKEN.") from None
+    except Exception as exc:  # no network: httpx's transport errors, or huggingface_hub's offline mode
+        if not _unreachable(exc):
+            raise
+        raise hub_unreachable() from None
     if allow_patterns:
         files = [f for f in files if any(fnmatch.fnmatch(f.path, p) for p in allow_patterns)]
     needed = sum(f.size for f in files)
@@ -130,14 +142,20 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
     if needed * 1.05 > free:
         raise EngineUnavailable(f"{ref.repo} needs {needed / 2**30:.2f} GiB but only {free / 2**30:.2f} GiB is free "
                                 f"in {root}.", "Free some space, or point HF_HOME at a larger disk.")
+    done = 0
     for f in files:
         if f.lfs is not None:
-            _fetch_blob(ref.repo, commit, f.path, f.lfs.sha256, f.size, root)
+            base = done
+            _fetch_blob(ref.repo, commit, f.path, f.lfs.sha256, f.size, root, cancel=cancel,
+                        on_bytes=(lambda n, b=base: on_bytes(b + n, needed)) if on_bytes else None)
+            done += f.size
     try:
         # by the name asked for (not the commit), so the cache records refs/<revision> for offline loads
         path = Path(snapshot_download(ref.repo, revision=ref.revision, cache_dir=cache_dir, allow_patterns=allow_patterns))
     except OSError as exc:
         raise EngineUnavailable(f"Downloading {ref.repo} failed: {exc}", "Run the same pull again to resume.") from None
+    if on_bytes:
+        on_bytes(needed, needed)
     for f in files:
         local = path / f.path
         expected = f.lfs.sha256 if f.lfs is not None else f.blob_id
@@ -151,7 +169,26 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
     return PullResult(ref.repo, ref.revision or "main", commit, path, len(files), needed)
 
 
-def _fetch_blob(repo: str, commit: str, filename: str, sha256: str, size: int, cache: Path, attempts: int = 5) -> None:
+def hub_unreachable() -> EngineUnavailable:
+    """One line: the Hub cannot be reached, and what to do instead."""
+    from huggingface_hub import constants
+
+    return EngineUnavailable(f"The Hugging Face Hub ({constants.ENDPOINT}) cannot be reached from this machine: "
+                             "connect it to the internet, set HF_ENDPOINT to a mirror you can reach, or copy the "
+                             "Hub cache (HF_HOME) over from a machine that has the weights, then pull again.")
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A network failure, from whichever HTTP client huggingface_hub uses (httpx, or its own fork httpx2)."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(names & {"TransportError", "NetworkError", "TimeoutException"}) or isinstance(
+        exc, (OfflineModeIsEnabled, ConnectionError, TimeoutError))
+
+
+def _fetch_blob(repo: str, commit: str, filename: str, sha256: str, size: int, cache: Path, attempts: int = 5,
+                cancel: threading.Event | None = None, on_bytes: Callable[[int], None] | None = None) -> None:
     """Download one large file into ``<cache>/models--…/blobs/<sha256>``, the name huggingface_hub gives it, via
     ``<sha256>.partial`` beside it: a later pull (or a later attempt after a dropped connection) continues that
     file with a Range request. Verified before it becomes the blob; a mismatch is deleted and reported."""
@@ -192,6 +229,12 @@ def _fetch_blob(repo: str, commit: str, filename: str, sha256: str, size: int, c
                         for chunk in r.iter_bytes(1 << 20):
                             out.write(chunk)
                             bar.update(len(chunk))
+                            have += len(chunk)
+                            if on_bytes:
+                                on_bytes(have)
+                            if cancel is not None and cancel.is_set():
+                                raise PullCancelled(f"The download of {repo} was stopped.",
+                                                    "Start it again to continue where it stopped.")
             except httpx.TransportError:
                 if attempt == attempts - 1:
                     raise EngineUnavailable(f"The connection kept dropping while downloading {repo}/{filename}.",

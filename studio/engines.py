@@ -69,7 +69,7 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
                             profile=name, language=language,
                             seed=seed, voice_rate_wpm=voice.rate_wpm, voice_pitch=voice.pitch,
                             voice_speaker=voice.coqui_speaker, speaker_wav=str(voice_sample) if voice_sample else None,
-                            voice_name=voice.piper_voice)
+                            voice_name=voice.piper_voice, licences_accepted=settings.accepted_licences)
     floor = replace(context, device="cpu", profile=OFFLINE)
     warnings: list[str] = []
     objects: dict[str, Any] = {}

@@ -37,10 +37,10 @@ def for_cli(exc: StudioError) -> str:
 
 def print_for_cli(console, exc: StudioError) -> None:
     """The CLI's one way to show an error: what went wrong, then what fixes it (a command or a flag)."""
-    console.print(f"[red]Error:[/red] {exc.message}")
+    console.print(f"[red]Error:[/red] {exc.message}", soft_wrap=True)
     advice = for_cli(exc)
     if advice:
-        console.print(f"[yellow]→[/yellow] {advice}")
+        console.print(f"[yellow]→[/yellow] {advice}", soft_wrap=True)
 
 
 def for_ui(exc: StudioError) -> str:

@@ -37,6 +37,14 @@ def _choose(kind: str, name: str, table: dict) -> dict:
     return table[name]
 
 
+# Weights whose licence must be accepted before they are pulled or used (studio models accept NAME).
+LICENCE_NOTICES = {
+    "musicgen": ("MusicGen's weights (facebook/musicgen-small) are licensed CC-BY-NC-4.0: music made with them may "
+                 "be used for non-commercial purposes only. A monetised account, a sponsored post or a client's "
+                 "video is commercial use. The studio records this licence in each short's report.json and "
+                 "post.json."),
+}
+
 AUTH_MODES = ("none", "local", "supabase")
 STORAGE_KINDS = ("local", "supabase")
 
@@ -166,6 +174,46 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @property
+    def licences_file(self) -> Path:
+        return self.home / "licences.json"
+
+    @property
+    def accepted_licences(self) -> tuple[str, ...]:
+        """Model licences the person running this studio accepted (``studio models accept NAME``, or the UI's
+        first-run panel): read fresh each time, so an acceptance counts at once. ``STUDIO_ACCEPT_LICENCES``
+        (comma-separated) accepts them for a deployment."""
+        import json
+
+        names = set(_env_list("STUDIO_ACCEPT_LICENCES"))
+        try:
+            names |= set(json.loads(self.licences_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            pass
+        return tuple(sorted(names))
+
+    def accept_licence(self, name: str) -> None:
+        """Record that the licence of ``name``'s weights was accepted (when, and the notice shown)."""
+        import json
+        import time
+
+        try:
+            data = json.loads(self.licences_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        data[name] = {"accepted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "notice": LICENCE_NOTICES[name]}
+        self.licences_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.licences_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        tmp.replace(self.licences_file)
+
+    @cached_property
+    def piper_voices(self) -> dict:
+        """The Piper voices the presets name: label, licence, where they come from (configs/piper_voices.yaml)."""
+        return _load(self.configs / "piper_voices.yaml")
 
     @property
     def outputs_dir(self) -> Path:

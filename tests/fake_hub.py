@@ -17,6 +17,11 @@ from pathlib import Path
 COMMIT = "1" * 40
 
 
+def _commit(revision: str | None) -> str:
+    """A revision that is a commit hash is that commit (a pinned repo); a branch or tag is COMMIT."""
+    return revision if revision and re.fullmatch(r"[0-9a-f]{40}", revision) else COMMIT
+
+
 def _git_sha1(data: bytes) -> str:
     return hashlib.sha1(f"blob {len(data)}\0".encode() + data).hexdigest()
 
@@ -54,7 +59,7 @@ class FakeHub:
 
     @staticmethod
     def _is_lfs(name: str) -> bool:
-        return name.endswith((".bin", ".safetensors", ".pth", ".pt"))
+        return name.endswith((".bin", ".safetensors", ".pth", ".pt", ".onnx"))
 
     def _json(self, h, body, status=200, error_code=None):
         data = json.dumps(body).encode()
@@ -74,7 +79,8 @@ class FakeHub:
             files = self.repos.get(m.group(1))
             if files is None:
                 return self._json(h, {"error": "Repository not found"}, 404, "RepoNotFound")
-            return self._json(h, {"id": m.group(1), "sha": COMMIT, "siblings": [{"rfilename": f} for f in files]})
+            return self._json(h, {"id": m.group(1), "sha": _commit(m.group(3)),
+                                  "siblings": [{"rfilename": f} for f in files]})
         m = re.match(r"^/api/models/([^/]+/[^/]+)/tree/([^/]+)(/.*)?$", path)
         if m:
             files = self.repos.get(m.group(1), {})
@@ -101,7 +107,7 @@ class FakeHub:
             h.send_header("Content-Length", str(len(body)))
             h.send_header("Accept-Ranges", "bytes")
             h.send_header("ETag", f'"{etag}"')
-            h.send_header("X-Repo-Commit", COMMIT)
+            h.send_header("X-Repo-Commit", _commit(m.group(2)))
             if self._is_lfs(name):
                 h.send_header("X-Linked-Etag", f'"{etag}"')
                 h.send_header("X-Linked-Size", str(len(data)))

@@ -56,6 +56,7 @@ def piece_lengths(seconds: float, window_s: float, crossfade_s: float) -> list[f
 class MusicGenMusic(MusicEngine):
     uses_weights = True
     engine = "musicgen"
+    requires_licence = LICENCE_NAME
     licence = "CC-BY-NC-4.0 (MusicGen weights; non-commercial use only)"
 
     @classmethod

@@ -8,7 +8,7 @@ word timings come from the timing stage.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -43,9 +43,9 @@ class CoquiVoice(VoiceEngine):
             return False
 
     @classmethod
-    def fetch_weights(cls, model: str, revision: str | None) -> str:
+    def fetch_weights(cls, model: str, revision: str | None, *, on_bytes: Any = None, cancel: Any = None) -> str:
         if not model.startswith("tts_models/"):
-            return super().fetch_weights(model, revision)
+            return super().fetch_weights(model, revision, on_bytes=on_bytes, cancel=cancel)
         from TTS.utils.manage import ModelManager as CoquiModels
 
         CoquiModels(progress_bar=True).download_model(model)

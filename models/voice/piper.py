@@ -280,7 +280,7 @@ def published_digest(model: Path) -> tuple[str, int] | None:
     return None
 
 
-def pull_voice(name: str, *, cache_dir: str | None = None) -> str:
+def pull_voice(name: str, *, cache_dir: str | None = None, on_bytes: Any = None, cancel: Any = None) -> str:
     """Fetch a Piper voice from rhasspy/piper-voices into the Hub cache (space checked, resumable), then check
     each file against the md5 that repo's voices.json publishes. Returns a line saying what was fetched."""
     from models.errors import EngineUnavailable
@@ -296,7 +296,7 @@ def pull_voice(name: str, *, cache_dir: str | None = None) -> str:
         raise EngineUnavailable(f"rhasspy/piper-voices has no voice {name!r}.",
                                 f"Voices for that language: {', '.join(near)}." if near else "Check the name.")
     files = voices[name]["files"]
-    result = pull(ref, cache_dir=cache_dir, allow_patterns=["voices.json", *files])
+    result = pull(ref, cache_dir=cache_dir, allow_patterns=["voices.json", *files], on_bytes=on_bytes, cancel=cancel)
     for path, info in files.items():
         data = (result.path / path).read_bytes()
         if (hashlib.md5(data).hexdigest(), len(data)) != (info["md5_digest"], info["size_bytes"]):  # noqa: S324

