@@ -145,9 +145,8 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
     done = 0
     for f in files:
         if f.lfs is not None:
-            base = done
             _fetch_blob(ref.repo, commit, f.path, f.lfs.sha256, f.size, root, cancel=cancel,
-                        on_bytes=(lambda n, b=base: on_bytes(b + n, needed)) if on_bytes else None)
+                        on_bytes=_offset(on_bytes, done, needed))
             done += f.size
     try:
         # by the name asked for (not the commit), so the cache records refs/<revision> for offline loads
@@ -167,6 +166,14 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
                                     f"{expected[:12]}); the damaged file was removed.",
                                     "Run the same pull again to fetch it afresh.")
     return PullResult(ref.repo, ref.revision or "main", commit, path, len(files), needed)
+
+
+def _offset(on_bytes: Callable[[int, int], None] | None, base: int, total: int) -> Callable[[int], None] | None:
+    """One file's byte count as the whole pull's progress."""
+    if on_bytes is None:
+        return None
+    report = on_bytes
+    return lambda n: report(base + n, total)
 
 
 def hub_unreachable() -> EngineUnavailable:
