@@ -117,6 +117,7 @@ def pull(ref: ModelRef, *, cache_dir: str | None = None, allow_patterns: list[st
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
     from huggingface_hub.hf_api import RepoFile
 
+    check_reachable()
     api = HfApi()
     try:
         info = api.repo_info(ref.repo, revision=ref.revision)
@@ -183,6 +184,17 @@ def hub_unreachable() -> EngineUnavailable:
     return EngineUnavailable(f"The Hugging Face Hub ({constants.ENDPOINT}) cannot be reached from this machine: "
                              "connect it to the internet, set HF_ENDPOINT to a mirror you can reach, or copy the "
                              "Hub cache (HF_HOME) over from a machine that has the weights, then pull again.")
+
+
+def check_reachable(timeout: float = 4.0) -> None:
+    """Raise the one-line error at once when the Hub cannot be reached (huggingface_hub itself retries for ~25 s)."""
+    import httpx
+    from huggingface_hub import constants
+
+    try:
+        httpx.head(constants.ENDPOINT, timeout=timeout, follow_redirects=False)
+    except httpx.TransportError:
+        raise hub_unreachable() from None
 
 
 def _unreachable(exc: BaseException) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import InvalidRequest
@@ -106,6 +107,10 @@ class Studio:
                                on_progress=on_progress, safety=safety, formats=variants, assets=assets)
 
 
+    def voice_preview(self, preset: str, language: str = "en", profile: str = "auto") -> VoicePreview:
+        """A short sample of a voice preset as this studio would speak it (cached), with the voice's licence."""
+        return _preview_voice(self, preset, language, profile)
+
     def timeline_engines(self, timeline: Timeline, profile: str | None = None):
         """The engines a timeline renders with (its own profile unless ``profile`` names another)."""
         presets = self.presets(timeline)
@@ -130,6 +135,46 @@ class Studio:
         presets, engines = self.presets(timeline), self.timeline_engines(timeline)
         cache = Cache(self.settings.cache_dir)
         return [scene_still(sc, presets, engines, cache, files.get(sc.id)) for sc in timeline.scenes]
+
+
+SAMPLE_TEXT = {"en": "Here is how I sound. Five habits that changed my mornings, in thirty seconds.",
+               "es": "Así sueno yo. Cinco hábitos que cambiaron mis mañanas.",
+               "fr": "Voici ma voix. Cinq habitudes qui ont changé mes matins.",
+               "de": "So klinge ich. Fünf Gewohnheiten, die meine Morgen verändert haben.",
+               "pt": "É assim que eu soo. Cinco hábitos que mudaram as minhas manhãs.",
+               "it": "Ecco la mia voce. Cinque abitudini che hanno cambiato le mie mattine."}
+
+
+@dataclass(frozen=True)
+class VoicePreview:
+    path: Path  # a WAV, cached by voice and text
+    engine: str  # the engine that spoke it (piper, espeak-ng, coqui)
+    voice: str  # the voice's own name (a Piper voice, an espeak-ng voice)
+    licence: str
+    notes: tuple[str, ...]  # a stand-in voice, a fallback engine
+
+
+def voice_licence(settings: Settings, engine: str, voice_name: str) -> str:
+    if engine == "piper":
+        return settings.piper_voices.get(voice_name, {}).get("licence") or "see the voice's MODEL_CARD"
+    if engine == "espeak-ng":
+        return "espeak-ng, made on this machine (the program is GPL-3.0; the speech it makes is yours to use)"
+    return "see the model's own licence (Coqui XTTS-v2: Coqui Public Model License, non-commercial)"
+
+
+def _preview_voice(studio: Studio, preset: str, language: str, profile: str = "auto") -> VoicePreview:
+    from pipelines.cache import Cache
+    from pipelines.derive import speak
+
+    voice = studio.settings.voice(preset, language)
+    choice = choose_engines(studio.settings, studio.models, profile, voice, language)
+    engine = choice.engines.voice
+    name = choice.engines.names["voice"]
+    text = SAMPLE_TEXT.get(language, SAMPLE_TEXT["en"])
+    clip, _ = speak(choice.engines, Cache(studio.settings.cache_dir), voice, text, {"calls": 0, "cached": 0})
+    spoken = getattr(engine, "name", voice.engine_voice) if name == "piper" else voice.engine_voice
+    notes = tuple(w for w in choice.warnings if w.startswith("voice:"))
+    return VoicePreview(clip.path, name, spoken, voice_licence(studio.settings, name, spoken), notes)
 
 
 def on_zero_gpu(fn: Callable, seconds: int = 300) -> Callable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import html
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
 from gradio import utils as gr_utils
@@ -15,6 +16,7 @@ from studio.core import Studio
 from studio.remedies import for_ui
 from studio.ui_edit import EDIT_CSS, build_edit_tab
 from studio.ui_guard import GuardedBlocks
+from studio.ui_models import build_models_tab
 
 # errors whose remedy a button can apply: the field it sets, and the button's words
 UI_FIXES = {"safety": "Let it through with a warning (image safety check: {value})",
@@ -24,12 +26,14 @@ UI_FIXES = {"safety": "Let it through with a warning (image safety check: {value
 UI_CSS = """.stage-table {font-size: 0.9em}
 .short-result video {width: 100%; max-height: 72vh; aspect-ratio: 9 / 16; background: #000; border-radius: 12px}
 .short-files {display: flex; flex-wrap: wrap; gap: 8px 14px; margin-top: 8px; font-size: 0.95em}
+.voice-pick audio {width: 100%} .voice-pick p {margin: 4px 0 0; font-size: 0.9em}
 """ + EDIT_CSS
 
 
 def to_request(topic: str, script: str, platform: str, duration: float, voice: str, template: str, language: str,
                photos: list | None, profile: str = "auto", models: str = "", strict: bool = False,
-               safety: str = "block", voice_sample: str | None = None, consent: bool = False) -> ShortRequest:
+               safety: str = "block", voice_sample: str | None = None, consent: bool = False,
+               music: str | None = None) -> ShortRequest:
     """The one adapter from UI values to the typed request."""
     paths = tuple(Path(p if isinstance(p, str) else p.name) for p in (photos or []))
     has_script = bool((script or "").strip())
@@ -38,7 +42,7 @@ def to_request(topic: str, script: str, platform: str, duration: float, voice: s
                         platform=platform, duration=None if has_script else float(duration), voice=voice,
                         template=template, language=language, profile=profile, models=overrides, strict=bool(strict),
                         safety=safety, voice_sample=Path(voice_sample) if voice_sample else None,
-                        voice_consent=bool(consent))
+                        voice_consent=bool(consent), music=Path(music) if music else None)
 
 
 def build_app(studio: Studio, hooks) -> gr.Blocks:
@@ -65,12 +69,12 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
             pending[tab] = r
 
     def create(topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
-               voice_sample, consent, project="", request: gr.Request = None, progress=gr.Progress()):
+               voice_sample, consent, project="", music=None, request: gr.Request = None, progress=gr.Progress()):
         offer(request, None)
         try:
             who = hooks.account(request)
             req = to_request(topic, script, platform, duration, voice, template, language, photos, profile,
-                             models, strict, safety, voice_sample, consent)
+                             models, strict, safety, voice_sample, consent, music)
             job_id = hooks.start(who, req, project=project or "", originals=getattr(request, "studio_uploads", ()))
             short_id = hooks.follow(who, job_id, lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
             view = hooks.view(who, short_id)
@@ -78,7 +82,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
             offer(request, exc)
             raise gr.Error(f"{exc.message} {for_ui(exc)}".strip()) from None
         finally:
-            _drop_cached_copies(photos, voice_sample)
+            _drop_cached_copies(photos, voice_sample, music)
         notes = "\n".join(f"- ⚠️ {w}" for w in view.warnings) or "All stages ran the engines you chose."
         return short_html(view), view.stages, view.checks, notes
 
@@ -102,7 +106,11 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                         voice = gr.Dropdown(voices, value="narrator", label="Voice")
                         template = gr.Dropdown(templates, value="bold", label="Template")
                         language = gr.Dropdown(languages, value="en", label="Language")
+                    voice_about = gr.HTML("", elem_id="voice-licence")
                     photos = gr.File(label="Your photos (optional)", file_count="multiple", file_types=["image"])
+                    music = gr.Audio(label="Your music (optional): a track you may post, up to 10 minutes; looped or "
+                                           "trimmed to fit and ducked under the voice", type="filepath",
+                                     sources=["upload"], elem_id="music-track")
                     project = gr.Textbox(value="", label="Project (optional)", placeholder="Morning series",
                                          visible=hooks.accounts_on)
                     with gr.Accordion("Engines", open=False):
@@ -126,10 +134,11 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                     checks = gr.Textbox(label="Checks measured on the video", interactive=False)
                     notes = gr.Markdown(label="Warnings")
         build_edit_tab(hooks, short_html)
+        build_models_tab(hooks)
         if hooks.accounts_on:
             _my_projects(hooks)
         event = go.click(create, [topic, script, platform, duration, voice, template, language, photos, profile, models,
-                                  strict, safety, voice_sample, consent, project],
+                                  strict, safety, voice_sample, consent, project, music],
                          [preview, stages, checks, notes], api_name="create", concurrency_limit=1)
 
         def show_quota(request: gr.Request):
@@ -146,11 +155,31 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                 updates[r.field] = gr.update(value=r.value)
             return updates["safety"], updates["duration"], updates["voice_consent"], gr.update(visible=False)
 
+        def preview_voice(preset, lang):
+            try:
+                sample = hooks.voice_preview(preset, lang)
+            except StudioError as exc:
+                return f"<p>⚠️ {html.escape(exc.message)}</p>"
+            return voice_html(preset, lang, sample)
+
         demo.load(show_quota, None, whoami)
+        demo.load(preview_voice, [voice, language], voice_about)
+        voice.change(preview_voice, [voice, language], voice_about)
+        language.change(preview_voice, [voice, language], voice_about)
         event.then(show_quota, None, whoami)
         event.failure(show_fix, None, fix)  # a refused request may come with a fix the button applies
         fix.click(apply_fix, None, [safety, duration, consent, fix])
     return demo
+
+
+def voice_html(preset: str, language: str, sample) -> str:
+    """The voice picker's player (the sample comes from GET /api/voices/{name}/sample) and the voice's licence."""
+    esc = html.escape
+    src = f"/api/voices/{quote(preset)}/sample?language={quote(language)}"
+    notes = "".join(f"<br>⚠️ {esc(n.removeprefix('voice: '))}" for n in sample.notes)
+    return (f'<div class="voice-pick"><audio controls preload="metadata" src="{esc(src)}" aria-label="Hear this voice">'
+            f'</audio><p><b>{esc(sample.voice)}</b> ({esc(sample.engine)}) · licence: {esc(sample.licence)}{notes}'
+            "</p></div>")
 
 
 def short_html(view) -> str:

@@ -89,6 +89,42 @@ class UiHooks:
             return f"Signed in as **{html.escape(who.user.email)}** · {q.remaining} of {q.limit} shorts left today"
         return f"Anonymous demo · {q.remaining} of {q.limit} shorts left today from this address"
 
+    # models (the first-run panel): who may fetch weights onto this machine, and fetching them
+    def may_manage_models(self, who: Account) -> bool:
+        """Whoever runs the studio: someone at this machine (not through a proxy), or anyone when the operator set
+        STUDIO_UI_MODEL_DOWNLOADS=1 (a Space owner who wants visitors to start the download)."""
+        import os
+
+        return who.on_this_machine or os.environ.get("STUDIO_UI_MODEL_DOWNLOADS") == "1"
+
+    def models_status(self, profile: str = "auto") -> tuple[list[tuple[str, str, str]], list]:
+        """(stage, engine, status) rows, and the items a download would fetch."""
+        from studio import weights
+
+        settings = self.hosted.studio.settings
+        return weights.engines_table(settings, profile), weights.missing(settings, "cpu")
+
+    def download_sizes(self, todo: list) -> int:
+        from studio import weights
+
+        return sum(weights.sizes(todo).values())
+
+    def pull_models(self, who: Account, on_progress: Callable[[float, str], None], cancel) -> list[str]:
+        from studio import weights
+
+        if not self.may_manage_models(who):
+            raise InvalidRequest("Only whoever runs this studio can download models onto it.",
+                                 "Ask them to run: studio models pull cpu")
+        return weights.pull_all(self.hosted.studio.settings, "cpu", on_progress=on_progress, cancel=cancel)
+
+    def accept_licence(self, who: Account, name: str) -> None:
+        if not self.may_manage_models(who):
+            raise InvalidRequest("Only whoever runs this studio can accept a model's licence for it.")
+        self.hosted.studio.settings.accept_licence(name)
+
+    def voice_preview(self, preset: str, language: str):
+        return self.hosted.studio.voice_preview(preset, language)
+
     # files
     def checked_upload(self, who: Account, path: str) -> Path:
         """The caller's own upload at ``path``; NotFound for anything else (checked before Gradio reads it)."""

@@ -109,3 +109,74 @@ def pull_item(item: Item, settings: Settings, *, on_bytes: Callable[[int, int], 
         return pull_voice(item.name, on_bytes=on_bytes, cancel=cancel)
     engine = ENGINES[item.stage].get(item.engine)
     return engine.fetch_weights(item.name, item.revision, on_bytes=on_bytes, cancel=cancel)
+
+
+def sizes(todo: list[Item]) -> dict[Item, int]:
+    """Bytes each item would download: from the Hub's file list (models), else the size configs record (voices).
+    Raises the one-line "Hub cannot be reached" error when it is offline."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.hf_api import RepoFile
+
+    from models.hub import _unreachable, check_reachable, hub_unreachable
+
+    if any(item.size is None for item in todo):
+        check_reachable()
+    api = HfApi()
+    out = {}
+    for item in todo:
+        if item.size is not None:
+            out[item] = item.size
+            continue
+        try:
+            tree = api.list_repo_tree(item.name, revision=item.revision, recursive=True)
+            out[item] = sum(f.size for f in tree if isinstance(f, RepoFile))
+        except Exception as exc:
+            if _unreachable(exc):
+                raise hub_unreachable() from None
+            raise EngineUnavailable(f"The Hub could not list {item.name}: {exc}") from None
+    return out
+
+
+def free_bytes() -> int:
+    """Free space where the Hub cache lives (HF_HOME)."""
+    import shutil
+
+    from huggingface_hub import constants
+
+    root = constants.HF_HUB_CACHE
+    import os
+
+    os.makedirs(root, exist_ok=True)
+    return shutil.disk_usage(root).free
+
+
+def pull_all(settings: Settings, profile: str, *, on_progress: Callable[[float, str], None] | None = None,
+             cancel: threading.Event | None = None) -> list[str]:
+    """Fetch everything the profile misses (after a disk-space check on the whole set), reporting overall
+    progress as a fraction; returns what was fetched. Stopping keeps what was fetched: the next call continues."""
+    todo = missing(settings, profile)
+    if not todo:
+        return []
+    wanted = sizes(todo)
+    total = sum(wanted.values()) or 1
+    free = free_bytes()
+    if total * 1.05 > free:
+        raise EngineUnavailable(f"The {profile} models need {total / 2**30:.1f} GB but only {free / 2**30:.1f} GB "
+                                "is free where they are kept.", "Free some space, or point HF_HOME at a larger disk.")
+    done, lines = 0, []
+    for item in todo:
+        if cancel is not None and cancel.is_set():
+            from models.hub import PullCancelled
+
+            raise PullCancelled("The download was stopped.", "Start it again to continue where it stopped.")
+        base = done
+
+        def report(n: int, _total: int, base: int = base, item: Item = item) -> None:
+            if on_progress:
+                on_progress(min((base + n) / total, 1.0), f"{item.label} ({(base + n) / 2**20:.0f} of "
+                                                          f"{total / 2**20:.0f} MB)")
+
+        report(0, 0)
+        lines.append(f"{item.label}: {pull_item(item, settings, on_bytes=report, cancel=cancel)}")
+        done += wanted[item]
+    return lines

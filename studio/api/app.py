@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from models.errors import EngineUnavailable, InvalidMedia, InvalidRequest, StudioError
-from studio.api import auth_routes, media_routes, template_routes, work_routes
+from studio.api import auth_routes, media_routes, template_routes, voice_routes, work_routes
 from studio.errors import ApiError
 from studio.hosted import Hosted
 from studio.remedies import for_api
@@ -80,4 +80,5 @@ def create_api(hosted: Hosted) -> FastAPI:
     app.include_router(media_routes.router)
     app.include_router(work_routes.router)
     app.include_router(template_routes.router)
+    app.include_router(voice_routes.router)
     return app
