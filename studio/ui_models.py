@@ -74,7 +74,8 @@ def build_models_tab(hooks) -> None:
             with _LOCK:
                 _ACTIVE.pop("download", None)
         rows, _ = hooks.models_status()
-        done = "Downloaded: " + "; ".join(html.escape(line) for line in fetched) if fetched else "Nothing to fetch."
+        done = "Downloaded:\n" + "\n".join(f"- {html.escape(line)}" for line in fetched) if fetched else \
+            "Nothing to fetch."
         return rows, _summary(rows), gr.update(visible=False), gr.update(visible=False), done
 
     def halt():
@@ -96,8 +97,8 @@ def build_models_tab(hooks) -> None:
 
     outputs = [table, summary, download, stop, status]
     tab.select(refresh, None, outputs)
-    started = download.click(lambda: (gr.update(visible=True), "Downloading…"), None, [stop, status], queue=False)
-    running = started.then(run, None, outputs, concurrency_limit=1)
+    started = download.click(lambda: (gr.update(visible=True), "Downloading…"), None, [stop, status])
+    running = started.then(run, None, outputs, concurrency_limit=1, show_progress_on=status)
     running.failure(lambda: gr.update(visible=False), None, stop)
-    stop.click(halt, None, status, queue=False)
+    stop.click(halt, None, status)
     accept.click(take, agree, accepted)
