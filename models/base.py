@@ -36,7 +36,7 @@ class Engine(ABC):
     """What every engine has: settings that key the cache, and a cheap check that its weights are there."""
 
     uses_weights: ClassVar[bool] = False  # takes model=REPO_OR_PATH, located through the Hub cache
-    notes: tuple[str, ...] = ()  # what the engine decided when it was built (a stand-in model), for the report
+    notes: tuple[Any, ...] = ()  # StudioErrors the engine noted when it was built (a stand-in model), for the report
 
     @classmethod
     def create(cls, options: dict[str, Any], context: EngineContext) -> Engine:

@@ -17,10 +17,11 @@ class Remedy:
 
     ``pull_weights``: fetch ``repo`` for ``stage`` (the ``profile``'s weights).
     ``pull_voice``: fetch the Piper voice named ``repo``.
+    ``accept_licence``: the licence of the weights named ``repo`` must be accepted first.
     ``set_field``: give the request's ``field`` another value (``value``, when one is known to work).
     """
 
-    action: str  # pull_weights | pull_voice | set_field
+    action: str  # pull_weights | pull_voice | accept_licence | set_field
     profile: str | None = None
     stage: str | None = None
     repo: str | None = None

@@ -100,24 +100,28 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
             shutil.rmtree(old, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix="next-", dir=work))  # two renders into one folder never share it
 
+    words_said = sum(len(sc.text.split()) for sc in timeline.scenes)
+    if words_said / FASTEST_WPM * 60 > platform.max_seconds:  # too long at any speaking rate: say so before speaking
+        raise _too_long(words_said / FASTEST_WPM * 60, platform, at_least=True)
+
     # 2. Voice: each scene's words spoken (cache hits unless the words or the voice changed).
     spoken = stages.run("voice", 0.05, "speaking", lambda c: [
         derive.speak(engines, cache, presets.voice, s.text, c) if s.text.strip() else (None, "")
         for s in timeline.scenes])
 
-    # 3. Timing: the timeline's own word timings while they match the words, else timed again.
-    words = stages.run("timing", 0.02, "timing words", lambda c: [
-        derive.time_words(engines, cache, clip, vkey, s, lang.code, warnings, c) if clip else ()
-        for s, (clip, vkey) in zip(timeline.scenes, spoken)])
-
-    # 4. Layout: each scene lasts a whole number of frames, so a scene that moves keeps its pixels.
+    # 3. Layout: each scene lasts a whole number of frames, so a scene that moves keeps its pixels (checked against
+    # the platform's limits before any word is timed).
     lengths = _frames_per_scene(timeline, [clip.duration if clip else 0.0 for clip, _ in spoken], platform.fps)
     total = sum(lengths) / platform.fps
     if not platform.min_seconds <= total <= platform.max_seconds:
-        raise InvalidRequest(f"The short would last {total:.1f} s; {platform.label} shorts last between "
-                             f"{platform.min_seconds:g} and {platform.max_seconds:g} s.",
-                             "Shorten the words or pauses, or remove a scene." if total > platform.max_seconds else
-                             "Lengthen a scene's pause or duration, or add a scene.")
+        raise _too_long(total, platform) if total > platform.max_seconds else InvalidRequest(
+            f"The short would last {total:.1f} s; {platform.label} shorts last between {platform.min_seconds:g} and "
+            f"{platform.max_seconds:g} s.", "Lengthen a scene's pause or duration, or add a scene.")
+
+    # 4. Timing: the timeline's own word timings while they match the words, else timed again.
+    words = stages.run("timing", 0.02, "timing words", lambda c: [
+        derive.time_words(engines, cache, clip, vkey, s, lang.code, warnings, c) if clip else ()
+        for s, (clip, vkey) in zip(timeline.scenes, spoken)])
 
     # 5. Visuals: the creator's photos prepared for the frame, or each scene's still generated from its seed.
     visuals = stages.run("stills", 0.08, "preparing visuals", lambda c: [
@@ -346,6 +350,15 @@ def _layout(engines: Engines, cache: Cache, t: Timeline, spoken: list, words: li
                             moving, clip_path, clip_key, s.transition))
         first += lengths[i]
     return scenes
+
+
+FASTEST_WPM = 220.0  # faster than any voice preset speaks
+
+
+def _too_long(seconds: float, platform: Platform, at_least: bool = False) -> InvalidRequest:
+    return InvalidRequest(f"The short would last {'at least ' if at_least else ''}{seconds:.1f} s; {platform.label} "
+                          f"shorts last between {platform.min_seconds:g} and {platform.max_seconds:g} s.",
+                          "Shorten the words or pauses, or remove a scene.")
 
 
 def _local(words: tuple[Word, ...], lead: float) -> tuple[Word, ...]:

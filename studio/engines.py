@@ -97,7 +97,7 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
                                 f"{for_cli(exc)}".strip())
             objects[stage] = _create(stage, fallback, {}, floor)
             names[stage] = fallback
-        warnings.extend(f"{stage}: {note}" for note in objects[stage].notes)
+        warnings.extend(f"{stage}: {note.message} {for_cli(note)}".strip() for note in objects[stage].notes)
     if unpulled:
         ran = ", ".join(f"{stage} ({floor_name})" for stage, floor_name in unpulled.items())
         warnings.insert(0, f"The {name} profile's weights for {', '.join(unpulled)} are not downloaded, so the "
@@ -110,6 +110,11 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
         warnings.append(message)
         objects["voice"] = _create("voice", offline["voice"]["engine"], {}, floor)
         names["voice"] = offline["voice"]["engine"]
+    if voice_sample and not objects["voice"].can_clone:
+        message = "voice: cloning needs a voice engine that can clone (XTTS-v2 in the gpu profile); the sample was not used."
+        if strict:
+            raise EngineUnavailable(message, "Fetch it with: studio models pull gpu")
+        warnings.append(message)
     names["render"] = spec.get("render", {}).get("engine", "ffmpeg")
     timing = objects.pop("timing")
     engines = Engines(timing=None if timing.uses_voice_events else timing, names=names, warnings=tuple(warnings),

@@ -30,6 +30,8 @@ def for_cli(exc: StudioError) -> str:
         return f"Fetch them with: {pull_command(r)}"
     if r.action == "pull_voice":
         return f"Fetch it with: {pull_command(r)}"
+    if r.action == "accept_licence":
+        return f"{exc.hint} Accept it with: studio models accept {r.repo}".strip()
     flag = CLI_FLAGS.get(r.field or "", f"--{(r.field or '').replace('_', '-')}")
     value = "" if r.value in (None, True) or " " in flag else f" {r.value}"
     return f"{exc.hint} Use {flag}{value}.".strip()
@@ -47,6 +49,8 @@ def for_ui(exc: StudioError) -> str:
     r = exc.remedy
     if r is None:
         return exc.hint
+    if r.action == "accept_licence":
+        return f"{exc.hint} Whoever runs the studio can accept it in the Models tab.".strip()
     if r.action == "pull_voice":
         return f"This voice is not downloaded yet. Whoever runs the studio can fetch it with `{pull_command(r)}`."
     if r.action == "pull_weights":

@@ -122,7 +122,8 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                             strict = gr.Checkbox(label="Strict: fail instead of falling back", value=False)
                             safety = gr.Radio(["block", "warn", "off"], value="block", label="Image safety check")
                         voice_sample = gr.Audio(label="Clone a voice: 6–30 s of clear speech (XTTS-v2)",
-                                                type="filepath", sources=["upload", "microphone"])
+                                                type="filepath", sources=["upload", "microphone"],
+                                                elem_id="voice-sample-upload")
                         consent = gr.Checkbox(label="The person in this recording agreed to having their voice cloned",
                                               value=False)
                     go = gr.Button("Create short", variant="primary")

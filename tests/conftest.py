@@ -29,7 +29,8 @@ def studio(session_home) -> Studio:
 def topic_short(studio, tmp_path_factory):
     """One offline short from a topic, shared by the tests that inspect its output."""
     out = tmp_path_factory.mktemp("topic-short")
-    return studio.make(ShortRequest(topic="5 habits that changed my mornings", duration=12, seed=3), out_dir=out)
+    return studio.make(ShortRequest(topic="5 habits that changed my mornings", duration=12, seed=3, profile="offline"),
+                       out_dir=out)
 
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # no test may reach the Hub: weights come from tiny local models

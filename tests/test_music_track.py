@@ -93,3 +93,35 @@ def _script(tmp_path):
     path = tmp_path / "script.txt"
     path.write_text(SCRIPT)
     return path
+
+
+from tests.api_helpers import bearer, database_url, signup  # noqa: E402, F401
+from tests.test_api_media import client, png_bytes, upload, wait  # noqa: E402, F401
+
+
+def test_the_api_takes_a_track_by_asset_id_and_refuses_what_is_not_one(client, tmp_path):  # noqa: F811
+    ada = signup(client, "ada@example.com")
+    photo = upload(client, ada, png_bytes()).json()
+    r = client.post("/api/shorts", headers=bearer(ada), json={"script": SCRIPT, "profile": "offline",
+                                                              "music_asset_id": photo["id"]})
+    assert r.status_code == 422 and "music_asset_id" in r.json()["error"]["message"]
+    long = _tone(tmp_path / "long.mp3", 630.0, codec=["-b:a", "32k"])
+    too_long = upload(client, ada, long.read_bytes(), "long.mp3", "audio/mpeg").json()
+    r = client.post("/api/shorts", headers=bearer(ada), json={"script": SCRIPT, "profile": "offline",
+                                                              "music_asset_id": too_long["id"]})
+    assert r.status_code == 422 and "10" in r.json()["error"]["message"]
+    bo = signup(client, "bo@example.com")
+    song = upload(client, ada, _tone(tmp_path / "song.m4a", 5.0, codec=["-c:a", "aac"]).read_bytes(), "song.m4a",
+                  "audio/mp4").json()
+    r = client.post("/api/shorts", headers=bearer(bo), json={"script": SCRIPT, "music_asset_id": song["id"]})
+    assert r.status_code == 404  # another account's asset is not there at all
+    r = client.post("/api/shorts", headers=bearer(ada), json={"script": SCRIPT, "profile": "offline",
+                                                              "music_asset_id": song["id"]})
+    assert r.status_code == 202, r.text
+    job = wait(client, ada, r.json()["id"])
+    assert job["status"] == "succeeded", job
+    short = job["short"]
+    report = client.get(short["files"]["report.json"]).json()
+    assert report["music"]["source"] == "creator-track"
+    timeline = client.get(f"/api/shorts/{short['id']}/timeline", headers=bearer(ada)).json()
+    assert timeline["music"].get("asset") and not timeline["music"].get("path")  # adopted as the creator's asset

@@ -24,7 +24,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 ACCEPTED = ("musicgen",)
-REMEDY = "Accept the non-commercial licence with: studio models accept musicgen"
+REMEDY = "Its licence has not been accepted. Accept it with: studio models accept musicgen"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -91,7 +91,10 @@ def test_without_accepting_the_licence_nothing_is_located_imported_or_loaded(tin
             ENGINES["music"].create("musicgen", {"model": str(tiny_musicgen)},
                                     EngineContext(manager=manager, licences_accepted=accepted))
         assert "CC-BY-NC-4.0" in refused.value.message and "non-commercial" in refused.value.message
-        assert refused.value.hint == REMEDY
+        assert refused.value.remedy.action == "accept_licence" and refused.value.remedy.repo == "musicgen"
+        from studio.remedies import for_cli
+
+        assert for_cli(refused.value) == REMEDY
     assert not manager.loads and not manager.loaded()
 
 

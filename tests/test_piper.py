@@ -72,3 +72,44 @@ def test_symbols_alone_are_spoken_or_refused_never_an_empty_clip(voice, tmp_path
             continue
         samples, _ = read_wav(clip.path)
         assert clip.duration > 0.3 and float(np.abs(samples).max()) > 0.05, text
+
+
+def test_editing_one_scene_re_speaks_only_that_scene(tmp_path):
+    """The cpu profile's voice is Piper: an edit to one scene's words calls the voice once; the rest are cache
+    hits (their audio is bit-identical because the noise is seeded)."""
+    from pipelines.types import ShortRequest
+    from studio.core import Studio
+    from studio.settings import Settings
+
+    studio = Studio(Settings(home=tmp_path / "home"))
+    script = "Honey never spoils. Bees fan it dry with their wings. Sealed jars last for centuries."
+    made = studio.make(ShortRequest(script=script, profile="cpu", seed=3), out_dir=tmp_path / "o")
+    assert made.report["engines"]["voice"] == "piper" and made.report["engines"]["timing"] == "faster-whisper"
+    t = made.timeline
+    again = studio.render(t.with_scene(t.scenes[1].id, text="Bees dry it with their wings."), out_dir=tmp_path / "o")
+    voice = next(r for r in again.stages if r.stage == "voice")
+    assert (voice.calls, voice.cached) == (1, len(t.scenes) - 1)
+    words = [w.text for w in again.timeline.scenes[1].words]
+    assert words == ["Bees", "dry", "it", "with", "their", "wings."]
+
+
+def test_piper_speaks_only_where_a_timing_model_can_time_it(tmp_path):
+    """English on the cpu profile: Piper, timed by the bundled tiny.en. Spanish (no Piper voice in the presets, no
+    Spanish timing model here): espeak-ng, which times its own words, and the short says why. A profile whose
+    timing model is missing: espeak-ng too, never Piper with captions spread by guesswork."""
+    from pipelines.types import ShortRequest
+    from studio.core import Studio
+    from studio.settings import Settings
+    from tests.profiles import studio_with_profile
+
+    studio = Studio(Settings(home=tmp_path / "home"))
+    english = studio.engines(ShortRequest(topic="honey", profile="cpu"))
+    assert english.engines.names["voice"] == "piper" and english.engines.timing is not None
+    spanish = studio.engines(ShortRequest(topic="miel", profile="cpu", language="es"))
+    assert spanish.engines.names["voice"] == "espeak-ng"
+    assert any("No Piper voice" in w and "'es'" in w for w in spanish.warnings)
+    untimed = studio_with_profile(tmp_path / "p", "piper-untimed", voice={"engine": "piper"}, timing={
+        "engine": "faster-whisper", "model": "nobody/no-whisper", "revision": None})
+    choice = untimed.engines(ShortRequest(topic="honey", profile="piper-untimed"))
+    assert choice.engines.names["voice"] == "espeak-ng" and choice.engines.timing is None
+    assert any("reports no word timings" in w for w in choice.warnings)

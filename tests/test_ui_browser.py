@@ -35,7 +35,7 @@ def test_create_tab_fits_a_phone_and_makes_a_short(server, tmp_path):  # noqa: F
         assert page.eval_on_selector(".short-result video", "v => v.duration") > 4
         width = page.eval_on_selector(".short-result video", "v => v.getBoundingClientRect().width")
         assert width >= 300, f"the preview is only {width}px wide on a 390px phone"
-        assert page.get_by_text("espeak-ng").first.is_visible()
+        assert page.get_by_text("piper").first.is_visible()  # the default voice, named in the engines table
         browser.close()
 
 
@@ -59,7 +59,7 @@ def test_an_error_with_a_remedy_offers_a_button_that_applies_it(server, tmp_path
         page.goto(server)
         page.get_by_role("textbox", name="Topic", exact=True).fill("3 tips for better sleep")
         page.get_by_text("Engines").first.click()
-        page.locator("input[type=file][accept*=audio]").set_input_files(str(sample))
+        page.locator("#voice-sample-upload input[type=file]").set_input_files(str(sample))
         page.get_by_text("0:07").first.wait_for(timeout=30_000)  # the player shows the sample's length
         consent = page.get_by_role("checkbox", name="The person in this recording agreed")
         assert not consent.is_checked()

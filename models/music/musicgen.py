@@ -18,7 +18,7 @@ import numpy as np
 
 from models.audiojoin import crossfade_join, fit_length
 from models.base import Engine, EngineContext, MusicEngine
-from models.errors import EngineFailed, EngineUnavailable, InvalidRequest
+from models.errors import EngineFailed, EngineUnavailable, InvalidRequest, Remedy
 from models.hub import ModelRef, locate
 from models.manager import ModelManager, param_bytes
 from models.wavio import write_pcm16
@@ -64,8 +64,8 @@ class MusicGenMusic(MusicEngine):
         """Refused, before anything is imported or loaded, unless the user accepted the weights' licence."""
         if LICENCE_NAME not in context.licences_accepted:
             raise EngineUnavailable("MusicGen's weights are licensed CC-BY-NC-4.0: music made with them may be used "
-                                    "for non-commercial purposes only.",
-                                    "Accept the non-commercial licence with: studio models accept musicgen")
+                                    "for non-commercial purposes only.", "Its licence has not been accepted.",
+                                    Remedy("accept_licence", repo=LICENCE_NAME))
         return super().create(options, context)
 
     def __init__(self, model: str = MODEL, revision: str | None = REVISION, device: str = "cpu",

@@ -317,9 +317,9 @@ class PiperVoice(VoiceEngine):
 
     @classmethod
     def create(cls, options: dict, context: EngineContext) -> PiperVoice:
-        from models.errors import EngineUnavailable
+        from models.errors import EngineUnavailable, Remedy, StudioError
 
-        notes: list[str] = []
+        notes: list[StudioError] = []
         model = options.get("model")
         if model is None:
             name: str | None = options.get("voice") or context.voice_name
@@ -331,8 +331,8 @@ class PiperVoice(VoiceEngine):
                 stand_in = next((b for b in BUNDLED if b.split("-")[0] == locale and is_present(b)), None)
                 if stand_in is None:
                     raise find_error(name)
-                notes.append(f"the Piper voice {name} is not downloaded; {stand_in} spoke instead. "
-                             f"Fetch it with: studio models pull-voice {name}")
+                notes.append(EngineUnavailable(f"The Piper voice {name} is not downloaded; {stand_in} spoke instead.",
+                                               "", Remedy("pull_voice", stage="voice", repo=name)))
                 name = stand_in
             model = find_voice(name)[0]
         voice = cls(model=model, rate_wpm=context.voice_rate_wpm, seed=context.seed, speaker=options.get("speaker"),
@@ -366,7 +366,7 @@ class PiperVoice(VoiceEngine):
             raise InvalidMedia(f"The Piper voice {path.name!r} is damaged ({type(exc).__name__}).",
                                "Fetch the voice again.") from None
         self.path, self.rate_wpm, self.seed, self.speaker = path, rate_wpm, seed, speaker
-        self.notes: tuple[str, ...] = ()
+        self.notes: tuple = ()
 
     @property
     def name(self) -> str:
