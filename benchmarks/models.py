@@ -88,7 +88,8 @@ def _make(tmp: Path, profile: str) -> tuple[float, float, dict]:
     import json
     import subprocess
 
-    from benchmarks.render import _tree_rss_mb
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from render import _tree_rss_mb  # benchmarks/render.py
 
     code = ("import sys, json; from pathlib import Path; from pipelines.types import ShortRequest; "
             "from studio.core import Studio; from studio.settings import Settings; "
