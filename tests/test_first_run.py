@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -53,25 +50,11 @@ def hub(tiny, tmp_path):
 
 @pytest.fixture()
 def app(hub, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False", "HF_ENDPOINT": hub.url,
-           "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1"}
-    log = tmp_path / "app.log"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(log.read_text()) from None
-            time.sleep(0.5)
-    yield f"http://127.0.0.1:{port}/studio/"
+    from tests.test_ui import launch_app
+
+    proc, url = launch_app(tmp_path / "home", tmp_path / "app.log", HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"),
+                           HF_HUB_OFFLINE="0", HF_HUB_DISABLE_XET="1")
+    yield url
     proc.terminate()
     proc.wait(timeout=20)
 

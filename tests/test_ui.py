@@ -18,15 +18,13 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def launch_app(home: Path, log: Path, **env_extra: str) -> tuple[subprocess.Popen, str]:
+    """``python app.py`` as a user starts it, on a free port; answers the process and the UI's address."""
     port = _free_port()
-    env = {**os.environ, "STUDIO_HOME": str(tmp_path_factory.mktemp("ui-home")), "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = tmp_path_factory.mktemp("ui-log") / "log.txt"
+    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False", **env_extra}
     with open(log, "w") as fh:
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/studio/"
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
@@ -36,6 +34,12 @@ def server(tmp_path_factory):
             if proc.poll() is not None:
                 raise RuntimeError(log.read_text()) from None
             time.sleep(0.5)
+    return proc, f"http://127.0.0.1:{port}/studio/"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    proc, url = launch_app(tmp_path_factory.mktemp("ui-home"), tmp_path_factory.mktemp("ui-log") / "log.txt")
     yield url
     proc.terminate()
     proc.wait(timeout=20)
