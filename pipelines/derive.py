@@ -21,7 +21,7 @@ from pipelines.timeline import TimelineScene
 from pipelines.types import Platform, Template, Voice
 from pipelines.words import align_heard, display_words
 
-TIMING_VERSION = 2  # bump when how words are timed changes, so cached timings are not reused
+TIMING_VERSION = 3  # bump when how words are timed changes, so cached timings are not reused
 
 
 def scene_seed(short_seed: int, scene_id: str) -> int:
@@ -36,11 +36,13 @@ def speak(engines: Engines, cache: Cache, voice: Voice, text: str, calls: dict) 
 
     def make(tmp: Path) -> dict:
         clip = engine.synthesize(text, voice=voice.engine_voice, out_path=tmp)
-        return {"rate": clip.sample_rate, "duration": clip.duration, "words": [asdict(w) for w in clip.words]}
+        return {"rate": clip.sample_rate, "duration": clip.duration, "words": [asdict(w) for w in clip.words],
+                "notes": list(clip.notes)}
 
     wav, data, hit = cache.file("voice", digest, ".wav", make)
     calls["cached" if hit else "calls"] += 1
-    return VoiceClip(wav, data["rate"], data["duration"], tuple(Word(**w) for w in data["words"])), digest
+    return VoiceClip(wav, data["rate"], data["duration"], tuple(Word(**w) for w in data["words"]),
+                     tuple(data.get("notes") or ())), digest
 
 
 def words_match(text: str, words: tuple[Word, ...]) -> bool:
@@ -153,7 +155,7 @@ def music_track(cache: Cache, src: Path, seconds: float, calls: dict) -> Path:
     shorter, trimmed with a fade-out when it is longer (the mix then ducks it under the voice like any bed)."""
     from models.audiojoin import fit_length
     from models.wavio import write_pcm16
-    from pipelines import ffmpeg
+    from pipelines import ffmpeg, media
     from pipelines.audio import RATE, read_wav
 
     digest = key("track", TRACK_VERSION, sha256_file(src), round(seconds, 3))
@@ -161,8 +163,9 @@ def music_track(cache: Cache, src: Path, seconds: float, calls: dict) -> Path:
     def make(tmp: Path) -> None:
         raw = tmp.with_name(tmp.stem + ".decoded.wav")
         try:
-            ffmpeg.run(["-loglevel", "error", "-i", str(src), "-vn", "-ac", "2", "-ar", str(RATE), "-c:a", "pcm_s16le",
-                        str(raw)], what="reading the music track")
+            ffmpeg.run(["-loglevel", "error", *media.audio_demuxer(src), "-i", str(src), "-t", f"{seconds + 0.5:.3f}",
+                        "-vn", "-ac", "2", "-ar", str(RATE), "-c:a", "pcm_s16le", str(raw)],
+                       what="reading the music track")  # never more than the short needs, whatever the file claims
             samples, _ = read_wav(raw)
         finally:
             raw.unlink(missing_ok=True)

@@ -130,6 +130,19 @@ MAX_MUSIC_BYTES = 200 * 1024 * 1024  # ten minutes of 48 kHz stereo WAV is 115 M
 MAX_MUSIC_SECONDS = 600.0
 
 
+_DEMUXERS = {"wav": "wav", "mp3": "mp3", "flac": "flac", "ogg": "ogg", "m4a": "mov"}
+
+
+def audio_demuxer(path: Path) -> list[str]:
+    """ffmpeg input options that read ``path`` as the audio type its first bytes say, from a plain file only (ffmpeg
+    would otherwise probe for any format and follow any protocol a crafted file names)."""
+    with Path(path).open("rb") as fh:
+        kind = sniff_audio(fh.read(16))
+    if kind is None:
+        raise InvalidMedia(f"{Path(path).name!r} is not an audio file (WAV, MP3, FLAC, OGG or M4A).")
+    return ["-protocol_whitelist", "file", "-f", _DEMUXERS[kind]]
+
+
 def check_music(path: Path) -> float:
     """A creator's music track: audio by its first bytes (any extension), readable, at most ten minutes; returns
     its length in seconds."""
@@ -145,7 +158,7 @@ def check_music(path: Path) -> float:
         if sniff_audio(fh.read(16)) is None:
             raise InvalidMedia(f"{path.name!r} is not an audio file (WAV, MP3, FLAC, OGG or M4A).",
                                "Choose the music file itself (an MP3, M4A or WAV).")
-    proc = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+    proc = subprocess.run(["ffprobe", "-v", "error", *audio_demuxer(path), "-select_streams", "a:0", "-show_entries",
                            "stream=codec_type:format=duration", "-of", "json", str(path)],
                           capture_output=True, text=True)
     try:

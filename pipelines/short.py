@@ -109,6 +109,11 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
         derive.speak(engines, cache, presets.voice, s.text, c) if s.text.strip() else (None, "")
         for s in timeline.scenes])
 
+    for clip, _ in spoken:  # what the voice noticed (a symbol it has no sound for), once each
+        for note in clip.notes if clip else ():
+            if note not in warnings:
+                warnings.append(note)
+
     # 3. Layout: each scene lasts a whole number of frames, so a scene that moves keeps its pixels (checked against
     # the platform's limits before any word is timed).
     lengths = _frames_per_scene(timeline, [clip.duration if clip else 0.0 for clip, _ in spoken], platform.fps)

@@ -8,6 +8,7 @@ keeps one model manager, so weights loaded for one short are reused by the next.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,8 +109,23 @@ class Studio:
 
 
     def voice_preview(self, preset: str, language: str = "en", profile: str = "auto") -> VoicePreview:
-        """A short sample of a voice preset as this studio would speak it (cached), with the voice's licence."""
-        return _preview_voice(self, preset, language, profile)
+        """A short sample of a voice preset as this studio would speak it, with the voice's licence. Made once per
+        preset and language and kept for PREVIEW_TTL_S (a voice pulled meanwhile is heard after that, or at once
+        after ``forget_voice_previews``); one caller makes it while the others wait."""
+        key = (preset, language, profile)
+        with _PREVIEW_LOCK:
+            lock = self.__dict__.setdefault("_preview_locks", {}).setdefault(key, threading.Lock())
+        with lock:
+            held = self.__dict__.setdefault("_previews", {}).get(key)
+            if held is not None and time.monotonic() - held[0] < PREVIEW_TTL_S and held[1].path.exists():
+                return held[1]
+            preview = _preview_voice(self, preset, language, profile)
+            self._previews[key] = (time.monotonic(), preview)
+            return preview
+
+    def forget_voice_previews(self) -> None:
+        """After voices were pulled: the next preview is made again."""
+        self.__dict__.get("_previews", {}).clear()
 
     def timeline_engines(self, timeline: Timeline, profile: str | None = None):
         """The engines a timeline renders with (its own profile unless ``profile`` names another)."""
@@ -137,6 +153,8 @@ class Studio:
         return [scene_still(sc, presets, engines, cache, files.get(sc.id)) for sc in timeline.scenes]
 
 
+PREVIEW_TTL_S = 300.0
+_PREVIEW_LOCK = threading.Lock()
 SAMPLE_TEXT = {"en": "Here is how I sound. Five habits that changed my mornings, in thirty seconds.",
                "es": "Así sueno yo. Cinco hábitos que cambiaron mis mañanas.",
                "fr": "Voici ma voix. Cinq habitudes qui ont changé mes matins.",

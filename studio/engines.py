@@ -22,6 +22,7 @@ from studio.remedies import for_cli
 from studio.settings import Settings
 
 OFFLINE = "offline"
+STAGE_ORDER = ("script", "voice", "stills", "motion", "music", "timing", "scoring")
 MODEL_STAGES = tuple(MODEL_ENGINE)  # the stages a --model STAGE=REPO_OR_PATH override can name
 
 
@@ -75,10 +76,11 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
     objects: dict[str, Any] = {}
     names: dict[str, str] = {}
     unpulled: dict[str, str] = {}  # stage → the floor that ran, for the profile's weights that are not downloaded
-    for stage in ("script", "voice", "stills", "motion", "music", "timing", "scoring"):
+    for stage in STAGE_ORDER:
         stage_spec = dict(spec[stage])
         if stage in overrides:
             stage_spec.update(model=overrides[stage], revision=None)
+            stage_spec.pop("bundled", None)  # the model named is the one wanted: no stand-in for it
             if not ENGINES[stage].get(stage_spec["engine"]).uses_weights:
                 stage_spec["engine"] = MODEL_ENGINE[stage]
         engine_name = stage_spec.pop("engine")
@@ -97,12 +99,22 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
                                 f"{for_cli(exc)}".strip())
             objects[stage] = _create(stage, fallback, {}, floor)
             names[stage] = fallback
-        warnings.extend(f"{stage}: {note.message} {for_cli(note)}".strip() for note in objects[stage].notes)
+    notes: list[str] = []
+    for stage, obj in objects.items():
+        for note in getattr(obj, "notes", ()):  # a stand-in the engine chose (a bundled model, another voice)
+            remedy = note.remedy
+            if strict:
+                raise note
+            if remedy is not None and remedy.action == "pull_weights" and remedy.profile == name:
+                unpulled[stage] = note.message.split("; ", 1)[-1].removesuffix(" stood in.")
+            else:
+                notes.append(f"{stage}: {note.message} {for_cli(note)}".strip())
     if unpulled:
-        ran = ", ".join(f"{stage} ({floor_name})" for stage, floor_name in unpulled.items())
-        warnings.insert(0, f"The {name} profile's weights for {', '.join(unpulled)} are not downloaded, so the "
-                           f"built-in engines ran: {ran}. Fetch them with: studio models pull {name}")
-    if objects["voice"].needs_timing and objects["timing"].uses_voice_events:
+        order = sorted(unpulled, key=STAGE_ORDER.index)
+        ran = ", ".join(f"{stage} ({unpulled[stage]})" for stage in order)
+        warnings.insert(0, f"The {name} profile's weights for {', '.join(order)} are not downloaded, so these ran "
+                           f"instead: {ran}. Fetch them with: studio models pull {name}")
+    if getattr(objects["voice"], "needs_timing", False) and objects["timing"].uses_voice_events:
         message = (f"voice: {names['voice']} reports no word timings and no timing model for {language!r} is "
                    f"installed, so espeak-ng spoke (it times its own words, so the captions stay in sync).")
         if strict:
@@ -110,6 +122,8 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
         warnings.append(message)
         objects["voice"] = _create("voice", offline["voice"]["engine"], {}, floor)
         names["voice"] = offline["voice"]["engine"]
+        notes = [n for n in notes if not n.startswith("voice:")]  # what the replaced voice said no longer holds
+    warnings.extend(notes)
     if voice_sample and not objects["voice"].can_clone:
         message = "voice: cloning needs a voice engine that can clone (XTTS-v2 in the gpu profile); the sample was not used."
         if strict:

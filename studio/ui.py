@@ -176,7 +176,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
 def voice_html(preset: str, language: str, sample) -> str:
     """The voice picker's player (the sample comes from GET /api/voices/{name}/sample) and the voice's licence."""
     esc = html.escape
-    src = f"/api/voices/{quote(preset)}/sample?language={quote(language)}"
+    src = f"/api/voices/{quote(preset)}/sample?language={quote(language)}&voice={quote(sample.voice)}"
     notes = "".join(f"<br>⚠️ {esc(n.removeprefix('voice: '))}" for n in sample.notes)
     return (f'<div class="voice-pick"><audio controls preload="metadata" src="{esc(src)}" aria-label="Hear this voice">'
             f'</audio><p><b>{esc(sample.voice)}</b> ({esc(sample.engine)}) · licence: {esc(sample.licence)}{notes}'

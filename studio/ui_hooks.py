@@ -115,7 +115,10 @@ class UiHooks:
         if not self.may_manage_models(who):
             raise InvalidRequest("Only whoever runs this studio can download models onto it.",
                                  "Ask them to run: studio models pull cpu")
-        return weights.pull_all(self.hosted.studio.settings, "cpu", on_progress=on_progress, cancel=cancel)
+        try:
+            return weights.pull_all(self.hosted.studio.settings, "cpu", on_progress=on_progress, cancel=cancel)
+        finally:
+            self.hosted.studio.forget_voice_previews()  # a pulled voice is heard at once
 
     def accept_licence(self, who: Account, name: str) -> None:
         if not self.may_manage_models(who):

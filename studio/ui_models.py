@@ -61,6 +61,8 @@ def build_models_tab(hooks) -> None:
 
     def run(request: gr.Request, progress=gr.Progress()):
         who = hooks.account(request)
+        if not hooks.may_manage_models(who):
+            raise gr.Error("Only whoever runs this studio can download models onto it.")
         cancel = threading.Event()
         with _LOCK:
             if _ACTIVE:
@@ -78,7 +80,9 @@ def build_models_tab(hooks) -> None:
             "Nothing to fetch."
         return rows, _summary(rows), gr.update(visible=False), gr.update(visible=False), done
 
-    def halt():
+    def halt(request: gr.Request):
+        if not hooks.may_manage_models(hooks.account(request)):
+            raise gr.Error("Only whoever runs this studio can stop its download.")
         with _LOCK:
             event = _ACTIVE.get("download")
         if event is not None:

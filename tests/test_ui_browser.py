@@ -35,7 +35,7 @@ def test_create_tab_fits_a_phone_and_makes_a_short(server, tmp_path):  # noqa: F
         assert page.eval_on_selector(".short-result video", "v => v.duration") > 4
         width = page.eval_on_selector(".short-result video", "v => v.getBoundingClientRect().width")
         assert width >= 300, f"the preview is only {width}px wide on a 390px phone"
-        assert page.get_by_text("piper").first.is_visible()  # the default voice, named in the engines table
+        assert page.locator(".stage-table").get_by_text("piper").first.is_visible()  # the default voice spoke
         browser.close()
 
 

@@ -11,6 +11,7 @@ refused until the user has accepted that licence (``EngineContext.licences_accep
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ MODEL = "facebook/musicgen-small"
 # A commit of facebook/musicgen-small, taken from the snapshot folder names of Hub caches quoted in public code; it
 # could not be checked against the Hub from this offline machine. A profile's own ``revision`` overrides it.
 REVISION = "4c8334b02c6ec4e8664a91979669a501ec497792"
+_TORCH_RNG = threading.Lock()
 LICENCE_NAME = "musicgen"  # what ``studio models accept`` records in EngineContext.licences_accepted
 _HINT = "pip install -r requirements.txt  (transformers, torch)"
 # how a template's mood reads to MusicGen; any other mood is passed through as written
@@ -139,9 +141,11 @@ class MusicGenMusic(MusicEngine):
         # planning a frame under the window keeps that frame inside it
         for i, length in enumerate(piece_lengths(seconds, min(piece_s, window_s - 1 / frame_rate), self.crossfade_s)):
             tokens = math.floor(length * frame_rate) + 1 + delay
-            torch.manual_seed(_piece_seed(seed, i))
             try:
-                with torch.inference_mode():
+                # torch's generator is process-wide: seed and sample under one lock, so another thread's torch
+                # work cannot draw from it in between (the same seed must give the same bed)
+                with _TORCH_RNG, torch.inference_mode():
+                    torch.manual_seed(_piece_seed(seed, i))
                     audio = model.generate(**inputs, do_sample=True, max_new_tokens=tokens, **options)
             except (RuntimeError, ValueError) as exc:
                 raise EngineFailed(f"MusicGen failed on piece {i + 1}: {exc}") from None

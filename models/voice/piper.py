@@ -317,7 +317,7 @@ class PiperVoice(VoiceEngine):
 
     @classmethod
     def create(cls, options: dict, context: EngineContext) -> PiperVoice:
-        from models.errors import EngineUnavailable, Remedy, StudioError
+        from models.errors import EngineUnavailable, InvalidMedia, Remedy, StudioError
 
         notes: list[StudioError] = []
         model = options.get("model")
@@ -335,6 +335,13 @@ class PiperVoice(VoiceEngine):
                                                "", Remedy("pull_voice", stage="voice", repo=name)))
                 name = stand_in
             model = find_voice(name)[0]
+            try:
+                voice = cls(model=model, rate_wpm=context.voice_rate_wpm, seed=context.seed,
+                            speaker=options.get("speaker"), manager=context.manager)
+            except InvalidMedia as exc:  # a damaged download: the studio falls back, naming how to fetch it again
+                raise EngineUnavailable(exc.message, "", Remedy("pull_voice", stage="voice", repo=name)) from None
+            voice.notes = tuple(notes)
+            return voice
         voice = cls(model=model, rate_wpm=context.voice_rate_wpm, seed=context.seed, speaker=options.get("speaker"),
                     manager=context.manager)
         voice.notes = tuple(notes)

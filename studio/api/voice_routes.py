@@ -31,12 +31,14 @@ def list_voices(request: Request, language: str = Query("en", max_length=8)) -> 
         p = _preview(request, name, language)
         out.append({"name": name, "label": preset["label"], "engine": p.engine, "voice": p.voice,
                     "licence": p.licence, "notes": list(p.notes),
-                    "sample": f"/api/voices/{name}/sample?language={language}"})
+                    "sample": f"/api/voices/{name}/sample?language={language}&voice={p.voice}"})
     return {"language": language, "voices": out}
 
 
 @router.get("/voices/{name}/sample", responses={**errors(404, 422), 200: {"content": {"audio/wav": {}}}})
-def voice_sample(name: str, request: Request, language: str = Query("en", max_length=8)) -> FileResponse:
+def voice_sample(name: str, request: Request, language: str = Query("en", max_length=8),
+                 voice: str = Query("", max_length=64, description="The voice the listing named (only keys caches: a "
+                                    "voice pulled later gets a new address).")) -> FileResponse:
     """A few seconds of the preset's voice (WAV), made once and kept."""
     return FileResponse(_preview(request, name, language).path, media_type="audio/wav",
                         headers={"Cache-Control": "public, max-age=3600"})

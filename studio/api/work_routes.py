@@ -27,6 +27,9 @@ class ProjectIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
+MUSIC_TYPES = {"audio/mpeg", "audio/mp4", "audio/wav", "audio/flac", "audio/ogg"}
+
+
 class ShortIn(BaseModel):
     """Like ``studio make``. Local model paths (``--model``) are not accepted over the API: the server decides
     which weights it runs."""
@@ -124,9 +127,9 @@ def start_short(body: ShortIn, request: Request, who: Principal = Depends(curren
             owned(db, Asset, asset_id, who.user_id, "asset")
         if body.music_asset_id:
             track = owned(db, Asset, body.music_asset_id, who.user_id, "asset")
-            if track.kind != "audio":
-                raise InvalidRequest(f"music_asset_id: that asset is {'an' if track.kind == 'image' else 'a'} "
-                                     f"{track.kind}, not an audio file.", "Upload the music file itself.")
+            if track.kind != "audio" or track.content_type not in MUSIC_TYPES:
+                raise InvalidRequest(f"music_asset_id: that asset is {track.content_type}, not a music track.",
+                                     "Upload the music as MP3, M4A, WAV, FLAC or OGG.")
             if float((track.meta or {}).get("seconds") or 0) > MAX_MUSIC_SECONDS:
                 raise InvalidRequest(f"music_asset_id: the track lasts {track.meta['seconds'] / 60:.1f} minutes; the "
                                      "longest allowed is 10.", "Trim it to 10 minutes or less and upload it again.")
