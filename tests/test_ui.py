@@ -79,6 +79,44 @@ def test_ui_returns_a_real_video(server, tmp_path):
     assert "safety: images were not checked" in notes  # the offline scorer says what it could not do
 
 
+def test_the_creators_music_track_through_the_ui(server, tmp_path):
+    """A music upload is fitted and ducked (report.json says whose track it is); a file that is not audio is
+    refused in plain words."""
+    import json
+    import re
+    import urllib.request
+
+    import httpx
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    song = tmp_path / "song.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=4", "-ac", "2",
+                    str(song)], check=True)
+    client = Client(server, verbose=False)
+    preview, *_ = client.predict("", "Coffee first. Then sunlight. Then the hard task.", "reels", 10, "narrator",
+                                 "bold", "en", None, "offline", "", False, "block", None, False, "",
+                                 handle_file(str(song)), api_name="/create")
+    report_url = dict((n, u) for u, n in re.findall(r'<a href="([^"]+)" download="([^"]+)"', preview))["report.json"]
+    with urllib.request.urlopen(server.split("/studio/")[0] + report_url.replace("&amp;", "&"), timeout=30) as r:
+        report = json.loads(r.read())
+    assert report["music"]["source"] == "creator-track" and report["engines"]["music"] == "creator-track"
+    fake = tmp_path / "fake.mp3"
+    fake.write_text("not music at all " * 20)
+    with pytest.raises(httpx.HTTPStatusError) as err:  # refused by the upload route, by its bytes
+        client.predict("", "Coffee first.", "reels", 10, "narrator", "bold", "en", None, "offline", "", False,
+                       "block", None, False, "", handle_file(str(fake)), api_name="/create")
+    assert err.value.response.status_code == 415
+    assert "not a supported image, video or audio file" in err.value.response.text
+    long = tmp_path / "long.mp3"  # real audio, but 10.5 minutes: refused when the short is asked for, in words
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=630", "-b:a", "32k",
+                    str(long)], check=True)
+    with pytest.raises(AppError) as refused:
+        client.predict("", "Coffee first.", "reels", 10, "narrator", "bold", "en", None, "offline", "", False,
+                       "block", None, False, "", handle_file(str(long)), api_name="/create")
+    assert "10" in str(refused.value) and "minutes" in str(refused.value)
+
+
 def test_ui_shows_errors_as_messages(server):
     from gradio_client import Client
     from gradio_client.exceptions import AppError
