@@ -89,7 +89,7 @@ def test_a_short_made_in_the_ui_is_the_callers_own_through_the_api_path(server, 
     dep = next(d for d, _ in file_events(cfg) if d.get("api_name") == "create")
     data = with_files(cfg, dep, [dep["inputs"].index(_component_id(cfg, "Your photos (optional)"))], photo)
     data[0], data[3], data[8] = "3 tips for better sleep", 6, "offline"  # topic, duration, profile
-    data[-1] = "Sleep series"  # project
+    data[dep["inputs"].index(_component_id(cfg, "Project (optional)"))] = "Sleep series"
     kind, out = call_by_name(ada, "create", data)
     assert kind == "complete", out
     page = out[0]
