@@ -161,15 +161,9 @@ def sizes(todo: list[Item]) -> dict[Item, int]:
 
 def free_bytes() -> int:
     """Free space where the Hub cache lives (HF_HOME)."""
-    import shutil
+    from models.hub import _cache_root, _free_bytes
 
-    from huggingface_hub import constants
-
-    root = constants.HF_HUB_CACHE
-    import os
-
-    os.makedirs(root, exist_ok=True)
-    return shutil.disk_usage(root).free
+    return _free_bytes(_cache_root(None))
 
 
 def pull_all(settings: Settings, profile: str, *, on_progress: Callable[[float, str], None] | None = None,
