@@ -79,9 +79,10 @@ def engines_table(settings: Settings, profile: str) -> list[tuple[str, str, str]
     runs instead ("floor: procedural"). Cheap: nothing is loaded."""
     name = resolve_profile(profile)
     floors = settings.profile(OFFLINE)
-    present = {(i.stage, i.name): i.present for i in items(settings, name)}
+    listed = items(settings, name)  # each item asks the disk once
+    present = {(i.stage, i.name): i.present for i in listed}
     rows = []
-    voices = [i for i in items(settings, name) if i.kind == "voice"]
+    voices = [i for i in listed if i.kind == "voice"]
     for stage, spec in stage_specs(settings, name).items():
         engine = spec["engine"]
         floor = floors[stage]["engine"]
