@@ -52,7 +52,16 @@ _LIB: ctypes.CDLL | None = None
 _RATE = 0
 
 
+_INIT_LOCK = threading.Lock()  # espeak_Initialize run twice at once hangs inside the library (seen: a voice
+# preview on page load and a job starting together)
+
+
 def _library() -> tuple[ctypes.CDLL, int]:
+    with _INIT_LOCK:
+        return _load_library()
+
+
+def _load_library() -> tuple[ctypes.CDLL, int]:
     global _LIB, _RATE
     if _LIB is None:
         name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
