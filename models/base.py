@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from models.types import CameraPath, Script, StillSpec, VoiceClip, Word
+from models.types import CameraPath, Credit, Script, StillSpec, VoiceClip, Word
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,14 @@ class VoiceEngine(Engine):
 
 
 class StillsEngine(Engine):
+    gives_credit: bool = False  # its pictures are someone else's work: generate_credited() says whose (stock photos)
+
     @abstractmethod
     def generate(self, spec: StillSpec, out_path: Path) -> Path: ...
+
+    def generate_credited(self, spec: StillSpec, out_path: Path) -> tuple[Path, Credit | None]:
+        """The still and, for an engine that gives credit, its author and licence (None for made pictures)."""
+        return self.generate(spec, out_path), None
 
 
 class MotionEngine(Engine):

@@ -22,7 +22,7 @@ BUILTIN: dict[str, dict[str, str]] = {
     "voice": {"espeak-ng": "models.voice.espeak:EspeakVoice", "coqui": "models.voice.coqui:CoquiVoice",
               "piper": "models.voice.piper:PiperVoice"},
     "stills": {"procedural": "models.stills.procedural:ProceduralStills",
-               "diffusers": "models.stills.diffusion:DiffusionStills"},
+               "diffusers": "models.stills.diffusion:DiffusionStills", "stock": "models.stills.stock:StockStills"},
     "motion": {"kenburns": "models.motion.kenburns:KenBurns", "svd": "models.motion.svd:SVDMotion"},
     "music": {"procedural": "models.music.procedural:ProceduralMusic",
               "musicgen": "models.music.musicgen:MusicGenMusic"},

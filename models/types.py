@@ -66,3 +66,15 @@ class StillSpec:
     height: int
     seed: int
     palette: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Credit:
+    """Whose picture a still is and under which licence (stock libraries), for the report and the post text."""
+
+    provider: str  # "pexels" | "pixabay"
+    url: str  # the photo's page at the provider
+    author: str
+    author_url: str
+    licence: str  # e.g. "Pexels License"
+    licence_url: str
