@@ -150,7 +150,7 @@ def _pauses(speech: list[float], total: float, fps: int) -> tuple[list[float], l
 def _write_script(engines: Engines, topic: str, creator_text: str, plan: ShortPlan, budget: int,
                   warnings: list[str], used: dict, _calls: dict) -> Script:
     if creator_text:
-        return script_from_creator(creator_text, plan.platform.title_max_chars)
+        return script_from_creator(creator_text, plan.platform.title_max_chars, plan.language.code)
     try:
         if used["failed"]:  # the model already failed for this short: do not try it again on a refit
             raise EngineFailed("the script model failed earlier for this short")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 
 from models.errors import InvalidRequest
+from models.script.keywords import hashtag, key_phrases
 from models.types import Script, ScriptScene
 
 MAX_TOPIC_CHARS = 300
@@ -30,10 +30,11 @@ def clean_text(text: str, what: str, limit: int, keep_lines: bool = False) -> st
     return text
 
 
-def script_from_creator(text: str, title_max: int) -> Script:
+def script_from_creator(text: str, title_max: int, language: str = "en") -> Script:
     """The creator's own words, split into scenes of a sentence or two; nothing is rewritten.
 
-    A line break always ends a scene (creators often write one line per scene).
+    A line break always ends a scene (creators often write one line per scene). Hashtags are the key phrases of
+    the words (stopwords of ``language`` left out); the post text adds its own per platform (pipelines.post).
     """
     sentences: list[str] = []
     scenes: list[str] = []
@@ -51,8 +52,7 @@ def script_from_creator(text: str, title_max: int) -> Script:
     if not scenes:
         raise InvalidRequest("The script has no words to speak.", "Write at least one sentence.")
     hook = sentences[0]
-    words = [w.lower() for w in re.findall(r"[^\W\d_]{4,}", text)]
-    hashtags = tuple("#" + w for w, _ in Counter(words).most_common(5))
+    hashtags = tuple(hashtag(p) for p in key_phrases([(hook, 1.5), *((s, 1.0) for s in scenes)], language, limit=5))
     return Script(
         hook=hook,
         scenes=tuple(ScriptScene(s, s, 0.0) for s in scenes),
@@ -62,11 +62,3 @@ def script_from_creator(text: str, title_max: int) -> Script:
         hashtags=hashtags,
     )
 
-
-def post_text(script: Script, platform_tag: str, caption_max: int, hashtags_max: int, title_max: int) -> dict:
-    tags = list(dict.fromkeys([*script.hashtags, platform_tag]))[:hashtags_max]
-    tag_line = " ".join(tags)
-    room = caption_max - len(tag_line) - 2
-    caption = script.caption if len(script.caption) <= room else script.caption[: max(room - 1, 0)] + "…"
-    title = script.title if len(script.title) <= title_max else script.title[: title_max - 1] + "…"
-    return {"title": title, "caption": f"{caption}\n\n{tag_line}".strip(), "hashtags": tags}

@@ -23,17 +23,16 @@ from models.types import Word
 from pipelines import audio, captions, derive, media, render
 from pipelines.cache import Cache, key
 from pipelines.plan import MAX_PHOTOS, Planned, check_inputs, plan_short
+from pipelines.post import post_document
 from pipelines.quality import measure
 from pipelines.render import EncodeOptions
 from pipelines.report import Report, SceneReport
-from pipelines.scripting import post_text
 from pipelines.stages import Engines, Presets, Progress, ShortPlan, Stages, merge
 from pipelines.timeline import Timeline, check_files, check_timeline, music_file
 from pipelines.types import Platform, Scene, ShortResult, StageRecord
 
 __all__ = ["Engines", "ShortPlan", "Presets", "MAX_PHOTOS", "check_inputs", "make_short", "render_timeline"]
 
-PLATFORM_TAGS = {"reels": "#reels", "shorts": "#shorts", "tiktok": "#fyp"}
 PLAN_SHARE = 0.2  # of the progress bar
 _VISUAL_ENGINE = {"photo": "creator-photos", "clip": "creator-clips"}
 
@@ -198,8 +197,8 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
                         engine="ffprobe + ebur128")
     main_checks = checks[shown[0].aspect]
     duration = main_checks["duration_s"]["value"]
-    post = post_text(_script_of(timeline), PLATFORM_TAGS.get(platform.name, ""), platform.caption_max_chars,
-                     platform.hashtags_max, platform.title_max_chars)
+    post = post_document(_script_of(timeline), platform, presets.post_platforms, language=lang.code,
+                         seed=timeline.seed)
     post.update(platform=platform.name, duration=duration,
                 music={"source": "creator-track" if track is not None else engines.names.get("music", ""),
                        "licence": licence})

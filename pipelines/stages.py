@@ -36,6 +36,7 @@ class Presets:
     template: Template
     voice: Voice
     language: Language
+    post_platforms: tuple[Platform, ...] = ()  # every platform post.json writes a text for (besides this one's)
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,11 @@ class ShortPlan:
     template: Template
     voice: Voice
     language: Language
+    post_platforms: tuple[Platform, ...] = ()  # every platform post.json writes a text for (besides this one's)
 
     @property
     def presets(self) -> Presets:
-        return Presets(self.platform, self.template, self.voice, self.language)
+        return Presets(self.platform, self.template, self.voice, self.language, self.post_platforms)
 
 
 class Stages:

@@ -20,7 +20,7 @@ from pipelines.media import check_voice_sample
 from pipelines.render import EncodeOptions
 from pipelines.short import Presets, ShortPlan, check_inputs, make_short, render_timeline
 from pipelines.timeline import Timeline
-from pipelines.types import ShortRequest, ShortResult
+from pipelines.types import Platform, ShortRequest, ShortResult
 from studio.engines import EngineChoice, choose_engines, parse_overrides
 from studio.requests import no_consent
 from studio.settings import Settings
@@ -54,7 +54,8 @@ class Studio:
         platform = s.platform(request.platform)
         check_inputs(request, platform)  # the same checks make_short runs, early: a refused request costs nothing
         return ShortPlan(request, platform, s.template(request.template),
-                         s.voice(request.voice, request.language), s.language(request.language))
+                         s.voice(request.voice, request.language), s.language(request.language),
+                         self.post_platforms())
 
     def engines(self, request: ShortRequest, plan: ShortPlan | None = None) -> EngineChoice:
         plan = plan or self.plan(request)
@@ -76,7 +77,12 @@ class Studio:
         """The platform, template, voice and language a timeline names, resolved from the settings."""
         s = self.settings
         return Presets(s.platform(timeline.platform), s.template(timeline.template),
-                       s.voice(timeline.voice, timeline.language), s.language(timeline.language))
+                       s.voice(timeline.voice, timeline.language), s.language(timeline.language),
+                       self.post_platforms())
+
+    def post_platforms(self) -> tuple[Platform, ...]:
+        """Every platform preset, for the post text written for each (post.json's ``platforms``)."""
+        return tuple(self.settings.platform(name) for name in self.settings.platforms)
 
     def render(self, timeline: Timeline | Path | str, *, out_dir: Path | str | None = None, profile: str | None = None,
                models: tuple[str, ...] = (), strict: bool = False, safety: str = "block",

@@ -12,6 +12,7 @@ from typing import Any
 
 from models.base import ScriptEngine
 from models.errors import InvalidRequest, Remedy
+from models.script.keywords import hashtag, key_phrases, kind_of
 from models.types import Script, ScriptScene
 
 _PHRASES: dict[str, dict[str, Any]] = {
@@ -30,10 +31,16 @@ _PHRASES: dict[str, dict[str, Any]] = {
             "Prepare everything you need the night before.",
             "Notice how you feel afterwards, and keep that in mind.",
         ],
-        "cta": "Follow for more, and save this for later.",
-        "caption": "{Topic} — which one will you try first? Tell me in the comments.",
+        "cta": {  # spoken last, chosen by the kind of topic (models.script.keywords.kind_of)
+            "list": ["Pick one, and start tomorrow.", "Save this list, and try one this week.",
+                     "Which one will you try first?"],
+            "howto": ["Save this for the next time you need it.", "Try it once, and you will remember it."],
+            "question": ["Now you know. Tell someone who wondered too.", "So now you know. Did that surprise you?"],
+            "story": ["Has this happened to you?", "That is what I learned. What would you have done?"],
+            "general": ["Follow for more, and save this for later.", "Share this with someone who needs it."],
+        },
+        "caption": "{Topic}",
         "prompt": "{topic}, scene {n}, vertical, cinematic, vibrant",
-        "stop": {"the", "a", "an", "and", "or", "that", "my", "your", "to", "of", "for", "in", "on", "with", "is", "are", "how", "what", "why"},
     },
     "es": {
         "hook": ["{Topic}. Esto es lo que de verdad funciona.", "Deja de deslizar: {topic}."],
@@ -41,15 +48,21 @@ _PHRASES: dict[str, dict[str, Any]] = {
         "body": [
             "Empieza poco a poco, y hazlo cada día.",
             "Escríbelo, para no tener que recordarlo.",
-            "Hazlo tan sencillo que no puedas saltártelo.",
-            "Hazlo antes de mirar el móvil.",
+            "Que sea tan sencillo que no puedas saltártelo.",
+            "Antes de mirar el móvil, ponte con ello.",
             "Dale diez minutos, no una hora.",
             "Apúntalo durante una semana y mira qué cambia.",
         ],
-        "cta": "Sígueme para más, y guárdalo para luego.",
-        "caption": "{Topic}: ¿cuál vas a probar primero? Cuéntamelo en los comentarios.",
+        "cta": {
+            "list": ["Elige uno, y empieza mañana.", "Guarda esta lista, y prueba uno esta semana.",
+                     "¿Cuál vas a probar primero?"],
+            "howto": ["Guárdalo para la próxima vez que lo necesites.", "Pruébalo una vez, y no lo olvidarás."],
+            "question": ["Ahora ya lo sabes. Cuéntaselo a quien se lo preguntaba.", "Ahora lo sabes. ¿Te sorprendió?"],
+            "story": ["¿Te ha pasado a ti?", "Eso fue lo que aprendí. ¿Qué habrías hecho tú?"],
+            "general": ["Sígueme para más, y guárdalo para luego.", "Compártelo con quien lo necesite."],
+        },
+        "caption": "{Topic}",
         "prompt": "{topic}, escena {n}, vertical, cinematográfico",
-        "stop": {"el", "la", "los", "las", "un", "una", "y", "o", "que", "mi", "de", "para", "en", "con", "es", "son"},
     },
 }
 
@@ -59,7 +72,7 @@ class RuleScriptWriter(ScriptEngine):
 
     @property
     def settings(self) -> dict:
-        return {"version": 1, "languages": sorted(_PHRASES)}
+        return {"version": 2, "languages": sorted(_PHRASES)}
 
     def write(self, topic: str, *, language: str, target_words: int, seed: int = 0) -> Script:
         phrases = _PHRASES.get(language)
@@ -72,7 +85,8 @@ class RuleScriptWriter(ScriptEngine):
         topic_clean = " ".join(topic.split()).rstrip(".!?")
         fill = {"topic": topic_clean, "Topic": topic_clean[:1].upper() + topic_clean[1:]}
         hook = rng.choice(phrases["hook"]).format(**fill)
-        cta = phrases["cta"]
+        # its own generator: the scenes drawn below stay what they were for a seed before the sign-off varied
+        cta = random.Random(f"{seed}:{topic}:cta").choice(phrases["cta"][kind_of(topic_clean, language)])
         if _count(hook) + _count(cta) > target_words:  # a very short short: the topic is the hook, no sign-off
             hook, cta = fill["Topic"] + ".", ""
         budget = max(target_words - _count(hook) - _count(cta), 0)
@@ -89,14 +103,14 @@ class RuleScriptWriter(ScriptEngine):
             scenes.append(ScriptScene(text, phrases["prompt"].format(n=n, **fill), 0.0))
         if cta:
             scenes.append(ScriptScene(cta, phrases["prompt"].format(n=n + 1, **fill), 0.0))
-        words = [w for w in re.findall(r"\w+", topic_clean.lower()) if w not in phrases["stop"] and not w.isdigit()]
-        hashtags = tuple(dict.fromkeys("#" + w for w in words[:5]))
+        spoken = [(fill["Topic"], 3.0), (hook, 1.5), *((s.text, 1.0) for s in scenes[1:] if s.text != cta)]
+        hashtags = tuple(hashtag(p) for p in key_phrases(spoken, language, limit=5))
         return Script(
             hook=hook,
             scenes=tuple(scenes),
             call_to_action=cta,
             title=fill["Topic"],
-            caption=phrases["caption"].format(**fill),
+            caption=phrases["caption"].format(**fill) + ("?" if topic.rstrip().endswith("?") else "."),
             hashtags=hashtags,
         )
 
