@@ -11,7 +11,9 @@ import json
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+from models.errors import EngineFailed
 from models.hub import sha256_file
 from models.types import StillSpec, VoiceClip, Word
 from pipelines import frames
@@ -97,22 +99,43 @@ def prepared_photo(cache: Cache, platform: Platform, src: Path, calls: dict) -> 
 
 
 def generated_still(engines: Engines, cache: Cache, platform: Platform, template: Template, prompt: str, seed: int,
-                    calls: dict) -> tuple[Path, str]:
+                    calls: dict, *, scene: str = "", warnings: list[str] | None = None,
+                    credits: dict[str, dict] | None = None) -> tuple[Path, str]:
+    """The scene's still from the stills engine. Where that engine fails on this scene (a stock search that found
+    nothing) and a fallback was chosen, the fallback makes it and ``warnings`` says so, naming the scene. The
+    author and licence of a picture that is someone else's work go into ``credits[scene]``."""
     w, h = frames.source_size(platform)
     spec = StillSpec(prompt, w, h, seed=seed, palette=template.palette)
-    digest = key(engines.names["stills"], engines.stills.settings, asdict(spec), frames.SOURCE_SCALE)
+    try:
+        path, digest, meta = _still(engines.names["stills"], engines.stills, cache, platform, spec, calls)
+    except EngineFailed as exc:
+        if "stills" not in engines.fallbacks:
+            raise
+        name, engine = engines.fallbacks["stills"]
+        note = f"stills: scene {scene or prompt[:40]!r}: {exc.message} The {name} engine made its still instead."
+        if warnings is not None and note not in warnings:
+            warnings.append(note)
+        path, digest, meta = _still(name, engine, cache, platform, spec, calls)
+    if credits is not None and isinstance(meta, dict) and meta.get("credit"):
+        credits[scene] = meta["credit"]
+    return path, digest
 
-    def make(tmp: Path) -> None:
+
+def _still(name: str, engine, cache: Cache, platform: Platform, spec: StillSpec, calls: dict) -> tuple[Path, str, Any]:
+    digest = key(name, engine.settings, asdict(spec), frames.SOURCE_SCALE)
+
+    def make(tmp: Path) -> dict | None:
         raw = tmp.with_name(tmp.stem + ".raw.jpg")
         try:
-            engines.stills.generate(spec, raw)
+            _, credit = engine.generate_credited(spec, raw)
             frames.prepare_still(raw, platform, tmp)  # any model size → the frame's aspect, cover-cropped
         finally:
             raw.unlink(missing_ok=True)
+        return {"credit": asdict(credit)} if credit is not None else None
 
-    path, _, hit = cache.file("stills", digest, ".jpg", make)
+    path, meta, hit = cache.file("stills", digest, ".jpg", make)
     calls["cached" if hit else "calls"] += 1
-    return path, digest
+    return path, digest, meta
 
 
 def refit(cache: Cache, platform: Platform, still: Path, still_key: str, calls: dict) -> tuple[Path, str]:

@@ -22,6 +22,7 @@ class SceneReport:
     thumbnail_score: float
     alignment: float | None  # CLIP similarity of the visual to its prompt, when the scorer can compare
     encoded: bool  # at least one of its segments was encoded by this render (else all came from the cache)
+    credit: dict | None = None  # a stock photo's provider, page, author and licence (models.types.Credit)
 
 
 @dataclass(frozen=True)

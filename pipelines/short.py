@@ -127,11 +127,14 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
         derive.time_words(engines, cache, clip, vkey, s, lang.code, warnings, c) if clip else ()
         for s, (clip, vkey) in zip(timeline.scenes, spoken)])
 
-    # 5. Visuals: the creator's photos prepared for the frame, or each scene's still generated from its seed.
+    # 5. Visuals: the creator's photos prepared for the frame, or each scene's still generated from its seed (stock
+    #    photos' authors and licences kept in ``credits``, by scene id).
+    credits: dict[str, dict] = {}
     visuals = stages.run("stills", 0.08, "preparing visuals", lambda c: [
         derive.prepared_photo(cache, platform, photos[s.id], c) if s.visual.kind == "photo" else
         derive.clip_still(cache, platform, photos[s.id], s.visual.clip_in, c) if s.visual.kind == "clip" else
-        derive.generated_still(engines, cache, platform, template, s.visual.prompt, s.visual.seed, c)
+        derive.generated_still(engines, cache, platform, template, s.visual.prompt, s.visual.seed, c, scene=s.id,
+                               warnings=warnings, credits=credits)
         for s in timeline.scenes], engine=" + ".join(sorted({_VISUAL_ENGINE.get(s.visual.kind) or engines.names["stills"]
                                                               for s in timeline.scenes})))
     images = [path for path, _ in visuals]
@@ -201,7 +204,8 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
                          seed=timeline.seed)
     post.update(platform=platform.name, duration=duration,
                 music={"source": "creator-track" if track is not None else engines.names.get("music", ""),
-                       "licence": licence})
+                       "licence": licence},
+                credits=list({c["url"]: c for c in credits.values()}.values()))  # each stock photo once
     (staging / "post.json").write_text(json.dumps(post, ensure_ascii=False, indent=2), encoding="utf-8")
     main_checks["music_below_voice_db"] = {"value": mix.music_below_voice_db, "min": 10.0,
                                            "ok": mix.music_below_voice_db >= 10.0}
@@ -220,7 +224,7 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
         stages=tuple(records), checks=main_checks,
         scenes=tuple(SceneReport(sc.id, round(sc.start, 3), round(sc.duration, 3), name, scoring["thumbnail"][i],
                                  scoring["alignment"][i] if scoring["alignment"] else None,
-                                 sc.id in stats.encoded_scenes)
+                                 sc.id in stats.encoded_scenes, credits.get(sc.id))
                      for i, (sc, name) in enumerate(zip(scenes, names))),
         segments=stats, safety=scoring["safety"], thumbnail_scene=scenes[best].id, warnings=tuple(warnings),
         music=post["music"],

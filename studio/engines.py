@@ -76,8 +76,10 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
     objects: dict[str, Any] = {}
     names: dict[str, str] = {}
     unpulled: dict[str, str] = {}  # stage → the floor that ran, for the profile's weights that are not downloaded
+    fallbacks: dict[str, tuple[str, Any]] = {}
     for stage in STAGE_ORDER:
         stage_spec = dict(spec[stage])
+        stock_first = bool(stage_spec.pop("stock_first", False)) and stage not in overrides
         if stage in overrides:
             stage_spec.update(model=overrides[stage], revision=None)
             stage_spec.pop("bundled", None)  # the model named is the one wanted: no stand-in for it
@@ -85,7 +87,7 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
                 stage_spec["engine"] = MODEL_ENGINE[stage]
         engine_name = stage_spec.pop("engine")
         try:
-            objects[stage] = _create(stage, engine_name, stage_spec, context)
+            objects[stage] = _create(stage, engine_name, stage_spec, context, settings)
             names[stage] = engine_name
         except EngineUnavailable as exc:
             if strict:
@@ -99,6 +101,8 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
                                 f"{for_cli(exc)}".strip())
             objects[stage] = _create(stage, fallback, {}, floor)
             names[stage] = fallback
+        if stage == "stills" and (stock_first or names[stage] == "stock"):
+            _stock_in_front(settings, context, floor, offline, strict, objects, names, fallbacks, unpulled)
     notes: list[str] = []
     for stage, obj in objects.items():
         for note in getattr(obj, "notes", ()):  # a stand-in the engine chose (a bundled model, another voice)
@@ -132,11 +136,42 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
     names["render"] = spec.get("render", {}).get("engine", "ffmpeg")
     timing = objects.pop("timing")
     engines = Engines(timing=None if timing.uses_voice_events else timing, names=names, warnings=tuple(warnings),
-                      **objects)
+                      fallbacks=fallbacks, **objects)
     return EngineChoice(engines, name, warnings)
 
 
-def _create(stage: str, engine: str, options: dict, context: EngineContext) -> Any:
+def _create(stage: str, engine: str, options: dict, context: EngineContext, settings: Settings | None = None) -> Any:
+    if engine == "stock" and settings is not None:
+        options = {**options, **stock_options(settings)}
     obj = ENGINES[stage].create(engine, options, context)
     obj.check()
     return obj
+
+
+STOCK_KEYS_HINT = ("Set STUDIO_PEXELS_KEY (free at https://www.pexels.com/api/) or STUDIO_PIXABAY_KEY (free at "
+                   "https://pixabay.com/api/docs/), or both.")
+
+
+def stock_options(settings: Settings) -> dict:
+    """The stock engine's keys and cache folder; no key is refused here, naming the variables that set one."""
+    if not (settings.pexels_key or settings.pixabay_key):
+        raise EngineUnavailable("Stock photos need a Pexels or Pixabay API key, and none is set.", STOCK_KEYS_HINT)
+    return {"pexels_key": settings.pexels_key, "pixabay_key": settings.pixabay_key,
+            "cache_dir": str(settings.cache_dir / "stock")}
+
+
+def _stock_in_front(settings: Settings, context: EngineContext, floor: EngineContext, offline: dict, strict: bool,
+                    objects: dict, names: dict, fallbacks: dict, unpulled: dict) -> None:
+    """Stills from stock photo libraries, with an engine behind them for any scene they give no photo for (said
+    per scene). A profile's ``stock_first: true`` puts stock in front of its own stills engine when a key is set
+    (no key: its own engine, silently); ``engine: stock`` has the offline floor behind it."""
+    if names["stills"] == "stock":
+        behind = offline["stills"]["engine"]
+        fallbacks["stills"] = (behind, _create("stills", behind, {}, floor))
+    elif settings.pexels_key or settings.pixabay_key:
+        fallbacks["stills"] = (names["stills"], objects["stills"])
+        objects["stills"] = _create("stills", "stock", {}, context, settings)
+        names["stills"] = "stock"
+        unpulled.pop("stills", None)  # the profile's stills model stands behind the photos only: not worth a warning
+    if strict:
+        fallbacks.pop("stills", None)  # a scene stock gives no photo for is an error

@@ -154,6 +154,9 @@ class Settings:
     x264_crf: int = 21
     model_budget_gb: float | None = None  # resident model weights; None = no limit
     server: ServerSettings = field(default_factory=lambda: ServerSettings())
+    # stock photo libraries' API keys (the stills stage's `stock` engine); secrets, never printed
+    pexels_key: str | None = field(default=None, repr=False)
+    pixabay_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, home: Path | None = None) -> Settings:
@@ -165,6 +168,8 @@ class Settings:
             model_budget_gb=float(os.environ["STUDIO_MODEL_BUDGET_GB"]) if os.environ.get("STUDIO_MODEL_BUDGET_GB")
             else None,
             server=ServerSettings.from_env(),
+            pexels_key=os.environ.get("STUDIO_PEXELS_KEY") or None,
+            pixabay_key=os.environ.get("STUDIO_PIXABAY_KEY") or None,
         )
 
     @property

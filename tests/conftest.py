@@ -13,6 +13,8 @@ from studio.settings import Settings
 def _isolated_env(monkeypatch, tmp_path):
     """No test reads or writes the user's real data folder."""
     monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
+    for name in ("STUDIO_PEXELS_KEY", "STUDIO_PIXABAY_KEY"):  # a developer's stock keys must not reach the network
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ def _spec(profile: str, stage: str) -> dict:
 def _real(profile: str, stage: str, factory):
     spec = dict(_spec(profile, stage))
     spec.pop("engine")
+    spec.pop("stock_first", None)  # the studio's choice to put stock photos in front, not an engine option
     real_home = os.environ.get("STUDIO_REAL_HF_HOME")  # the tests isolate HF_HOME; point this at your real cache
     if not real_home:
         pytest.skip("set STUDIO_REAL_HF_HOME to a Hugging Face cache holding the weights (studio models pull)")
