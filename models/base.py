@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from models.subject import Box
 from models.types import CameraPath, Credit, Script, StillSpec, VoiceClip, Word
 
 
@@ -106,8 +107,9 @@ class MotionEngine(Engine):
     can_animate: bool = False  # animate() makes a clip from a still; else the renderer moves a camera over it
 
     @abstractmethod
-    def plan(self, seed: int) -> CameraPath:
-        """The camera path a scene records (the renderer ignores it while a generated clip plays)."""
+    def plan(self, seed: int, subject: Box | None = None, faces: tuple[Box, ...] = ()) -> CameraPath:
+        """The camera path a scene records (the renderer ignores it while a generated clip plays); with a
+        ``subject`` (fractions of the still), a path that moves towards it and keeps ``faces`` whole."""
 
     def animate(self, image: Path, *, seed: int, out_path: Path) -> Path:
         raise NotImplementedError(f"{type(self).__name__} cannot animate; ask can_animate first")

@@ -13,10 +13,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from models.errors import EngineFailed
 from models.hub import sha256_file
+from models.subject import SUBJECT_VERSION, Box, Subject, SubjectFinder
 from models.types import StillSpec, VoiceClip, Word
-from pipelines import frames
+from pipelines import frames, framing
 from pipelines.cache import Cache, key
 from pipelines.stages import Engines
 from pipelines.timeline import TimelineScene
@@ -29,6 +32,16 @@ TIMING_VERSION = 3  # bump when how words are timed changes, so cached timings a
 def scene_seed(short_seed: int, scene_id: str) -> int:
     """A scene's seed comes from its id, not its position: moving a scene keeps its look."""
     return int(key("scene-seed", short_seed, scene_id)[:8], 16)
+
+
+_FINDER: list[SubjectFinder] = []
+
+
+def default_finder() -> SubjectFinder:
+    """One subject finder per process (the face detector's interpreter loads once)."""
+    if not _FINDER:
+        _FINDER.append(SubjectFinder.default())
+    return _FINDER[0]
 
 
 def speak(engines: Engines, cache: Cache, voice: Voice, text: str, calls: dict) -> tuple[VoiceClip, str]:
@@ -86,16 +99,62 @@ def time_words(engines: Engines, cache: Cache, clip: VoiceClip, voice_key: str, 
     return tuple(Word(t, s, e) for t, s, e in json.loads(path.read_text(encoding="utf-8")))
 
 
-def _prepare_into(src: Path, platform: Platform, tmp: Path) -> Path:
-    return frames.prepare_still(src, platform, tmp)
+def _prepare_into(src: Path, platform: Platform, tmp: Path, crop: Box | None = None) -> Path:
+    return frames.prepare_still(src, platform, tmp, crop)
 
 
-def prepared_photo(cache: Cache, platform: Platform, src: Path, calls: dict) -> tuple[Path, str]:
-    """A creator's photo cover-cropped to the frame at the camera's margin (cached by the photo's bytes)."""
-    digest = key("prepare", frames.PREPARE_VERSION, frames.SOURCE_SCALE, platform.width, platform.height, sha256_file(src))
-    path, _, hit = cache.file("stills", digest, ".jpg", partial(_prepare_into, src, platform))
+def finder(engines: Engines) -> SubjectFinder:
+    return engines.subject if engines.subject is not None else default_finder()
+
+
+def subject_of(engines: Engines, cache: Cache, src: Path, calls: dict) -> Subject:
+    """Where a picture's subject is (its faces, else its salient region), cached by the picture's bytes."""
+    found = finder(engines)
+    digest = key("subject", SUBJECT_VERSION, found.engine, sha256_file(src))
+
+    def make(tmp: Path) -> None:
+        from PIL import Image, ImageOps
+
+        with Image.open(src) as opened:
+            im = ImageOps.exif_transpose(opened).convert("RGB")
+            im.thumbnail((640, 640))  # faces and saliency need no more; keeps detection in milliseconds
+            subject = found.find(np.asarray(im))
+        tmp.write_text(json.dumps(subject.to_dict()), encoding="utf-8")
+
+    path, _, hit = cache.file("subject", digest, ".json", make)
+    calls["cached" if hit else "calls"] += 1
+    return Subject.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def prepared_photo(cache: Cache, platform: Platform, src: Path, calls: dict, crop: Box | None = None,
+                   engines: Engines | None = None) -> tuple[Path, str]:
+    """A creator's photo cropped to the frame at the camera's margin (cached by the photo's bytes and the crop):
+    the timeline's ``crop``, or else the widest crop placed on the photo's subject."""
+    if crop is None and engines is not None:
+        subject = subject_of(engines, cache, src, calls)
+        with_size = frames.image_size(src)
+        crop = framing.crops(subject.box, subject.faces, *with_size, platform.width, platform.height, 1)[0]
+    box = None if crop is None else tuple(round(v, 4) for v in crop)
+    digest = key("prepare", frames.PREPARE_VERSION, frames.SOURCE_SCALE, platform.width, platform.height,
+                 sha256_file(src), box)
+    path, _, hit = cache.file("stills", digest, ".jpg", partial(_prepare_into, src, platform, crop=crop))
     calls["cached" if hit else "calls"] += 1
     return path, digest
+
+
+def photo_detail(src: Path, crop: Box | None, platform: Platform, name: str) -> str | None:
+    """A warning naming the photo when the part of it shown is much smaller than the frame (it is enlarged)."""
+    w, h = frames.image_size(src)
+    if crop is None and frames.needs_fill(w, h, platform.width, platform.height):
+        return None  # shown whole over a blurred fill: as sharp as the photo can be
+    cw = (crop[2] if crop else framing.widest(w, h, platform.width / platform.height)[0]) * w
+    if cw >= framing.SOFT_BELOW * platform.width:
+        return None
+    ch = cw * platform.height / platform.width
+    return (f"stills: {name} is small for this frame: the part shown is {cw:.0f}×{ch:.0f} pixels, "
+            f"enlarged {platform.width / cw:.1f}× to fill {platform.width}×{platform.height}, so it will look soft. "
+            f"Use a larger photo (at least {round(framing.SOFT_BELOW * platform.width)} pixels wide once cropped to "
+            f"{platform.aspect}).")
 
 
 def generated_still(engines: Engines, cache: Cache, platform: Platform, template: Template, prompt: str, seed: int,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from models.errors import EngineFailed, InvalidRequest, Remedy
 from models.hub import sha256_file
+from models.subject import INSTALL_HINT, Subject
 from models.types import Script, VoiceClip
-from pipelines import derive, media
+from pipelines import derive, frames, framing, media
 from pipelines.cache import Cache, key
 from pipelines.scripting import MAX_SCRIPT_CHARS, MAX_TOPIC_CHARS, clean_text, script_from_creator
 from pipelines.stages import Engines, Progress, ShortPlan, Stages
@@ -107,13 +108,14 @@ def plan_short(plan: ShortPlan, engines: Engines, cache: Cache, media_dir: Path,
 
     # 6. Visuals: the creator's photos matched to scenes, or a prompt and a seed per scene; a camera move each.
     visuals = stages.run("stills", 0.15, "choosing visuals", lambda c: _visuals(
-        engines, cache, plan, script, ids, media_dir, c), engine="creator-photos" if req.media else engines.names["stills"])
+        engines, cache, plan, script, ids, media_dir, c, warnings),
+        engine="creator-photos" if req.media else engines.names["stills"])
     scenes = []
-    for i, (draft, words, visual) in enumerate(zip(drafts, timed, visuals)):
+    for i, (draft, words, (visual, subject)) in enumerate(zip(drafts, timed, visuals)):
         seed = derive.scene_seed(req.seed, draft.id)
         seed += (i - seed) % 2  # alternate zooming in and out down the planned short
         motion = Motion("generated", seed=seed) if engines.motion.can_animate else Motion(
-            "camera", engines.motion.plan(seed))
+            "camera", engines.motion.plan(seed, subject.box, subject.faces) if subject else engines.motion.plan(seed))
         scenes.append(TimelineScene(draft.id, draft.text, visual, motion, lead=draft.lead, pause=draft.pause,
                                     transition="cut" if i == 0 else "fade", words=words))
 
@@ -174,13 +176,15 @@ def _speak_all(engines: Engines, cache: Cache, plan: ShortPlan, script: Script,
 
 
 def _visuals(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, ids: list[str], media_dir: Path,
-             calls: dict) -> list[Visual]:
+             calls: dict, warnings: list[str]) -> list[tuple[Visual, Subject | None]]:
+    """A visual per scene and, for a photo, its subject inside the crop shown (the camera moves towards it)."""
     photos = [Path(p) for p in plan.request.media]
     if not photos:
-        return [Visual("generated", s.visual_prompt[:MAX_PROMPT], derive.scene_seed(plan.request.seed, sid))
+        return [(Visual("generated", s.visual_prompt[:MAX_PROMPT], derive.scene_seed(plan.request.seed, sid)), None)
                 for s, sid in zip(script.scenes, ids)]
-    prepared = [derive.prepared_photo(cache, plan.platform, p, calls)[0] for p in photos]
-    order = match_photos(engines, prepared, [s.visual_prompt for s in script.scenes])
+    platform = plan.platform
+    prepared = [derive.prepared_photo(cache, platform, p, calls, engines=engines)[0] for p in photos]
+    order = spread(match_photos(engines, prepared, [s.visual_prompt for s in script.scenes]))
     media_dir.mkdir(parents=True, exist_ok=True)
     names = []
     for src in photos:  # the timeline names its photos inside its own folder, by content
@@ -189,7 +193,56 @@ def _visuals(engines: Engines, cache: Cache, plan: ShortPlan, script: Script, id
         if not dst.exists():
             shutil.copyfile(src, dst)
         names.append(f"{media_dir.name}/{dst.name}")
-    return [Visual("photo", s.visual_prompt[:MAX_PROMPT], path=names[k]) for s, k in zip(script.scenes, order)]
+    # each use of a photo is a different shot of its subject (consecutive uses overlap by IoU ≤ 0.6)
+    subjects = [derive.subject_of(engines, cache, p, calls) for p in photos]
+    shots = {k: iter(framing.crops(subjects[k].box, subjects[k].faces, *frames.image_size(photos[k]),
+                                   platform.width, platform.height, order.count(k))) for k in set(order)}
+    out, noted = [], set()
+    for s, k in zip(script.scenes, order):
+        crop = next(shots[k])
+        note = derive.photo_detail(photos[k], crop, platform, f"the photo {photos[k].name!r}")
+        if note and k not in noted:  # once per photo: its widest use is said
+            noted.add(k)
+            warnings.append(note)
+        subject = subjects[k]
+        out.append((Visual("photo", s.visual_prompt[:MAX_PROMPT], path=names[k], crop=crop),
+                    _subject_in(subject, crop) if crop is not None else None))
+    warnings.extend(n for n in framing_notes(engines, photos, subjects, platform) if n not in warnings)
+    return out
+
+
+def _subject_in(subject: Subject, crop: tuple[float, float, float, float]) -> Subject:
+    """The subject as fractions of the crop shown (faces the crop cuts are left out)."""
+    faces = tuple(framing.inside(crop, f) for f in subject.faces if framing.contains(crop, f, 0.01))
+    return Subject(framing.inside(crop, subject.box), faces, subject.engine)
+
+
+def framing_notes(engines: Engines, photos: list[Path], subjects: list[Subject], platform: Platform) -> list[str]:
+    """Said once when photos were framed without the face detector (it is missing, not failing)."""
+    if derive.finder(engines).faces is not None or not photos:
+        return []
+    return ["framing: the face detector is not installed, so photos were framed around their most eye-catching "
+            f"region instead of their faces. Install it with: {INSTALL_HINT}"]
+
+
+def spread(order: list[int]) -> list[int]:
+    """The same photos, rearranged so none shows in two scenes in a row while another could go there."""
+    out = list(order)
+
+    def clash(i: int) -> bool:
+        return (i > 0 and out[i] == out[i - 1]) or (i + 1 < len(out) and out[i] == out[i + 1])
+
+    for j in range(1, len(out)):
+        if out[j] != out[j - 1]:
+            continue
+        for m in range(j + 1, len(out)):
+            if out[m] == out[j]:
+                continue
+            out[j], out[m] = out[m], out[j]
+            if not clash(j) and not clash(m):
+                break
+            out[j], out[m] = out[m], out[j]
+    return out
 
 
 def _copy_track(src: Path | None, media_dir: Path) -> str | None:

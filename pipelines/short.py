@@ -20,7 +20,7 @@ from typing import Any
 from models.errors import InvalidMedia, InvalidRequest, Remedy
 from models.hub import sha256_file
 from models.types import Word
-from pipelines import audio, captions, derive, media, render
+from pipelines import audio, captions, derive, framing, media, render
 from pipelines.cache import Cache, key
 from pipelines.plan import MAX_PHOTOS, Planned, check_inputs, plan_short
 from pipelines.post import post_document
@@ -131,13 +131,18 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     #    photos' authors and licences kept in ``credits``, by scene id).
     credits: dict[str, dict] = {}
     visuals = stages.run("stills", 0.08, "preparing visuals", lambda c: [
-        derive.prepared_photo(cache, platform, photos[s.id], c) if s.visual.kind == "photo" else
+        derive.prepared_photo(cache, platform, photos[s.id], c, s.visual.crop, engines) if s.visual.kind == "photo" else
         derive.clip_still(cache, platform, photos[s.id], s.visual.clip_in, c) if s.visual.kind == "clip" else
         derive.generated_still(engines, cache, platform, template, s.visual.prompt, s.visual.seed, c, scene=s.id,
                                warnings=warnings, credits=credits)
         for s in timeline.scenes], engine=" + ".join(sorted({_VISUAL_ENGINE.get(s.visual.kind) or engines.names["stills"]
                                                               for s in timeline.scenes})))
     images = [path for path, _ in visuals]
+    for n, s in enumerate(timeline.scenes):  # a photo enlarged past what the frame needs looks soft: say which
+        if s.visual.kind == "photo" and planned is None:  # (a planned short said so, naming the creator's file)
+            note = derive.photo_detail(photos[s.id], s.visual.crop, platform, f"the photo in scene {n + 1}")
+            if note and note not in warnings:
+                warnings.append(note)
     names = [photos[s.id].name if s.visual.is_file else f"generated: {s.visual.prompt}"[:120]
              for s in timeline.scenes]
     scoring = stages.run("scoring", 0.02, "scoring visuals", lambda _c: _score(
@@ -166,6 +171,11 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
     all_cues = [c for sc in scenes for c in captions.shifted(captions.build_cues(sc.words, platform, template, font),
                                                             sc.start)]
     captions.write_srt(staging / "captions.srt", all_cues)
+    shrunk = list(dict.fromkeys(c.text for c in all_cues if c.scale < 1))
+    if shrunk:
+        warnings.append(f"captions: {len(shrunk)} word{'s were' if len(shrunk) > 1 else ' was'} too wide for the "
+                        f"safe zone at the template's size and shrunk to fit: {', '.join(shrunk[:8])}"
+                        f"{' …' if len(shrunk) > 8 else ''}.")
     captions.write_vtt(staging / "captions.vtt", all_cues)
     hook_end = min(max(scenes[0].duration, 2.0), 4.0)
 
@@ -178,11 +188,11 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
         f_scenes = scenes
         if (f.width, f.height) != (platform.width, platform.height):
             f_visuals = stages.run("stills", 0.0, f"fitting visuals to {f.aspect}", partial(
-                _fit_visuals, cache, f, timeline, photos, visuals))
+                _fit_visuals, cache, f, timeline, photos, visuals, engines))
             f_scenes = [replace(sc, image=img, image_key=img_key) for sc, (img, img_key) in zip(scenes, f_visuals)]
         outputs[f.aspect] = stages.run("render", share, f"rendering {f.aspect} video", partial(
             _render_format, f, template, font, timeline, f_scenes, hook_end, encode_options, cache, mix.path, total,
-            staging, best, stages, share))
+            staging, best, stages, share, engines))
     first = outputs[shown[0].aspect]
     render_records = [r for r in stages.records if r.stage == "render"]
     stats = render.RenderStats(
@@ -260,10 +270,10 @@ class _FormatOut:
 
 
 def _fit_visuals(cache: Cache, f: Platform, timeline: Timeline, files: dict[str, Path],
-                 visuals: list[tuple[Path, str]], calls: dict) -> list[tuple[Path, str]]:
-    """Each scene's visual fitted to another format's frame: photos and clips from their source, generated stills
-    from the still itself (the same picture in every format, never generated again)."""
-    return [derive.prepared_photo(cache, f, files[sc.id], calls) if sc.visual.kind == "photo" else
+                 visuals: list[tuple[Path, str]], engines: Engines, calls: dict) -> list[tuple[Path, str]]:
+    """Each scene's visual fitted to another format's frame: photos and clips from their source (photos cropped
+    around their subject), generated stills from the still itself (the same picture in every format)."""
+    return [derive.prepared_photo(cache, f, files[sc.id], calls, engines=engines) if sc.visual.kind == "photo" else
             derive.clip_still(cache, f, files[sc.id], sc.visual.clip_in, calls) if sc.visual.kind == "clip" else
             derive.refit(cache, f, path, still_key, calls)
             for sc, (path, still_key) in zip(timeline.scenes, visuals)]
@@ -271,25 +281,37 @@ def _fit_visuals(cache: Cache, f: Platform, timeline: Timeline, files: dict[str,
 
 def _render_format(f: Platform, template, font: str, timeline: Timeline, scenes: list[Scene], hook_end: float,
                    options: EncodeOptions, cache: Cache, soundtrack: Path, total: float, staging: Path, best: int,
-                   stages: Stages, share: float, _calls: dict) -> _FormatOut:
-    """One feed format's video and thumbnail: captions and the hook laid out inside ``f``'s safe zone."""
+                   stages: Stages, share: float, engines: Engines, calls: dict) -> _FormatOut:
+    """One feed format's video and thumbnail: captions and the hook laid out inside ``f``'s safe zone, off faces,
+    and the hook standing in for the captions that would repeat it."""
+    template = captions.for_frame(template, f)
     scene_cues = [captions.build_cues(sc.words, f, template, font) for sc in scenes]
     header = captions.ass_header(f, template, font)
+    shifted = [c for sc, cues in zip(scenes, scene_cues) for c in captions.shifted(cues, sc.start)]
+    hook_end, hidden = captions.hook_cover(timeline.hook, shifted, hook_end)
+    firsts = [0]
+    for cues in scene_cues:
+        firsts.append(firsts[-1] + len(cues))
+    rows = captions.hook_lines(timeline.hook, f, template, font) if timeline.hook.strip() else 0
+    beside = any(c.start < hook_end for k, c in enumerate(shifted) if k not in hidden)  # captions under the hook
+    places = [captions.place_text(_faces_on_frame(engines, cache, sc, calls), f, template,
+                                  rows if sc.start < hook_end else 0, beside) for sc in scenes]
 
     def events_for(scene: Scene, begin: int, end: int) -> list[str]:
         shift = begin / scene.fps  # the segment's own clock starts at its first frame
         seg_start, seg_end = scene.start + shift, scene.start + end / scene.fps
-        local = captions.cue_events([c for c in scene_cues[scene.index] if c.end > shift and c.start < end / scene.fps],
-                                    template, timeline.caption_style, shift)
+        cues = [c for k, c in enumerate(scene_cues[scene.index])
+                if c.end > shift and c.start < end / scene.fps and firsts[scene.index] + k not in hidden]
+        local = captions.cue_events(cues, template, timeline.caption_style, shift, places[scene.index])
         over_hook = seg_start < hook_end and seg_end > 0
-        return (captions.hook_events(timeline.hook, -seg_start, hook_end - seg_start, f, template, font)
-                if over_hook else []) + local
+        return (captions.hook_events(timeline.hook, -seg_start, hook_end - seg_start, f, template, font,
+                                     places[scene.index]) if over_hook else []) + local
 
     work = staging.parent
-    shifted = [c for sc, cues in zip(scenes, scene_cues) for c in captions.shifted(cues, sc.start)]
     captions.write_ass(work / f"captions{f.suffix}.ass", header,  # the whole short's subtitles, for reference
-                       captions.hook_events(timeline.hook, 0.0, hook_end, f, template, font)
-                       + captions.cue_events(shifted, template, timeline.caption_style))
+                       captions.hook_events(timeline.hook, 0.0, hook_end, f, template, font, places[0])
+                       + captions.cue_events([c for k, c in enumerate(shifted) if k not in hidden], template,
+                                             timeline.caption_style))
     video = f"short{f.suffix}.mp4"
     segments = render.plan_segments(scenes, header, events_for, f, options)
     done = stages.done
@@ -298,9 +320,16 @@ def _render_format(f: Platform, template, font: str, timeline: Timeline, scenes:
                                                                 f"{f.aspect}: {x:.0%} of new frames"))
     thumb = f"thumbnail{f.suffix}.jpg"
     thumb_ass = captions.write_ass(work / f"thumbnail{f.suffix}.ass", header,
-                                   captions.hook_events(timeline.hook, 0.0, 1.0, f, template, font))
+                                   captions.hook_events(timeline.hook, 0.0, 1.0, f, template, font, places[best]))
     render.thumbnail(scenes[best].image, thumb_ass, f, staging / thumb)
     return _FormatOut(f, video, thumb, stats)
+
+
+def _faces_on_frame(engines: Engines, cache: Cache, scene: Scene, calls: dict) -> tuple:
+    """Where the scene's faces are on the frame over its camera move (none for a clip the camera does not move
+    over: its first frame stands in)."""
+    faces = derive.subject_of(engines, cache, scene.image, calls).faces
+    return framing.faces_on_frame(faces, scene.camera).boxes if faces else ()
 
 
 def _render_video(segments: list[render.Segment], scenes: list[Scene], platform: Platform, header: str,

@@ -26,6 +26,7 @@ class Engines:
     names: dict[str, str] = field(default_factory=dict)
     timing: Any = None  # None: use the voice engine's own word events
     warnings: tuple[str, ...] = ()  # fallbacks decided when the engines were chosen
+    subject: Any = None  # models.subject.SubjectFinder (faces, else saliency); None: the process's default
     # stage → (name, engine) run for one item the chosen engine failed on (a stock search that found nothing), with a
     # warning; none under --strict
     fallbacks: dict[str, tuple[str, Any]] = field(default_factory=dict)

@@ -41,6 +41,8 @@ class Visual:
     asset: str | None = None  # in the hosted studio: an asset id, resolved to a file before rendering
     clip_in: float = 0.0
     clip_out: float | None = None
+    crop: tuple[float, float, float, float] | None = None  # photo: the part shown (x, y, w, h, fractions); None:
+    # the widest crop around the photo's subject
 
     @property
     def is_file(self) -> bool:
@@ -268,6 +270,8 @@ def _scene_dict(s: TimelineScene) -> dict:
         visual.update({"path": s.visual.path} if s.visual.path is not None else {"asset": s.visual.asset})
         if s.visual.kind == "clip":
             visual.update({"in": s.visual.clip_in, "out": s.visual.clip_out})
+        if s.visual.kind == "photo" and s.visual.crop is not None:
+            visual["crop"] = [round(v, 4) for v in s.visual.crop]
         if s.visual.prompt:
             visual["prompt"] = s.visual.prompt
     motion: dict[str, Any] = {"kind": s.motion.kind}
@@ -286,7 +290,7 @@ def _scene(d: dict) -> TimelineScene:
     v, m = d["visual"], d["motion"]
     # the schema's "integer" admits 1.0: seeds are made ints here, once
     visual = Visual(v["kind"], v.get("prompt", ""), int(v.get("seed", 0)), v.get("path"), v.get("asset"),
-                    v.get("in", 0.0), v.get("out"))
+                    v.get("in", 0.0), v.get("out"), tuple(v["crop"]) if v.get("crop") else None)
     camera = None
     if m["kind"] == "camera":
         camera = CameraPath(m["zoom_start"], m["zoom_end"], tuple(m["center_start"]), tuple(m["center_end"]))
@@ -361,6 +365,11 @@ def check_timeline(t: Timeline) -> None:
         if s.visual.kind == "clip" and s.visual.clip_out is not None and s.visual.clip_out <= s.visual.clip_in:
             raise InvalidRequest(f"Timeline field {where}.visual.out: the clip must end after it starts "
                                  f"({s.visual.clip_in:g} s).")
+        crop = s.visual.crop
+        if crop is not None and (min(crop) < 0 or crop[2] <= 0.01 or crop[3] <= 0.01 or crop[0] + crop[2] > 1.0001
+                                 or crop[1] + crop[3] > 1.0001):
+            raise InvalidRequest(f"Timeline field {where}.visual.crop: {list(crop)} is not a part of the photo.",
+                                 "Give [x, y, w, h] as fractions, with x + w and y + h at most 1.")
         for k, w in enumerate(s.words):
             if not 0 <= w.start <= w.end:
                 raise InvalidRequest(f"Timeline field {where}.words[{k}]: start must be ≥ 0 and not after end.")

@@ -62,6 +62,7 @@ class Template:
     version: int = 1
     caption_position: str = "bottom"  # bottom | middle of the platform's safe zone (pipelines.captions)
     caption_animation: str = "karaoke"  # karaoke | pop | none (static)
+    uppercase: bool = False  # captions and hook in capitals (Latin, Greek, Cyrillic; other scripts unchanged)
 
     @property
     def caption_style(self) -> str:

