@@ -65,3 +65,9 @@ class EngineFailed(StudioError):
 
 class RenderFailed(StudioError):
     code = "render_failed"
+
+
+class Cancelled(StudioError):
+    """The work was stopped from outside (Ctrl-C reaches ffmpeg too), not a failure of the short's inputs."""
+
+    code = "cancelled"

@@ -6,10 +6,11 @@ import functools
 import json
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
-from models.errors import EngineUnavailable, RenderFailed
+from models.errors import Cancelled, EngineUnavailable, RenderFailed
 
 _HINT = "Install it with: sudo apt-get install ffmpeg"
 
@@ -26,15 +27,30 @@ def run(args: list[str], *, cwd: Path | None = None, what: str = "ffmpeg") -> su
     cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", *args]
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
+        if interrupted(proc.returncode):
+            raise cancelled(what)
         tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
         raise RenderFailed(f"{what} failed (exit {proc.returncode}): {tail}")
     return proc
+
+
+def interrupted(returncode: int) -> bool:
+    """Whether ffmpeg was stopped rather than failed. Ctrl-C reaches every process of the terminal's foreground
+    group, so ffmpeg is stopped with the studio: it exits 255 (its exit code after a signal, said only at the info
+    log level) or, like ffprobe, dies of SIGINT. Reporting that as an encode error would blame the short."""
+    return returncode in (255, -signal.SIGINT)
+
+
+def cancelled(what: str) -> Cancelled:
+    return Cancelled(f"{what} was stopped (Ctrl-C or a signal) before it finished.", "Run the command again.")
 
 
 def probe(path: Path) -> dict:
     cmd = [binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
+        if interrupted(proc.returncode):
+            raise cancelled("ffprobe")
         raise RenderFailed(f"ffprobe could not read {Path(path).name}: {proc.stderr.strip()[-300:]}")
     return json.loads(proc.stdout)
 

@@ -129,11 +129,12 @@ def render_segments(segments: list[Segment], scenes: list[Scene], platform: Plat
                 before.release()
         return {"frames": seg.frames}
 
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="segment")
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="segment") as pool:
-            results = list(pool.map(lambda seg: cache.file("segments", seg.digest, ".mp4", partial(make, seg)),
-                                    segments))
-    finally:
+        results = list(pool.map(lambda seg: cache.file("segments", seg.digest, ".mp4", partial(make, seg)),
+                                segments))
+    finally:  # on Ctrl-C or a failure, segments not started yet are dropped, not encoded before the error is seen
+        pool.shutdown(wait=True, cancel_futures=True)
         for src in sources.values():
             src.close()
     encoded = [seg for seg, (_, _, hit) in zip(segments, results) if not hit]
@@ -175,6 +176,8 @@ def _encode(pixels, seg: Segment, platform: Platform, header: str, options: Enco
         code = proc.wait()
         ass.unlink(missing_ok=True)
     if code != 0:
+        if ffmpeg.interrupted(code):
+            raise ffmpeg.cancelled("ffmpeg")
         raise RenderFailed(f"ffmpeg could not encode a segment of the short: {err.strip()[-500:]}")
 
 
