@@ -38,15 +38,16 @@ _VISUAL_ENGINE = {"photo": "creator-photos", "clip": "creator-clips"}
 
 
 def make_short(plan: ShortPlan, engines: Engines, *, out_dir: Path, cache_dir: Path,
-               encode_options: EncodeOptions = EncodeOptions(), on_progress: Progress | None = None) -> ShortResult:
-    """Plan the short, then render it; on any failure a folder this call created is removed."""
+               encode_options: EncodeOptions = EncodeOptions(), on_progress: Progress | None = None,
+               keep_work: bool = False) -> ShortResult:
+    """Plan the short, then render it; on any failure (Ctrl-C included) a folder this call created is removed."""
     out_dir = Path(out_dir)
     created = not out_dir.exists()
     try:
         planned = plan_short(plan, engines, Cache(cache_dir), out_dir / "media", on_progress, PLAN_SHARE)
         return render_timeline(planned.timeline, plan.presets, engines, base=out_dir, out_dir=out_dir,
                                cache_dir=cache_dir, encode_options=encode_options, on_progress=on_progress,
-                               safety=plan.request.safety, planned=planned)
+                               safety=plan.request.safety, planned=planned, keep_work=keep_work)
     except BaseException:
         if created:
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -56,12 +57,38 @@ def make_short(plan: ShortPlan, engines: Engines, *, out_dir: Path, cache_dir: P
 def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, base: Path | None, out_dir: Path,
                     cache_dir: Path, encode_options: EncodeOptions = EncodeOptions(),
                     on_progress: Progress | None = None, safety: str = "block", planned: Planned | None = None,
-                    assets: dict[str, Path] | None = None, formats: tuple[Platform, ...] = ()) -> ShortResult:
+                    assets: dict[str, Path] | None = None, formats: tuple[Platform, ...] = (),
+                    keep_work: bool = False) -> ShortResult:
     """Render a timeline into ``out_dir``. Photos are named relative to ``base`` (the timeline's folder), or by
     asset id through ``assets``. ``formats``: the platform preset in each feed format to export (default: its own
     9:16 frame), each as ``short{suffix}.mp4`` and ``thumbnail{suffix}.jpg``. Files already in ``out_dir`` are
-    replaced only once everything succeeded."""
-    out_dir = Path(out_dir)
+    replaced only once everything succeeded. ``out_dir/.work`` holds scratch files only (the content cache keeps
+    what a re-render reuses): it is removed afterwards, failed or not, unless ``keep_work`` (for debugging)."""
+    staged: list[Path] = []  # this render's staging folder, once made
+    try:
+        return _render_into(timeline, presets, engines, base=base, out_dir=Path(out_dir), cache_dir=cache_dir,
+                            encode_options=encode_options, on_progress=on_progress, safety=safety, planned=planned,
+                            assets=assets, formats=formats, staged=staged)
+    finally:
+        if not keep_work:
+            _drop_scratch(Path(out_dir) / ".work", staged)
+
+
+def _drop_scratch(work: Path, staged: list[Path]) -> None:
+    """Remove this render's staging folder, then ``.work`` itself unless another render into the same folder is
+    still working in it (that one removes it when it ends)."""
+    if not staged or work.is_symlink():
+        return  # refused before it wrote anything (a .work that is a link is never followed)
+    for path in staged:
+        shutil.rmtree(path, ignore_errors=True)
+    if not any(work.glob("next-*")):
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _render_into(timeline: Timeline, presets: Presets, engines: Engines, *, base: Path | None, out_dir: Path,
+                 cache_dir: Path, encode_options: EncodeOptions, on_progress: Progress | None, safety: str,
+                 planned: Planned | None, assets: dict[str, Path] | None, formats: tuple[Platform, ...],
+                 staged: list[Path]) -> ShortResult:
     platform, template, lang = presets.platform, presets.template, presets.language
     start = PLAN_SHARE if planned else 0.0
     stages = Stages(engines.names, on_progress, start, 1.0 - start)
@@ -98,6 +125,7 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
         if time.time() - old.stat().st_mtime > 3600:
             shutil.rmtree(old, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix="next-", dir=work))  # two renders into one folder never share it
+    staged.append(staging)
 
     words_said = sum(len(sc.text.split()) for sc in timeline.scenes)
     if words_said / FASTEST_WPM * 60 > platform.max_seconds:  # too long at any speaking rate: say so before speaking
@@ -245,7 +273,8 @@ def render_timeline(timeline: Timeline, presets: Presets, engines: Engines, *, b
 
     # 11. Publish: every file moves into place only now, so a failed render leaves the last one intact; files of a
     # format this render did not make are removed, so the folder never mixes an old edit with a new one.
-    # (A failure before this point leaves a next-* folder in .work; the next render into this folder sweeps it.)
+    # (A failure before this point kept with keep_work leaves a next-* folder in .work; a render an hour later
+    # into this folder sweeps it.)
     made = [name for o in outputs.values() for name in (o.video, o.thumbnail)]
     names_out = [*made, "captions.srt", "captions.vtt", "post.json", "report.json", "timeline.json"]
     for name in names_out:
@@ -481,4 +510,3 @@ def _request_summary(planned: Planned) -> dict:
     return {"platform": t.platform, "template": t.template, "voice": t.voice, "language": t.language,
             "profile": t.profile, "seed": t.seed, "from": "topic" if planned.topic else "script",
             "photos": sum(1 for s in t.scenes if s.visual.kind == "photo")}
-

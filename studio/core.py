@@ -7,6 +7,7 @@ keeps one model manager, so weights loaded for one short are reused by the next.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -63,14 +64,16 @@ class Studio:
                               parse_overrides(request.models), strict=request.strict,
                               voice_sample=request.voice_sample, seed=request.seed)
 
-    def make(self, request: ShortRequest, *, out_dir: Path | str | None = None,
+    def make(self, request: ShortRequest, *, out_dir: Path | str | None = None, keep_work: bool = False,
              on_progress: Callable[[float, str, str], None] | None = None) -> ShortResult:
+        """``keep_work``: keep the output folder's ``.work/`` scratch files (mix, subtitles) for debugging."""
         plan = self.plan(request)
-        choice = self.engines(request, plan)
         out = Path(out_dir) if out_dir else self.settings.outputs_dir / _folder_name(request)
+        check_out_dir(out)
+        choice = self.engines(request, plan)
         return make_short(plan, choice.engines, out_dir=out, cache_dir=self.settings.cache_dir,
                           encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
-                          on_progress=on_progress)
+                          on_progress=on_progress, keep_work=keep_work)
 
 
     def presets(self, timeline: Timeline) -> Presets:
@@ -87,11 +90,12 @@ class Studio:
     def render(self, timeline: Timeline | Path | str, *, out_dir: Path | str | None = None, profile: str | None = None,
                models: tuple[str, ...] = (), strict: bool = False, safety: str = "block",
                formats: tuple[str, ...] = ("9:16",), assets: dict[str, Path] | None = None,
-               on_progress: Callable[[float, str, str], None] | None = None) -> ShortResult:
+               on_progress: Callable[[float, str, str], None] | None = None, keep_work: bool = False) -> ShortResult:
         """Render a timeline (a ``Timeline`` or the path of a ``timeline.json``). Photos are named relative to
         the timeline's folder (or by asset id through ``assets``); the files go to ``out_dir`` (default: that
         folder, replacing the last render only once the new one has succeeded). Only what changed since any
-        earlier render is made again. ``formats``: feed formats to export ("9:16", "1:1", "4:5", "16:9")."""
+        earlier render is made again. ``formats``: feed formats to export ("9:16", "1:1", "4:5", "16:9").
+        ``keep_work``: keep the ``.work/`` scratch files, as ``make``."""
         base: Path | None = None
         if not isinstance(timeline, Timeline):
             base = Path(timeline).resolve().parent
@@ -100,6 +104,7 @@ class Studio:
             raise InvalidRequest("Say where the short goes: out_dir (a Timeline object has no folder of its own).")
         out = Path(out_dir) if out_dir is not None else base
         assert out is not None  # noqa: S101 - checked just above
+        check_out_dir(out)
         if safety not in SAFETY_MODES:
             raise InvalidRequest(f"Unknown safety mode {safety!r}.", f"Choose one of: {', '.join(SAFETY_MODES)}.")
         formats = self.settings.parse_formats(formats)
@@ -111,7 +116,8 @@ class Studio:
         return render_timeline(timeline, presets, choice.engines, base=base or out, out_dir=out,
                                cache_dir=self.settings.cache_dir,
                                encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
-                               on_progress=on_progress, safety=safety, formats=variants, assets=assets)
+                               on_progress=on_progress, safety=safety, formats=variants, assets=assets,
+                               keep_work=keep_work)
 
 
     def voice_preview(self, preset: str, language: str = "en", profile: str = "auto") -> VoicePreview:
@@ -209,6 +215,22 @@ def on_zero_gpu(fn: Callable, seconds: int = 300) -> Callable:
     except ImportError:
         return fn
     return spaces.GPU(duration=seconds)(fn)
+
+
+def check_out_dir(path: Path | str) -> None:
+    """Refuse an output folder the short cannot be written to, before any work (nothing is created here): the
+    nearest part of the path that exists must be a folder this process may write into."""
+    path = Path(path)
+    found = path
+    while not found.exists() and found.parent != found:
+        found = found.parent
+    if not found.is_dir():
+        where = "it is a file" if found == path else f"{found} is a file"
+        raise InvalidRequest(f"{path} cannot be the short's folder: {where}.", "Choose a folder.")
+    if not os.access(found, os.W_OK | os.X_OK):
+        where = "it is" if found == path else f"{found} is"
+        raise InvalidRequest(f"{path} cannot be the short's folder: {where} not writable here.",
+                             "Choose a folder you can write to.")
 
 
 def _folder_name(request: ShortRequest) -> str:

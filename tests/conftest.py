@@ -32,7 +32,7 @@ def topic_short(studio, tmp_path_factory):
     """One offline short from a topic, shared by the tests that inspect its output."""
     out = tmp_path_factory.mktemp("topic-short")
     return studio.make(ShortRequest(topic="5 habits that changed my mornings", duration=12, seed=3, profile="offline"),
-                       out_dir=out)
+                       out_dir=out, keep_work=True)  # tests read its mix and subtitles in .work
 
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # no test may reach the Hub: weights come from tiny local models

@@ -20,7 +20,7 @@ CASES = {
 def test_caption_pixels_stay_inside_the_safe_zone(studio, tmp_path, language):
     text, platform = CASES[language]
     result = studio.make(ShortRequest(script=text, duration=None, platform=platform, language=language),
-                         out_dir=tmp_path / "out")
+                         out_dir=tmp_path / "out", keep_work=True)
     assert result.report["ok"]
     left, top, right, bottom = safe_box(studio.settings.platform(platform))
     ass = result.out_dir / ".work" / "captions.ass"

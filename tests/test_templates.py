@@ -94,7 +94,7 @@ def test_a_template_font_draws_the_captions(tmp_path):
     shutil.copytree(CONFIGS, configs, ignore=shutil.ignore_patterns("templates"), dirs_exist_ok=True)
     studio = Studio(Settings(home=tmp_path / "home", configs=configs))
     result = studio.make(ShortRequest(script="Monospaced words.", template="mono", profile="offline"),
-                         out_dir=tmp_path / "out")
+                         out_dir=tmp_path / "out", keep_work=True)
     assert result.report["ok"], {k: v for k, v in result.report["checks"].items() if not v["ok"]}
     assert "Style: Caption,DejaVu Sans Mono," in (result.out_dir / ".work" / "captions.ass").read_text()
 
