@@ -116,8 +116,12 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
     if unpulled:
         order = sorted(unpulled, key=STAGE_ORDER.index)
         ran = ", ".join(f"{stage} ({unpulled[stage]})" for stage in order)
+        # a language with no Piper voice in the presets has no use for the profile's voices (English ones): name the
+        # stages, so a Spanish short is not sent to fetch them
+        only = "" if voice.piper_voice or spec["voice"]["engine"] != "piper" else "".join(
+            f" --stage {stage}" for stage in order)
         warnings.insert(0, f"The {name} profile's weights for {', '.join(order)} are not downloaded, so these ran "
-                           f"instead: {ran}. Fetch them with: studio models pull {name}")
+                           f"instead: {ran}. Fetch them with: studio models pull {name}{only}")
     if getattr(objects["voice"], "needs_timing", False) and objects["timing"].uses_voice_events:
         message = (f"voice: {names['voice']} reports no word timings and no timing model for {language!r} is "
                    f"installed, so espeak-ng spoke (it times its own words, so the captions stay in sync).")

