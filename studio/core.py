@@ -62,7 +62,22 @@ class Studio:
         plan = plan or self.plan(request)
         return choose_engines(self.settings, self.models, request.profile, plan.voice, request.language,
                               parse_overrides(request.models), strict=request.strict,
-                              voice_sample=request.voice_sample, seed=request.seed)
+                              voice_sample=request.voice_sample, seed=request.seed, unused=unused_stages(request))
+
+    def outline(self, request: ShortRequest) -> tuple[str, ...] | None:
+        """For a topic whose script would come from the offline rule writer (no language model on this machine):
+        the scenes it would write, one line each, for the creator to edit into a script. None when a model writes
+        the script (or the request has a script already)."""
+        if request.script.strip() or not request.topic.strip():
+            return None
+        plan = self.plan(request)
+        choice = self.engines(request, plan)
+        if choice.engines.names["script"] != "rules":
+            return None
+        words = int((plan.request.duration or 30) * plan.voice.rate_wpm / 60 * 0.85)
+        script = choice.engines.script.write(request.topic.strip(), language=request.language, target_words=words,
+                                             seed=request.seed)
+        return tuple(s.text for s in script.scenes)
 
     def make(self, request: ShortRequest, *, out_dir: Path | str | None = None, keep_work: bool = False,
              on_progress: Callable[[float, str, str], None] | None = None) -> ShortResult:
@@ -111,7 +126,8 @@ class Studio:
         presets = self.presets(timeline)
         variants = tuple(self.settings.platform(timeline.platform, f) for f in formats)
         choice = choose_engines(self.settings, self.models, profile or timeline.profile, presets.voice,
-                                timeline.language, parse_overrides(models), strict=strict, seed=timeline.seed)
+                                timeline.language, parse_overrides(models), strict=strict, seed=timeline.seed,
+                                unused=unused_stages(timeline=timeline))
         out.mkdir(parents=True, exist_ok=True)
         return render_timeline(timeline, presets, choice.engines, base=base or out, out_dir=out,
                                cache_dir=self.settings.cache_dir,
@@ -215,6 +231,22 @@ def on_zero_gpu(fn: Callable, seconds: int = 300) -> Callable:
     except ImportError:
         return fn
     return spaces.GPU(duration=seconds)(fn)
+
+
+def unused_stages(request: ShortRequest | None = None, timeline: Timeline | None = None) -> frozenset[str]:
+    """Stages a short does not run: the script when the creator wrote it (a render never writes one), the stills
+    when every scene shows the creator's own photo or clip."""
+    unused = set()
+    if request is not None:
+        if request.script.strip():
+            unused.add("script")
+        if request.media:  # every scene is one of the creator's photos (reused when there are fewer)
+            unused.add("stills")
+    if timeline is not None:
+        unused.add("script")
+        if timeline.scenes and all(s.visual.kind in ("photo", "clip") for s in timeline.scenes):
+            unused.add("stills")
+    return frozenset(unused)
 
 
 def check_out_dir(path: Path | str) -> None:

@@ -61,7 +61,9 @@ class EngineChoice:
 
 def choose_engines(settings: Settings, manager: ModelManager, profile: str, voice: Voice, language: str,
                    overrides: dict[str, str] | None = None, strict: bool = False, voice_sample=None,
-                   seed: int = 0) -> EngineChoice:
+                   seed: int = 0, unused: frozenset[str] = frozenset()) -> EngineChoice:
+    """``unused``: stages this short does not run (the creator's own script, a photo for every scene); their
+    engines are still made, but a fallback in them is not worth a warning."""
     name = resolve_profile(profile)
     spec = settings.profile(name)
     offline = settings.profile(OFFLINE)
@@ -94,7 +96,9 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
                 raise
             fallback = offline[stage]["engine"]
             remedy = exc.remedy
-            if remedy is not None and remedy.action == "pull_weights" and remedy.profile == name:
+            if stage in unused:  # nothing to say about a stage this short does not run
+                pass
+            elif remedy is not None and remedy.action == "pull_weights" and remedy.profile == name:
                 unpulled[stage] = fallback  # said once for all such stages, below
             else:
                 warnings.append(f"{stage}: {exc.message} Using the offline engine ({fallback}) instead. "
@@ -109,6 +113,8 @@ def choose_engines(settings: Settings, manager: ModelManager, profile: str, voic
             remedy = note.remedy
             if strict:
                 raise note
+            if stage in unused:
+                continue
             if remedy is not None and remedy.action == "pull_weights" and remedy.profile == name:
                 unpulled[stage] = note.message.split("; ", 1)[-1].removesuffix(" stood in.")
             else:
