@@ -4,6 +4,8 @@ an error (models.errors.Remedy), never which flag or box does it."""
 
 from __future__ import annotations
 
+import re
+
 from models.errors import Remedy, StudioError
 
 CLI_FLAGS = {"voice_consent": "--consent", "script": "--script FILE", "duration": "--duration SECONDS",
@@ -48,17 +50,38 @@ def print_for_cli(console, exc: StudioError) -> None:
 def for_ui(exc: StudioError) -> str:
     r = exc.remedy
     if r is None:
-        return exc.hint
+        return ui_words(exc.hint)
     if r.action == "accept_licence":
         return f"{exc.hint} Whoever runs the studio can accept it in the Models tab.".strip()
     if r.action == "pull_voice":
-        return f"This voice is not downloaded yet. Whoever runs the studio can fetch it with `{pull_command(r)}`."
+        return "This voice is not downloaded yet. Whoever runs the studio can download it in the Models tab."
     if r.action == "pull_weights":
-        return (f"This machine does not have the {r.stage or 'model'} weights yet. Whoever runs the studio can fetch "
-                f"them with `{pull_command(r)}`.")
+        return (f"This machine does not have the {r.stage or 'model'} weights yet. Whoever runs the studio can "
+                "download them in the Models tab.")
     words = UI_LABELS.get(r.field or "", f"change {r.field}")
     value = f" {r.value}" if r.value not in (None, True) and r.field == "safety" else ""
-    return f"{exc.hint} To fix it, {words}{value}.".strip()
+    return f"{ui_words(exc.hint)} To fix it, {words}{value}.".strip()
+
+
+# Texts made before the edge (warnings in report.json, hints of errors without a remedy) name the CLI's commands
+# and flags; the UI says which of its own controls does the same.
+_UI_PHRASES = (
+    (re.compile(r"(?:Fetch|Download) (them|it|a timing model|the weights) with:? `?studio models pull(?:-voice)?[^`\n]*`?\.?"),
+     r"Download \1 in the Models tab."),
+    (re.compile(r"`?studio models (?:pull|pull-voice|accept)\b[^`\n.]*`?"), "the Models tab"),
+    (re.compile(r"--model ('[^'\n]*') is not"), r"The 'Model per stage' line \1 is not"),
+    (re.compile(r"--model\b"), "'Model per stage'"),
+    (re.compile(r"--strict\b"), "the Strict box"),
+    (re.compile(r"--consent\b"), "the consent box"),
+    (re.compile(r"--script(?: FILE)?\b"), "the script box"),
+)
+
+
+def ui_words(text: str) -> str:
+    """``text`` with the CLI's commands and flags replaced by the UI's own words."""
+    for pattern, words in _UI_PHRASES:
+        text = pattern.sub(words, text)
+    return text
 
 
 def for_api(exc: StudioError) -> dict:
