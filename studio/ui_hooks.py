@@ -46,6 +46,7 @@ class ShortView:
     stages: list[list] = field(default_factory=list)  # [stage, engine, seconds]
     checks: str = ""
     warnings: tuple[str, ...] = ()
+    post: dict = field(default_factory=dict)  # post.json: the post text per platform
 
 
 class UiHooks:
@@ -189,17 +190,27 @@ class UiHooks:
         with h.db.session() as db:
             short = owned(db, Short, short_id, who.owner, "short")
             files, title, warnings = dict(short.files), short.title, tuple(short.warnings.get("items", []))
-        report = self._report(files)
+        report = self._json(files, "report.json")
         stages = [[r["stage"], r["engine"], round(float(r["seconds"]), 2)] for r in report.get("stages", [])]
         checks = ", ".join(f"{k} {'✓' if v.get('ok') else '✗'}" for k, v in report.get("checks", {}).items())
-        return ShortView(short_id, title, h.links(files), stages, checks, warnings)
+        return ShortView(short_id, title, h.links(files), stages, checks, warnings, self._json(files, "post.json"))
 
-    def _report(self, files: dict) -> dict:
-        if "report.json" not in files:
+    def _json(self, files: dict, name: str) -> dict:
+        if name not in files:
             return {}
         with tempfile.TemporaryDirectory(prefix="studio-report-") as tmp:
-            path = self.hosted.storage.download(files["report.json"]["key"], Path(tmp) / "report.json")
+            path = self.hosted.storage.download(files[name]["key"], Path(tmp) / name)
             return json.loads(path.read_text(encoding="utf-8"))
+
+    def outline(self, who: Account, request: ShortRequest) -> tuple[str, ...] | None:
+        """The offline writer's scenes for a topic when no language model would write its script (else None)."""
+        return self.hosted.studio_for(who.owner).outline(request)
+
+    def save_post(self, who: Account, short_id: str, edits: dict) -> dict:
+        """The creator's own post text into their short's post.json (checked against each platform's limits)."""
+        from studio.post_text import save_post
+
+        return save_post(self.hosted, who.owner, short_id, edits)
 
     def my_shorts(self, who: Account) -> list[dict]:
         with self.hosted.db.session() as db:
