@@ -18,7 +18,8 @@ WHOLE: Box = (0.0, 0.0, 1.0, 1.0)
 SOFT_BELOW = 0.5  # a photo whose shown part is narrower than this share of the frame looks soft
 REUSE_IOU = 0.6  # consecutive uses of one photo overlap at most this much (IoU; crops aim 0.02 under it, so
 # rounding them to 4 decimals in timeline.json cannot tip them over)
-SUBJECT_AT = (0.5, 0.45)  # where the subject's centre goes in the crop, when the photo has room
+SUBJECT_AT = (0.5, 0.5)  # where the subject's centre goes in the crop, when the photo has room
+FACES_AT = (0.5, 0.42)  # faces a little higher: headroom above, the captions' room below
 _SCALES = (1.0, 0.72, 0.86, 0.6, 0.5, 0.42)  # crop sizes tried for reuses, as a share of the widest crop's side
 _SHIFTS = ((0.0, 0.0), (-0.25, 0.0), (0.25, 0.0), (0.0, -0.2), (0.0, 0.2))  # offsets of the subject, of the crop
 
@@ -48,7 +49,7 @@ def crops(subject: Box, faces: tuple[Box, ...], src_w: int, src_h: int, frame_w:
           uses: int) -> list[Box | None]:
     """A crop for each use of one photo (None: the photo whole over a blurred fill of itself). The first use is the
     widest crop around the subject, or the whole photo when a crop would keep too little of it (a landscape photo
-    in 9:16) and either cut the subject or be enlarged past SOFT_BELOW. Each next use is a different shot that
+    in 9:16) unless it holds every face whole and sharp enough (SOFT_BELOW). Each next use is a different shot that
     overlaps the one before by IoU ≤ REUSE_IOU, keeps every face whole when it can, and repeats no earlier shot
     while others are left."""
     from pipelines.frames import needs_fill
@@ -56,11 +57,14 @@ def crops(subject: Box, faces: tuple[Box, ...], src_w: int, src_h: int, frame_w:
     base = widest(src_w, src_h, frame_w / frame_h)
     centre = (subject[0] + subject[2] / 2, subject[1] + subject[3] / 2)
     must = faces or ()
-    fits = subject[2] <= base[0] and subject[3] <= base[1] and base[0] * src_w >= SOFT_BELOW * frame_w
+    at = FACES_AT if must else SUBJECT_AT
+    # a crop that keeps little of the photo is taken only around faces it holds whole, sharp enough; a salient
+    # region is a guess, so such a photo is shown whole over a blurred fill of itself
+    fits = bool(must) and subject[2] <= base[0] and subject[3] <= base[1] and base[0] * src_w >= SOFT_BELOW * frame_w
     whole = needs_fill(src_w, src_h, frame_w, frame_h) and not fits
-    out: list[Box | None] = [None if whole else place(base, centre)]
+    out: list[Box | None] = [None if whole else place(base, centre, at)]
     candidates: list[Box | None] = [
-        place((base[0] * s, base[1] * s), (centre[0] - dx * base[0] * s, centre[1] - dy * base[1] * s))
+        place((base[0] * s, base[1] * s), (centre[0] - dx * base[0] * s, centre[1] - dy * base[1] * s), at)
         for s in _SCALES for dx, dy in _SHIFTS]
     if whole:
         candidates.append(None)

@@ -104,9 +104,9 @@ def test_captions_and_hook_stay_inside_each_formats_safe_zone(studio, black_shor
             assert xs.min() >= left - 2 and xs.max() <= right + 2, (aspect, t, xs.min(), xs.max(), left, right)
             assert ys.min() >= top - 2 and ys.max() <= bottom + 2, (aspect, t, ys.min(), ys.max(), top, bottom)
             if t in with_hook:
-                # the hook is drawn at the top of the safe zone, the captions near its bottom: both are there
-                upper, lower = ys < (top + bottom) / 2, ys >= (top + bottom) / 2
-                assert upper.sum() > 200 and lower.sum() > 200, (aspect, t, upper.sum(), lower.sum())
+                # the hook is drawn at the top of the safe zone (the captions that would repeat its words wait)
+                upper = ys < (top + bottom) / 2
+                assert upper.sum() > 200, (aspect, t, upper.sum())
                 top_half_seen[aspect] += 1
     assert all(top_half_seen.values()), top_half_seen
 

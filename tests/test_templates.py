@@ -31,7 +31,7 @@ def test_a_template_inherits_what_it_does_not_change():
     found = tpl.load(CONFIGS)
     punchy, bold = found["punchy"], found["bold"]
     assert punchy["palette"] == bold["palette"] and punchy["music"] == bold["music"]
-    assert (punchy["font_size"], punchy["words_per_cue"]) == (160, 1) != (bold["font_size"], bold["words_per_cue"])
+    assert (punchy["font_size"], punchy["words_per_cue"]) == (212, 1) != (bold["font_size"], bold["words_per_cue"])
     assert punchy["uppercase"] is True  # inherited from bold
     assert "extends" not in punchy and punchy["version"] == 3
 
