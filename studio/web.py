@@ -226,7 +226,10 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
     def login_page() -> Response:
         if hosted.auth is None:
             return RedirectResponse(UI_PATH + "/", status_code=303)
-        return HTMLResponse((_STATIC / "login.html").read_text(encoding="utf-8"))
+        from studio.theme import theme_css  # the studio's own colours and fonts
+
+        page = (_STATIC / "login.html").read_text(encoding="utf-8")
+        return HTMLResponse(page.replace("/*THEME*/", theme_css(), 1))
 
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request) -> Response:
@@ -243,6 +246,7 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
     if with_ui:
         import gradio as gr
 
+        from studio.theme import studio_theme
         from studio.ui import UI_CSS, build_app
 
         def dependency(request: Request) -> str | None:
@@ -255,5 +259,6 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         demo.queue(default_concurrency_limit=1)
         # the only files Gradio may serve are UI uploads, and ui_walls lets each caller reach only their own
         gr.mount_gradio_app(app, demo, path=UI_PATH, auth_dependency=dependency if hosted.auth else None,
-                            allowed_paths=[str(hosted.ui_uploads.root)], show_error=False, css=UI_CSS)
+                            allowed_paths=[str(hosted.ui_uploads.root)], show_error=False, css=UI_CSS,
+                            theme=studio_theme())
     return app
