@@ -94,6 +94,7 @@ class VoiceEngine(Engine):
 
 class StillsEngine(Engine):
     gives_credit: bool = False  # its pictures are someone else's work: generate_credited() says whose (stock photos)
+    draws_text: bool = False  # sets the spec's text into its still (so the text is part of what keys it)
 
     @abstractmethod
     def generate(self, spec: StillSpec, out_path: Path) -> Path: ...

@@ -66,6 +66,12 @@ class StillSpec:
     height: int
     seed: int
     palette: tuple[str, ...] = field(default_factory=tuple)
+    # For engines that set words (StillsEngine.draws_text, the offline typographic cards): the scene's words,
+    # their language, and the part of the still (x0, y0, x1, y1, fractions) the words may cover: clear of the
+    # captions and the platform's buttons wherever the camera moves. Other engines ignore these.
+    text: str = ""
+    language: str = ""
+    text_area: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
