@@ -19,7 +19,7 @@ from models.errors import EngineFailed
 from models.hub import sha256_file
 from models.subject import SUBJECT_VERSION, Box, Subject, SubjectFinder
 from models.types import StillSpec, VoiceClip, Word
-from pipelines import frames, framing
+from pipelines import cards, frames, framing
 from pipelines.cache import Cache, key
 from pipelines.stages import Engines
 from pipelines.timeline import TimelineScene
@@ -159,12 +159,14 @@ def photo_detail(src: Path, crop: Box | None, platform: Platform, name: str) -> 
 
 def generated_still(engines: Engines, cache: Cache, platform: Platform, template: Template, prompt: str, seed: int,
                     calls: dict, *, scene: str = "", warnings: list[str] | None = None,
-                    credits: dict[str, dict] | None = None) -> tuple[Path, str]:
+                    credits: dict[str, dict] | None = None, text: str = "", language: str = "") -> tuple[Path, str]:
     """The scene's still from the stills engine. Where that engine fails on this scene (a stock search that found
     nothing) and a fallback was chosen, the fallback makes it and ``warnings`` says so, naming the scene. The
-    author and licence of a picture that is someone else's work go into ``credits[scene]``."""
+    author and licence of a picture that is someone else's work go into ``credits[scene]``. An engine that sets
+    words (the offline cards) gets the scene's ``text`` and where on the still it stays clear of the captions."""
     w, h = frames.source_size(platform)
-    spec = StillSpec(prompt, w, h, seed=seed, palette=template.palette)
+    spec = StillSpec(prompt, w, h, seed=seed, palette=template.palette, text=text, language=language,
+                     text_area=cards.text_area(platform, template) if text.strip() else None)
     try:
         path, digest, meta = _still(engines.names["stills"], engines.stills, cache, platform, spec, calls)
     except EngineFailed as exc:
@@ -181,7 +183,11 @@ def generated_still(engines: Engines, cache: Cache, platform: Platform, template
 
 
 def _still(name: str, engine, cache: Cache, platform: Platform, spec: StillSpec, calls: dict) -> tuple[Path, str, Any]:
-    digest = key(name, engine.settings, asdict(spec), frames.SOURCE_SCALE)
+    fields = asdict(spec)
+    if not engine.draws_text:  # the words do not change its picture: editing them reuses it (and keys stay as before)
+        for k in ("text", "language", "text_area"):
+            fields.pop(k)
+    digest = key(name, engine.settings, fields, frames.SOURCE_SCALE)
 
     def make(tmp: Path) -> dict | None:
         raw = tmp.with_name(tmp.stem + ".raw.jpg")

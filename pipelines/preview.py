@@ -17,15 +17,19 @@ from pipelines.timeline import Timeline, TimelineScene
 SECONDS_PER_WORD = 0.3  # words not yet timed by a render are spread like this for the preview
 
 
-def scene_still(scene: TimelineScene, presets: Presets, engines: Engines, cache: Cache, file: Path | None) -> Path:
-    """The scene's visual prepared for the frame: a creator's photo or clip frame (``file``) or its generated still."""
+def scene_still(scene: TimelineScene, presets: Presets, engines: Engines, cache: Cache, file: Path | None,
+                text: str | None = None) -> Path:
+    """The scene's visual prepared for the frame: a creator's photo or clip frame (``file``) or its generated still
+    (setting ``text``, by default the scene's words, where the engine sets words: the offline cards)."""
+    text = scene.shown_text if text is None else text
     calls = {"calls": 0, "cached": 0}
     platform, template = presets.platform, presets.template
     if scene.visual.kind == "photo" and file is not None:
         return derive.prepared_photo(cache, platform, file, calls)[0]
     if scene.visual.kind == "clip" and file is not None:
         return derive.clip_still(cache, platform, file, scene.visual.clip_in, calls)[0]
-    return derive.generated_still(engines, cache, platform, template, scene.visual.prompt, scene.visual.seed, calls)[0]
+    return derive.generated_still(engines, cache, platform, template, scene.visual.prompt, scene.visual.seed, calls,
+                                  text=text, language=presets.language.code)[0]
 
 
 def preview_scene(timeline: Timeline, index: int, presets: Presets, engines: Engines, cache: Cache,
@@ -35,7 +39,8 @@ def preview_scene(timeline: Timeline, index: int, presets: Presets, engines: Eng
     scene = timeline.scenes[index]
     platform, template = presets.platform, presets.template
     font = template.font or presets.language.font
-    still = scene_still(scene, presets, engines, cache, file)
+    still = scene_still(scene, presets, engines, cache, file,
+                        "" if index == 0 and timeline.hook.strip() else None)  # under the hook: as a render does
     shown = scene.shown_text
     words = scene.words if derive.words_match(shown, scene.words) else tuple(
         Word(w, i * SECONDS_PER_WORD, (i + 1) * SECONDS_PER_WORD) for i, w in enumerate(shown.split()))

@@ -158,13 +158,14 @@ def _render_into(timeline: Timeline, presets: Presets, engines: Engines, *, base
     # 5. Visuals: the creator's photos prepared for the frame, or each scene's still generated from its seed (stock
     #    photos' authors and licences kept in ``credits``, by scene id).
     credits: dict[str, dict] = {}
+    words_on = _card_words(timeline, lengths, platform.fps)
     visuals = stages.run("stills", 0.08, "preparing visuals", lambda c: [
         derive.prepared_photo(cache, platform, photos[s.id], c, s.visual.crop, engines) if s.visual.kind == "photo" else
         derive.clip_still(cache, platform, photos[s.id], s.visual.clip_in, c) if s.visual.kind == "clip" else
         derive.generated_still(engines, cache, platform, template, s.visual.prompt, s.visual.seed, c, scene=s.id,
-                               warnings=warnings, credits=credits)
-        for s in timeline.scenes], engine=" + ".join(sorted({_VISUAL_ENGINE.get(s.visual.kind) or engines.names["stills"]
-                                                              for s in timeline.scenes})))
+                               warnings=warnings, credits=credits, text=card, language=lang.code)
+        for s, card in zip(timeline.scenes, words_on)],
+        engine=" + ".join(sorted({_VISUAL_ENGINE.get(s.visual.kind) or engines.names["stills"] for s in timeline.scenes})))
     images = [path for path, _ in visuals]
     for n, s in enumerate(timeline.scenes):  # a photo enlarged past what the frame needs looks soft: say which
         if s.visual.kind == "photo" and planned is None:  # (a planned short said so, naming the creator's file)
@@ -205,7 +206,7 @@ def _render_into(timeline: Timeline, presets: Presets, engines: Engines, *, base
                         f"safe zone at the template's size and shrunk to fit: {', '.join(shrunk[:8])}"
                         f"{' …' if len(shrunk) > 8 else ''}.")
     captions.write_vtt(staging / "captions.vtt", all_cues)
-    hook_end = min(max(scenes[0].duration, 2.0), 4.0)
+    hook_end = _hook_end(scenes[0].duration)
 
     # 9. Each format: its visuals fitted to its frame, captions and hook laid out in its safe zone, its segments
     #    (cached ones reused, the rest encoded), one join, and a thumbnail from the best-scoring visual.
@@ -258,7 +259,7 @@ def _render_into(timeline: Timeline, presets: Presets, engines: Engines, *, base
     records: list[StageRecord] = merge([*(planned.records if planned else ()), *stages.records])
     report = Report(
         platform=platform.name, duration=duration,
-        hook={"text": timeline.hook, "shown_from_s": 0.0, "shown_until_s": hook_end},  # as laid out, not measured
+        hook={"text": timeline.hook, "shown_from_s": 0.0, "shown_until_s": first.hook_end},  # as laid out
         stages=tuple(records), checks=main_checks,
         scenes=tuple(SceneReport(sc.id, round(sc.start, 3), round(sc.duration, 3), name, scoring["thumbnail"][i],
                                  scoring["alignment"][i] if scoring["alignment"] else None,
@@ -296,6 +297,7 @@ class _FormatOut:
     video: str  # file names in the staging folder
     thumbnail: str
     stats: render.RenderStats
+    hook_end: float = 0.0  # the hook stays until the captions it stands in for are spoken
 
 
 def _fit_visuals(cache: Cache, f: Platform, timeline: Timeline, files: dict[str, Path],
@@ -351,7 +353,7 @@ def _render_format(f: Platform, template, font: str, timeline: Timeline, scenes:
     thumb_ass = captions.write_ass(work / f"thumbnail{f.suffix}.ass", header,
                                    captions.hook_events(timeline.hook, 0.0, 1.0, f, template, font, places[best]))
     render.thumbnail(scenes[best].image, thumb_ass, f, staging / thumb)
-    return _FormatOut(f, video, thumb, stats)
+    return _FormatOut(f, video, thumb, stats, hook_end)
 
 
 def _faces_on_frame(engines: Engines, cache: Cache, scene: Scene, calls: dict) -> tuple:
@@ -367,6 +369,19 @@ def _render_video(segments: list[render.Segment], scenes: list[Scene], platform:
     files, stats = render.render_segments(segments, scenes, platform, header, options, cache, on_frame)
     render.join(files, segments, platform.fps, soundtrack, total, video)
     return stats
+
+
+def _hook_end(first_scene: float) -> float:
+    """When the hook title leaves the screen (seconds): with the first scene, but at least 2 s and at most 4 s."""
+    return min(max(first_scene, 2.0), 4.0)
+
+
+def _card_words(timeline: Timeline, lengths: list[int], fps: int) -> list[str]:
+    """The words each scene's generated still may set (the offline cards): none under the hook title, which
+    already says them at the top of the frame."""
+    starts = [sum(lengths[:i]) / fps for i in range(len(lengths))]
+    hook_end = _hook_end(lengths[0] / fps) if timeline.hook.strip() and lengths else 0.0
+    return ["" if start < hook_end else s.shown_text for s, start in zip(timeline.scenes, starts)]
 
 
 def _frames_per_scene(t: Timeline, speech: list[float], fps: int) -> list[int]:
@@ -510,3 +525,4 @@ def _request_summary(planned: Planned) -> dict:
     return {"platform": t.platform, "template": t.template, "voice": t.voice, "language": t.language,
             "profile": t.profile, "seed": t.seed, "from": "topic" if planned.topic else "script",
             "photos": sum(1 for s in t.scenes if s.visual.kind == "photo")}
+
