@@ -17,6 +17,7 @@ from studio.remedies import for_ui
 from studio.ui_edit import EDIT_CSS, build_edit_tab
 from studio.ui_guard import GuardedBlocks
 from studio.ui_models import build_models_tab
+from studio.ui_result import RESULT_CSS, build_post_panel, plain, warnings_html
 
 # errors whose remedy a button can apply: the field it sets, and the button's words
 UI_FIXES = {"safety": "Let it through with a warning (image safety check: {value})",
@@ -27,7 +28,12 @@ UI_CSS = """.stage-table {font-size: 0.9em}
 .short-result video {width: 100%; max-height: 72vh; aspect-ratio: 9 / 16; background: #000; border-radius: 12px}
 .short-files {display: flex; flex-wrap: wrap; gap: 8px 14px; margin-top: 8px; font-size: 0.95em}
 .voice-pick audio {width: 100%} .voice-pick p {margin: 4px 0 0; font-size: 0.9em}
-""" + EDIT_CSS
+@media (max-width: 480px) {.form .wrap, .block label span {min-width: 0} .stage-table table {font-size: 0.85em}}
+""" + RESULT_CSS + EDIT_CSS
+OUTLINE_NOTE = ("✏️ **This is an outline, not a script yet.** No language model is installed on this machine, so "
+                "the built-in writer only filled a template from your topic. Put it in your own words (one line per "
+                "scene), then press **Create short** again. For a script written for you, download models in the "
+                "Models tab.")
 
 
 def to_request(topic: str, script: str, platform: str, duration: float, voice: str, template: str, language: str,
@@ -68,23 +74,59 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                 pending.pop(next(iter(pending)))
             pending[tab] = r
 
-    def create(topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
-               voice_sample, consent, project="", music=None, request: gr.Request = None, progress=gr.Progress()):
+    def make(values: tuple, project, request: gr.Request | None, progress, outline_first: bool = False):
+        """The short the values ask for (as ShortView), or, with ``outline_first``, the offline writer's outline
+        of a topic no language model would write (as a tuple of scene lines)."""
+        photos, voice_sample, music = values[7], values[12], values[14]
         offer(request, None)
         try:
             who = hooks.account(request)
-            req = to_request(topic, script, platform, duration, voice, template, language, photos, profile,
-                             models, strict, safety, voice_sample, consent, music)
+            req = to_request(*values)
+            outline = hooks.outline(who, req) if outline_first else None
+            if outline:
+                return outline
             job_id = hooks.start(who, req, project=project or "", originals=getattr(request, "studio_uploads", ()))
             short_id = hooks.follow(who, job_id, lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
-            view = hooks.view(who, short_id)
+            return hooks.view(who, short_id)
         except StudioError as exc:
             offer(request, exc)
-            raise gr.Error(f"{exc.message} {for_ui(exc)}".strip()) from None
+            raise gr.Error(plain(f"{exc.message} {for_ui(exc)}".strip())) from None
         finally:
             _drop_cached_copies(photos, voice_sample, music)
-        notes = "\n".join(f"- ⚠️ {w}" for w in view.warnings) or "All stages ran the engines you chose."
+
+    def create(topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
+               voice_sample, consent, project="", music=None, request: gr.Request | None = None, progress=gr.Progress()):
+        """The script clients' /create: a topic makes a short whatever writes its script (as it always did)."""
+        view = make((topic, script, platform, duration, voice, template, language, photos, profile, models, strict,
+                     safety, voice_sample, consent, music), project, request, progress)
+        notes = "\n".join(f"- ⚠️ {plain(w)}" for w in view.warnings) or "All stages ran the engines you chose."
         return short_html(view), view.stages, view.checks, notes
+
+    def create_in_page(topic, script, platform, duration, voice, template, language, photos, profile, models, strict,
+                       safety, voice_sample, consent, project="", music=None, request: gr.Request | None = None,
+                       progress=gr.Progress()):
+        """The Create button: a topic no language model would write becomes an outline in the script box to edit
+        (nothing is rendered); otherwise the short, its post text and its warnings."""
+        got = make((topic, script, platform, duration, voice, template, language, photos, profile, models, strict,
+                    safety, voice_sample, consent, music), project, request, progress, outline_first=True)
+        same = gr.update()
+        if isinstance(got, tuple):
+            return ["\n".join(got), gr.update(value=OUTLINE_NOTE, visible=True), same, same, same, same, same,
+                    same, same, *[same] * len(post.outputs)]
+        return [same, gr.update(value="", visible=False), short_html(got), got.stages, got.checks,
+                warnings_html(got.warnings), got.short_id, gr.update(visible=True), gr.update(visible=True),
+                *post.values(got.post)]
+
+    def save_post(request: gr.Request, short_id, *values):  # the request first: Gradio passes none after *values
+        if not short_id:
+            raise gr.Error("Make a short first.")
+        try:
+            who = hooks.account(request)
+            hooks.save_post(who, short_id, post.edits(values))
+            view = hooks.view(who, short_id)
+        except StudioError as exc:
+            raise gr.Error(plain(f"{exc.message} {for_ui(exc)}".strip())) from None
+        return "✓ Saved to post.json.", short_html(view)  # its link now names the new post.json
 
     with GuardedBlocks(title="Viral AI Studio") as demo:
         gr.Markdown("# Viral AI Studio\nTopic or script → a post-ready vertical short, made on this machine.")
@@ -97,15 +139,17 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
             with gr.Row():
                 with gr.Column(min_width=300):
                     topic = gr.Textbox(label="Topic", placeholder="5 habits that changed my mornings")
-                    script = gr.Textbox(label="…or your own script", lines=4,
+                    script = gr.Textbox(label="…or your own script", lines=4, max_lines=20, elem_id="script-box",
                                         placeholder="Your words, spoken as written (leave the topic empty)")
+                    outline_note = gr.Markdown("", visible=False, elem_id="outline-note")
                     with gr.Row():
-                        platform = gr.Dropdown(platforms, value="reels", label="Platform")
-                        duration = gr.Slider(5, 180, value=30, step=1, label="Duration (s, topic only)")
+                        # wide enough for the longest choice: on a phone each gets its own line rather than cut words
+                        platform = gr.Dropdown(platforms, value="reels", label="Platform", min_width=200)
+                        duration = gr.Slider(5, 180, value=30, step=1, label="Duration (s, topic only)", min_width=200)
                     with gr.Row():
-                        voice = gr.Dropdown(voices, value="narrator", label="Voice")
-                        template = gr.Dropdown(templates, value="bold", label="Template")
-                        language = gr.Dropdown(languages, value="en", label="Language")
+                        voice = gr.Dropdown(voices, value="narrator", label="Voice", min_width=200)
+                        template = gr.Dropdown(templates, value="bold", label="Template", min_width=160)
+                        language = gr.Dropdown(languages, value="en", label="Language", min_width=200)
                     voice_about = gr.HTML("", elem_id="voice-licence")
                     photos = gr.File(label="Your photos (optional)", file_count="multiple", file_types=["image"])
                     music = gr.Audio(label="Your music (optional): a track you may post, up to 10 minutes; looped or "
@@ -126,21 +170,36 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                                                 elem_id="voice-sample-upload")
                         consent = gr.Checkbox(label="The person in this recording agreed to having their voice cloned",
                                               value=False)
-                    go = gr.Button("Create short", variant="primary")
+                    go = gr.Button("Create short", variant="primary", elem_id="create")
+                    api_go = gr.Button("Create short", visible=False)  # the script clients' /create (no outline)
                     fix = gr.Button("", visible=False, variant="secondary", elem_id="fix")
                 with gr.Column(min_width=300):
                     preview = gr.HTML("", elem_id="preview")
-                    stages = gr.Dataframe(headers=["stage", "engine", "seconds"], label="Engines per stage",
-                                          elem_classes="stage-table")
-                    checks = gr.Textbox(label="Checks measured on the video", interactive=False)
-                    notes = gr.Markdown(label="Warnings")
+                    post = build_post_panel(platforms)
+                    notes = gr.HTML("", elem_id="short-notes")
+                    with gr.Column(visible=False) as measured:  # until there is a short to measure
+                        stages = gr.Dataframe(headers=["stage", "engine", "seconds"], label="Engines per stage",
+                                              elem_classes="stage-table", interactive=False, wrap=True)
+                        checks = gr.Textbox(label="Checks measured on the video", interactive=False)
+                    short_id = gr.State("")
         build_edit_tab(hooks, short_html)
         build_models_tab(hooks)
         if hooks.accounts_on:
             _my_projects(hooks)
-        event = go.click(create, [topic, script, platform, duration, voice, template, language, photos, profile, models,
-                                  strict, safety, voice_sample, consent, project, music],
-                         [preview, stages, checks, notes], api_name="create", concurrency_limit=1)
+        inputs = [topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
+                  voice_sample, consent, project, music]
+        api_go.click(create, inputs, [preview, stages, checks, notes], api_name="create", concurrency_limit=1,
+                     concurrency_id="make")
+        # the button is disabled while its short is made, and again usable whatever the outcome
+        event = go.click(lambda: gr.update(interactive=False), None, go, show_progress="hidden",
+                         api_visibility="private").success(
+            create_in_page, inputs,
+            [script, outline_note, preview, stages, checks, notes, short_id, post.panel, measured, *post.outputs],
+            show_progress_on=[preview], api_visibility="private", concurrency_limit=1, concurrency_id="make")
+        for done in (event.success, event.failure):
+            done(lambda: gr.update(interactive=True), None, go, show_progress="hidden", api_visibility="private")
+        post.save.click(save_post, [short_id, *post.outputs], [post.status, preview], show_progress_on=[post.status],
+                        api_visibility="private")
 
         def show_quota(request: gr.Request):
             return hooks.quota_text(hooks.account(request))
@@ -164,10 +223,11 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
             return voice_html(preset, lang, sample)
 
         demo.load(show_quota, None, whoami)
-        demo.load(preview_voice, [voice, language], voice_about)
-        voice.change(preview_voice, [voice, language], voice_about)
-        language.change(preview_voice, [voice, language], voice_about)
-        event.then(show_quota, None, whoami)
+        # the player appears when its sample is ready: no second progress indicator beside the short's
+        for trigger in (demo.load, voice.change, language.change):
+            trigger(preview_voice, [voice, language], voice_about, show_progress="hidden")
+        event.success(show_quota, None, whoami, api_visibility="private")
+        event.failure(show_quota, None, whoami, api_visibility="private")
         event.failure(show_fix, None, fix)  # a refused request may come with a fix the button applies
         fix.click(apply_fix, None, [safety, duration, consent, fix])
     return demo

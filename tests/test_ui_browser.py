@@ -13,7 +13,16 @@ CHROMIUM = shutil.which("chromium")
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
                     reason="Debian's chromium is not installed (scripts/setup.sh --dev installs it)")
 def test_create_tab_fits_a_phone_and_makes_a_short(server, tmp_path):  # noqa: F811
+    """On a phone: a topic with no language model on this machine becomes an outline in the script box (no video);
+    Create again renders it with one progress bar and the button disabled meanwhile; the post text of each platform
+    is shown, and an edited caption is saved into post.json."""
+    import json
+    import urllib.request
+
     from playwright.sync_api import sync_playwright
+
+    def overflow(page) -> int:
+        return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
@@ -24,18 +33,60 @@ def test_create_tab_fits_a_phone_and_makes_a_short(server, tmp_path):  # noqa: F
         page.get_by_role("textbox", name="Topic", exact=True).fill("3 tips for better sleep")
         button = page.get_by_role("button", name="Create short")
         button.wait_for(state="visible", timeout=15_000)  # a loaded machine may draw the page late
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a phone"
+        assert overflow(page) <= 0, f"the page scrolls sideways by {overflow(page)}px on a phone"
+
+        # 1. No language model here (the test machine has no weights): the topic becomes an outline to edit
         button.click()
-        page.wait_for_selector(".short-result video", timeout=120_000)
+        script = page.locator("#script-box textarea")
+        page.wait_for_function("document.querySelector('#script-box textarea').value.split('\\n').length >= 3",
+                               timeout=90_000)
+        assert "outline" in page.locator("#outline-note").inner_text()
+        page.wait_for_function("!document.querySelector('#create').disabled", timeout=30_000)
+        assert page.locator(".short-result video").count() == 0  # nothing was rendered
+        script.fill(script.input_value().replace("Number 1.", "First,"))
+
+        # 2. Create again: the script is rendered, with one progress bar, the button disabled until it is done
+        button.click()
+        page.wait_for_selector(".progress-bar", timeout=60_000)
+        during = page.evaluate("""() => ({bars: [...document.querySelectorAll('.progress-bar')]
+            .filter(e => e.offsetParent !== null).length, disabled: document.querySelector('#create').disabled})""")
+        assert during == {"bars": 1, "disabled": True}, during
+        page.wait_for_selector(".short-result video", timeout=180_000)
         page.wait_for_function("document.querySelector('.short-result video').readyState >= 1", timeout=30_000)
-        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        page.wait_for_function("!document.querySelector('#create').disabled", timeout=30_000)
         src = page.eval_on_selector(".short-result video", "v => v.currentSrc || v.src")
         assert "/files/" in src  # a signed link, playable: its length is known
         assert page.eval_on_selector(".short-result video", "v => v.duration") > 4
         width = page.eval_on_selector(".short-result video", "v => v.getBoundingClientRect().width")
         assert width >= 300, f"the preview is only {width}px wide on a 390px phone"
         assert page.locator(".stage-table").get_by_text("piper").first.is_visible()  # the default voice spoke
+        result = page.locator(".short-result").inner_text() + page.locator("#short-notes").inner_text()
+        assert "/tmp" not in result and "studio models" not in result and "--" not in result
+        assert overflow(page) <= 0, f"the result scrolls sideways by {overflow(page)}px on a phone"
+        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+
+        # 3. The post text of each platform, editable; an edited caption reaches post.json
+        for tab in ("Reels", "Shorts", "TikTok"):
+            page.get_by_role("tab", name=tab, exact=True).click()
+            name = {"Reels": "reels", "Shorts": "shorts", "TikTok": "tiktok"}[tab]
+            assert page.locator(f"#post-{name}-caption textarea").input_value().strip()
+            assert page.locator(f"#post-{name}-tags textarea").input_value().startswith("#")
+        caption = "Sleep is a skill. Which tip first? 🌙\n\n#sleep #fyp"
+        page.locator("#post-tiktok-caption textarea").fill(caption)
+        page.locator("#save-post").click()
+        page.wait_for_function("document.querySelector('#post-status').innerText.includes('Saved')", timeout=30_000)
+        page.wait_for_function("document.querySelector('.short-files a[download=\"post.json\"]') !== null")
+        link = page.eval_on_selector(".short-files a[download='post.json']", "a => a.href")
+        with urllib.request.urlopen(link, timeout=30) as r:
+            post = json.loads(r.read())
+        assert post["platforms"]["tiktok"]["caption"] == caption
+
+        # 4. The fallbacks' one line leads to the Models tab, whose engines table fits the phone too
+        page.locator("#short-notes").get_by_text("Download models").click()
+        page.wait_for_selector("#engines-table", state="visible", timeout=30_000)
+        page.wait_for_function("document.querySelector('#engines-table').innerText.includes('floor')", timeout=60_000)
+        assert overflow(page) <= 0, f"the Models tab scrolls sideways by {overflow(page)}px on a phone"
+        page.screenshot(path=str(tmp_path / "models.png"), full_page=True)
         browser.close()
 
 
