@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from models.errors import InvalidRequest, StudioError
+from models.errors import Cancelled, InvalidRequest, StudioError
 from pipelines.types import ShortRequest
-from studio.core import Studio
+from studio.core import Studio, check_out_dir
 from studio.models_cli import app as models_app
 from studio.remedies import print_for_cli
 from studio.templates_cli import app as templates_app
@@ -52,9 +52,13 @@ def make(
                                                   "up to 10 minutes): looped or trimmed to fit, ducked under the "
                                                   "voice.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder.")] = None,
+    keep_work: Annotated[bool, typer.Option("--keep-work", help="Keep the .work/ scratch folder in the output "
+                                            "folder (for debugging).")] = False,
 ) -> None:
     """Make one short and print what was written."""
     try:
+        if out is not None:
+            _check_out_flag(out)
         text = _read_script(script) if script else ""
         if music is not None:
             _check_music_flag(music)
@@ -65,11 +69,16 @@ def make(
                                voice_consent=consent, music=music)
         studio = Studio()
         with _bar() as (bar, task):
-            result = studio.make(request, out_dir=out, on_progress=lambda f, stage, msg: bar.update(
+            result = studio.make(request, out_dir=out, keep_work=keep_work, on_progress=lambda f, stage, msg: bar.update(
                 task, completed=f, stage=stage, description=msg))
+    except (KeyboardInterrupt, Cancelled):
+        _cancelled()
     except StudioError as exc:
         _fail(exc)
     _print_result(result)
+    note = _outline_note(request, result)
+    if note:
+        console.print(f"[yellow]Note:[/yellow] {note}", soft_wrap=True)
 
 
 @app.command()
@@ -84,9 +93,13 @@ def render(
     safety: Annotated[str, typer.Option(help="Image safety check: block, warn or off.")] = "block",
     formats: Annotated[str, typer.Option("--format", help="Feed formats, comma-separated: 9:16 (short.mp4), 1:1 "
                                          "(short-1x1.mp4), 4:5 (short-4x5.mp4), 16:9 (short-16x9.mp4).")] = "9:16",
+    keep_work: Annotated[bool, typer.Option("--keep-work", help="Keep the .work/ scratch folder in the output "
+                                            "folder (for debugging).")] = False,
 ) -> None:
     """Render a timeline again; only the scenes that changed are made and encoded again."""
     try:
+        if out is not None:
+            _check_out_flag(out)
         studio = Studio()
         try:
             chosen = studio.settings.parse_formats(formats)
@@ -94,8 +107,11 @@ def render(
             raise InvalidRequest(f"--format: {exc.message}", exc.hint) from None
         with _bar() as (bar, task):
             result = studio.render(timeline, out_dir=out, profile=profile, models=tuple(model), strict=strict,
-                                   safety=safety, formats=chosen, on_progress=lambda f, stage, msg: bar.update(
-                                       task, completed=f, stage=stage, description=msg))
+                                   safety=safety, formats=chosen, keep_work=keep_work,
+                                   on_progress=lambda f, stage, msg: bar.update(task, completed=f, stage=stage,
+                                                                                description=msg))
+    except (KeyboardInterrupt, Cancelled):
+        _cancelled()
     except StudioError as exc:
         _fail(exc)
     seg = result.run.segments
@@ -112,6 +128,31 @@ def _check_music_flag(path: Path) -> None:
         check_music(path)
     except InvalidMedia as exc:
         raise InvalidMedia(f"--music: {exc.message}", exc.hint) from None
+
+
+def _check_out_flag(path: Path) -> None:
+    try:
+        check_out_dir(path)
+    except StudioError as exc:
+        raise InvalidRequest(f"--out: {exc.message} {exc.hint}".strip()) from None  # one line: the fix is plain
+
+
+def _outline_note(request: ShortRequest, result) -> str:
+    """Said once when the built-in rule writer, not a language model, made the script of a topic: its words fill a
+    template, so the creator should know before posting them. (A script model that failed already has a warning.)"""
+    from studio.engines import resolve_profile
+
+    if request.script.strip() or not any(r.stage == "script" and r.engine == "rules" for r in result.stages):
+        return ""
+    profile = resolve_profile(request.profile)
+    why = ("the offline profile has no script model" if profile == "offline" else
+           f"the {profile} profile's script model is not downloaded")
+    model = ("studio models pull cpu --stage script, then use --profile cpu" if profile == "offline" else
+             f"studio models pull {profile} --stage script")
+    return (f"No language model wrote this script ({why}): the built-in writer filled a template from the topic, "
+            f"so it is an outline, not writing. Edit its words in timeline.json and run studio render on it, or "
+            f"bring your own words with --script FILE. For written scripts, get a script model: {model} (or point a "
+            f"profile's script stage at an Ollama or vLLM server).")
 
 
 def _print_result(result) -> None:
@@ -144,6 +185,13 @@ def _bar():
 def _fail(exc: StudioError) -> NoReturn:
     print_for_cli(console, exc)
     raise typer.Exit(2) from None
+
+
+def _cancelled() -> NoReturn:
+    """Ctrl-C: one word and the shell's code for SIGINT (128 + 2). ffmpeg is stopped by the same Ctrl-C; the
+    pipeline says so with ``Cancelled`` rather than an encode error, and has removed what it had not finished."""
+    console.print("Cancelled")
+    raise typer.Exit(130) from None
 
 
 @app.command()
