@@ -33,6 +33,13 @@ Back on Earth she told the story again.
 Now she teaches the next generation of pilots."""
 
 
+def _plain(word: str) -> str:
+    return "".join(c for c in word.casefold() if c.isalnum())
+
+
+SAID = {_plain(w) for w in SCRIPT.split()} - {""}
+
+
 def rgb(name: str) -> np.ndarray:
     return np.asarray(Image.open(DATA / name).convert("RGB"))
 
@@ -178,6 +185,8 @@ def test_no_caption_or_hook_word_covers_the_face(photo_short, tmp_path):
             fx0, fy0 = ((face[0] - cx) * z + 0.5) * 1080, ((face[1] - cy) * z + 0.5) * 1920
             fx1, fy1 = fx0 + face[2] * z * 1080, fy0 + face[3] * z * 1920
             for text, (x0, y0, x1, y1) in _words(png):
+                if _plain(text) not in SAID:  # the photo's own texture read as letters is not our text
+                    continue
                 read.append(text)
                 assert x1 <= fx0 or x0 >= fx1 or y1 <= fy0 or y0 >= fy1, (text, t, (x0, y0, x1, y1),
                                                                           (fx0, fy0, fx1, fy1))
