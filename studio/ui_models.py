@@ -29,7 +29,8 @@ def build_models_tab(hooks) -> None:
         gr.Markdown("Which engine makes each part of a short on this machine. **real**: the profile's own model. "
                     "**floor**: the built-in engine that runs while the model is missing. **built in**: needs no "
                     "download.")
-        table = gr.Dataframe(headers=["stage", "engine", "status"], interactive=False, elem_id="engines-table",
+        table = gr.Dataframe(headers=["stage", "engine", "status"], interactive=False, elem_id="engines-table", wrap=True,
+                             column_widths=["24%", "30%", "46%"],
                              label="Engines (profile auto)")
         summary = gr.Markdown("", elem_id="models-summary")
         with gr.Row():
