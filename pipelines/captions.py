@@ -166,7 +166,7 @@ def place_text(faces: tuple[tuple[float, float, float, float], ...], platform: P
     ``together``: captions show while the hook does, so neither may cover the other."""
     left, top, right, bottom = safe_box(platform)
     x = (left + right) // 2
-    if not faces:
+    if not faces and not (hook_rows and together):
         return Placement(x=x)
     h = platform.height
     pad = round(0.015 * h)

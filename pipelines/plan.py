@@ -222,7 +222,7 @@ def framing_notes(engines: Engines, photos: list[Path], subjects: list[Subject],
     if derive.finder(engines).faces is not None or not photos:
         return []
     return ["framing: the face detector is not installed, so photos were framed around their most eye-catching "
-            f"region instead of their faces. Install it with: {INSTALL_HINT}"]
+            f"region instead of their faces. To install it, {INSTALL_HINT}."]
 
 
 def spread(order: list[int]) -> list[int]:

@@ -200,7 +200,7 @@ def _render_into(timeline: Timeline, presets: Presets, engines: Engines, *, base
     all_cues = [c for sc in scenes for c in captions.shifted(captions.build_cues(sc.words, platform, template, font),
                                                             sc.start)]
     captions.write_srt(staging / "captions.srt", all_cues)
-    shrunk = list(dict.fromkeys(c.text for c in all_cues if c.scale < 1))
+    shrunk = list(dict.fromkeys(c.text.strip(".,;:!?…。，！？") for c in all_cues if c.scale < 1))
     if shrunk:
         warnings.append(f"captions: {len(shrunk)} word{'s were' if len(shrunk) > 1 else ' was'} too wide for the "
                         f"safe zone at the template's size and shrunk to fit: {', '.join(shrunk[:8])}"
