@@ -177,7 +177,7 @@ def test_each_account_has_its_own_template_library(client):
     mine = {"version": 1, "extends": "bold", "label": "Mine", "highlight_color": "#00ff00", "caption_animation": "pop"}
     r = client.put("/api/templates/mine", headers=bearer(ada), json=mine)
     assert r.status_code == 200, r.text
-    assert r.json()["fields"]["font_size"] == 92 and r.json()["fields"]["highlight_color"] == "#00ff00"  # inherited
+    assert r.json()["fields"]["font_size"] == 188 and r.json()["fields"]["highlight_color"] == "#00ff00"  # inherited
     listed = {t["name"]: t for t in client.get("/api/templates", headers=bearer(ada)).json()["templates"]}
     assert not listed["mine"]["builtin"] and listed["bold"]["builtin"] and listed["mine"]["extends"] == "bold"
 
