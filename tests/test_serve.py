@@ -203,7 +203,9 @@ def test_browser_sign_up_make_find_in_my_projects_sign_out(server, tmp_path):
         page.click("#signup")
         page.wait_for_url("**/studio/", timeout=60_000)
         page.get_by_text("Signed in as cy@example.com").wait_for(timeout=60_000)
-        page.get_by_role("textbox", name="Topic", exact=True).fill("3 tips for better sleep")
+        # the creator's own words (a topic with no language model here would come back as an outline first)
+        page.get_by_role("textbox", name="…or your own script").fill(
+            "Sleep well tonight. Put the phone away an hour early, dim the lights, and breathe slowly.")
         page.get_by_role("textbox", name="Project (optional)").fill("Sleep series")
         page.locator("input[type=number]").first.fill("6")
         page.get_by_role("button", name="Create short").click()
