@@ -264,23 +264,48 @@ def music_track(cache: Cache, src: Path, seconds: float, calls: dict) -> Path:
     return path
 
 
-def clip_still(cache: Cache, platform: Platform, src: Path, at: float, calls: dict) -> tuple[Path, str]:
-    """A frame of a creator's clip (where it starts playing), prepared like a photo: for scoring and the
-    thumbnail. Its key also stands for the clip in segment keys."""
-    digest = key("clip-still", frames.PREPARE_VERSION, frames.SOURCE_SCALE, platform.width, platform.height,
-                 sha256_file(src), round(at, 3))
+def clip_still(cache: Cache, platform: Platform, src: Path, at: float, calls: dict,
+               engines: Engines | None = None) -> tuple[Path, str]:
+    """A frame of a creator's clip (where it starts playing), prepared like a photo (cropped around its subject):
+    for scoring, the thumbnail and the faces text keeps off. Its key also stands for the clip in segment keys."""
+    path, digest, _ = _clip_still(cache, platform, src, at, calls, engines)
+    return path, digest
 
-    def make(tmp: Path) -> None:
+
+def clip_crop(cache: Cache, platform: Platform, src: Path, at: float, calls: dict,
+              engines: Engines | None = None) -> Box | None:
+    """The part of the clip its scene shows (around the subject of the frame where it starts); None: the whole
+    clip over a blurred fill of itself."""
+    return _clip_still(cache, platform, src, at, calls, engines)[2]
+
+
+def _clip_still(cache: Cache, platform: Platform, src: Path, at: float, calls: dict,
+                engines: Engines | None) -> tuple[Path, str, Box | None]:
+    found = finder(engines) if engines is not None else default_finder()
+    digest = key("clip-still", frames.PREPARE_VERSION, frames.SOURCE_SCALE, platform.width, platform.height,
+                 sha256_file(src), round(at, 3), SUBJECT_VERSION, found.engine)
+
+    def make(tmp: Path) -> dict:
+        from PIL import Image
+
         from pipelines import ffmpeg
 
         raw = tmp.with_name(tmp.stem + ".raw.png")
         try:
             ffmpeg.run(["-loglevel", "error", "-ss", f"{at:.3f}", "-i", str(src), "-frames:v", "1", str(raw)],
                        what="reading a frame of the clip")
-            frames.prepare_still(raw, platform, tmp)
+            with Image.open(raw) as opened:
+                im = opened.convert("RGB")
+                size = im.size
+                im.thumbnail((640, 640))
+                subject = found.find(np.asarray(im))
+            crop = framing.crops(subject.box, subject.faces, *size, platform.width, platform.height, 1)[0]
+            frames.prepare_still(raw, platform, tmp, crop)
         finally:
             raw.unlink(missing_ok=True)
+        return {"crop": list(crop) if crop is not None else None}
 
-    path, _, hit = cache.file("stills", digest, ".jpg", make)
+    path, meta, hit = cache.file("stills", digest, ".jpg", make)
     calls["cached" if hit else "calls"] += 1
-    return path, digest
+    crop = (meta or {}).get("crop")
+    return path, digest, (tuple(crop) if crop else None)  # type: ignore[return-value]

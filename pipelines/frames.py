@@ -182,7 +182,8 @@ class SceneSource:
         if scene.video is not None:
             from pipelines.media import video_size
 
-            self._fill = needs_fill(*video_size(scene.video), platform.width, platform.height)
+            self._size = video_size(scene.video)
+            self._fill = scene.video_crop is None and needs_fill(*self._size, platform.width, platform.height)
             return
         if scene.clip is not None:
             self.clip, self.clip_fps = _clip_planes(scene.clip, platform)
@@ -209,14 +210,16 @@ class SceneSource:
         if reader is None or not reader.can_reach(j):
             if reader is not None:
                 reader.close()
-            reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, j, self.platform, self._fill)
+            reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, j, self.platform, self._fill,
+                                                      self._offset())
         frame = reader.frame(j)
         if frame is not None:
             return frame
         # the clip has fewer frames than its container's length says: step back to its real last frame, once
         back = max(0, j - 2 * self.platform.fps)
         reader.close()
-        reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, back, self.platform, self._fill)
+        reader = self._readers[tid] = _ClipReader(video, self.scene.video_in, back, self.platform, self._fill,
+                                                  self._offset())
         last, k = None, back
         while True:
             got = reader.frame(k)
@@ -228,6 +231,15 @@ class SceneSource:
             raise RenderFailed(f"The clip {video.name!r} ends before "
                                f"{self.scene.video_in + back / self.platform.fps:.2f} s; its in point is too late.")
         return last
+
+    def _offset(self) -> tuple[int, int] | None:
+        """Where the crop starts in the clip scaled to cover the frame (pixels), from the scene's crop."""
+        crop = self.scene.video_crop
+        if crop is None:
+            return None
+        vw, vh = self._size
+        s = max(self.platform.width / vw, self.platform.height / vh)
+        return round(crop[0] * vw * s), round(crop[1] * vh * s)
 
     def release(self) -> None:
         """Close this thread's clip decoder (each segment opens its own)."""
@@ -245,7 +257,8 @@ class _ClipReader:
     """Frames of a creator's clip from frame ``first`` on, fitted to the frame like a still (cover-cropped, or whole
     over a blurred fill of itself), BT.601 like the stills."""
 
-    def __init__(self, path: Path, start: float, first: int, platform: Platform, fill: bool = False) -> None:
+    def __init__(self, path: Path, start: float, first: int, platform: Platform, fill: bool = False,
+                 offset: tuple[int, int] | None = None) -> None:
         from pipelines import ffmpeg
 
         w, h, fps = platform.width, platform.height, platform.fps
@@ -260,7 +273,9 @@ class _ClipReader:
                      f"[b]scale={w}:{h}:force_original_aspect_ratio=decrease:{to601}[fg];"
                      f"[bg][fg]overlay=(W-w)/2:(H-h)/2,format=yuv420p")
         else:
-            chain = f"fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase:{to601},crop={w}:{h},format=yuv420p"
+            at = f":{offset[0]}:{offset[1]}" if offset else ""  # ffmpeg keeps a crop inside the picture
+            chain = (f"fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase:{to601},crop={w}:{h}{at},"
+                     "format=yuv420p")
         self.proc = subprocess.Popen(
             [ffmpeg.binary("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "error", "-ss", f"{start + first / fps:.3f}",
              "-i", str(path), "-map", "0:v:0", "-vf", chain, "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"],

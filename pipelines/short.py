@@ -161,7 +161,7 @@ def _render_into(timeline: Timeline, presets: Presets, engines: Engines, *, base
     words_on = _card_words(timeline, lengths, platform.fps)
     visuals = stages.run("stills", 0.08, "preparing visuals", lambda c: [
         derive.prepared_photo(cache, platform, photos[s.id], c, s.visual.crop, engines) if s.visual.kind == "photo" else
-        derive.clip_still(cache, platform, photos[s.id], s.visual.clip_in, c) if s.visual.kind == "clip" else
+        derive.clip_still(cache, platform, photos[s.id], s.visual.clip_in, c, engines) if s.visual.kind == "clip" else
         derive.generated_still(engines, cache, platform, template, s.visual.prompt, s.visual.seed, c, scene=s.id,
                                warnings=warnings, credits=credits, text=card, language=lang.code)
         for s, card in zip(timeline.scenes, words_on)],
@@ -180,7 +180,8 @@ def _render_into(timeline: Timeline, presets: Presets, engines: Engines, *, base
 
     # 6. Motion: a generated clip per scene that asks for one, else the scene's camera path.
     scenes = stages.run("motion", 0.02, "planning motion", lambda c: _layout(
-        engines, cache, timeline, spoken, words, visuals, lengths, platform.fps, warnings, c, photos, lengths_of_clips))
+        engines, cache, timeline, spoken, words, visuals, lengths, platform.fps, warnings, c, photos, lengths_of_clips,
+        platform))
 
     # 7. Music: the creator's own track fitted to the short, or a bed; then the mix: voice over ducked music,
     # normalised to -14 LUFS.
@@ -218,7 +219,9 @@ def _render_into(timeline: Timeline, presets: Presets, engines: Engines, *, base
         if (f.width, f.height) != (platform.width, platform.height):
             f_visuals = stages.run("stills", 0.0, f"fitting visuals to {f.aspect}", partial(
                 _fit_visuals, cache, f, timeline, photos, visuals, engines))
-            f_scenes = [replace(sc, image=img, image_key=img_key) for sc, (img, img_key) in zip(scenes, f_visuals)]
+            f_scenes = [replace(sc, image=img, image_key=img_key, video_crop=derive.clip_crop(
+                cache, f, sc.video, sc.video_in, {"calls": 0, "cached": 0}, engines) if sc.video is not None else None)
+                for sc, (img, img_key) in zip(scenes, f_visuals)]
         outputs[f.aspect] = stages.run("render", share, f"rendering {f.aspect} video", partial(
             _render_format, f, template, font, timeline, f_scenes, hook_end, encode_options, cache, mix.path, total,
             staging, best, stages, share, engines))
@@ -305,7 +308,7 @@ def _fit_visuals(cache: Cache, f: Platform, timeline: Timeline, files: dict[str,
     """Each scene's visual fitted to another format's frame: photos and clips from their source (photos cropped
     around their subject), generated stills from the still itself (the same picture in every format)."""
     return [derive.prepared_photo(cache, f, files[sc.id], calls, engines=engines) if sc.visual.kind == "photo" else
-            derive.clip_still(cache, f, files[sc.id], sc.visual.clip_in, calls) if sc.visual.kind == "clip" else
+            derive.clip_still(cache, f, files[sc.id], sc.visual.clip_in, calls, engines) if sc.visual.kind == "clip" else
             derive.refit(cache, f, path, still_key, calls)
             for sc, (path, still_key) in zip(timeline.scenes, visuals)]
 
@@ -401,8 +404,8 @@ def _frames_per_scene(t: Timeline, speech: list[float], fps: int) -> list[int]:
 
 
 def _layout(engines: Engines, cache: Cache, t: Timeline, spoken: list, words: list, visuals: list, lengths: list[int],
-            fps: int, warnings: list[str], calls: dict, files: dict[str, Path], clip_seconds: dict[str, float]
-            ) -> list[Scene]:
+            fps: int, warnings: list[str], calls: dict, files: dict[str, Path], clip_seconds: dict[str, float],
+            platform: Platform) -> list[Scene]:
     scenes, first = [], 0
     for i, s in enumerate(t.scenes):
         clip, _ = spoken[i]
@@ -415,7 +418,8 @@ def _layout(engines: Engines, cache: Cache, t: Timeline, spoken: list, words: li
             played = max(1, min(round((end - v.clip_in) * fps), lengths[i]))
             scenes.append(Scene(s.id, i, first, lengths[i], fps, clip, s.lead, _local(words[i], s.lead), image,
                                 image_key, None, None, key("clip", image_key, v.clip_out), s.transition,
-                                files[s.id], v.clip_in, played))
+                                files[s.id], v.clip_in, played,
+                                derive.clip_crop(cache, platform, files[s.id], v.clip_in, calls, engines)))
             first += lengths[i]
             continue
         if s.motion.kind == "generated":

@@ -131,6 +131,7 @@ class Scene:
     video: Path | None = None  # a creator's clip, played from video_in for video_frames frames
     video_in: float = 0.0
     video_frames: int = 0
+    video_crop: tuple[float, float, float, float] | None = None  # the part of the clip shown (around its subject)
 
     @property
     def start(self) -> float:

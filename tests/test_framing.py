@@ -191,3 +191,32 @@ def test_no_caption_or_hook_word_covers_the_face(photo_short, tmp_path):
                 assert x1 <= fx0 or x0 >= fx1 or y1 <= fy0 or y0 >= fy1, (text, t, (x0, y0, x1, y1),
                                                                           (fx0, fy0, fx1, fy1))
     assert len(read) >= 5, read  # the frames did have text on them: the test cannot pass on nothing
+
+
+def test_a_creators_clip_is_framed_around_its_face(studio, photo_short, tmp_path):
+    import shutil
+
+    from pipelines.timeline import Timeline, Visual
+
+    folder = tmp_path / "clip-short"
+    shutil.copytree(photo_short.out_dir, folder)
+    # a 1920×1080 clip with the astronaut on the right, where a 9:16 crop of the middle would cut her face in two
+    canvas = Image.new("RGB", (1920, 1080), (90, 90, 90))
+    canvas.paste(Image.open(DATA / "astronaut.png").convert("RGB").resize((1080, 1080)), (840, 0))
+    canvas.save(tmp_path / "canvas.png")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(tmp_path / "canvas.png"), "-t", "3",
+                    "-r", "25", "-pix_fmt", "yuv420p", "-c:v", "libx264", str(folder / "media" / "astro.mp4")],
+                   check=True)
+    t = Timeline.load(folder / "timeline.json")
+    target = t.scenes[1]
+    again = studio.render(t.with_scene(target.id, visual=Visual("clip", "the astronaut", path="media/astro.mp4")),
+                          out_dir=folder)
+    scene = next(s for s in again.report["scenes"] if s["id"] == target.id)
+    png = tmp_path / "clip.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", f"{scene['start'] + 0.6:.3f}", "-i", str(again.video),
+                    "-frames:v", "1", str(png)], check=True)
+    found = FaceDetector().detect(np.asarray(Image.open(png).convert("RGB")))
+    assert found, "the face should be in the frame"
+    (x, y, w, h), _ = found[0]
+    assert x > 0.02 and x + w < 0.98, (x, w)  # whole, not cut by the frame's edge
+    assert abs(x + w / 2 - 0.5) < 0.15, (x, w)  # and near the middle, where the crop put it
