@@ -48,6 +48,13 @@ def test_the_active_line_is_at_least_5_percent_of_the_frame(tmp_path, name, lang
     assert first.scale == 1.0  # nothing was shrunk to get there
 
 
+def test_built_in_templates_are_set_for_phones(tmp_path):
+    settings = Settings(home=tmp_path / "home")
+    for name in TEMPLATES:
+        t = settings.template(name)
+        assert t.font_size >= captions.MIN_CAPTION_SIZE and 1 <= t.words_per_cue <= 3, name
+
+
 def test_only_a_word_too_wide_for_the_safe_zone_is_shrunk(tmp_path):
     settings = Settings(home=tmp_path / "home")
     platform, template = settings.platform("tiktok"), settings.template("neon")
