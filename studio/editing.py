@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from models.errors import InvalidMedia, InvalidRequest, StudioError
+from models.errors import InvalidMedia, InvalidRequest
 from models.hub import sha256_file
 from pipelines.timeline import Timeline
 from pipelines.types import ShortResult
@@ -28,6 +26,7 @@ from studio.tables import Asset, Job, Short, ShortVersion
 
 if TYPE_CHECKING:
     from studio.hosted import Hosted
+    from studio.jobs import Lease
 
 log = logging.getLogger("studio.editing")
 
@@ -148,39 +147,32 @@ class Editing:
         from studio.hosted import today
 
         subject, limit = quota or (f"renders:user:{owner}", self.h.server.daily_renders)
-        with self.h.db.session() as s:
-            self.h.spend(subject, limit, s, what="render")
-            job = Job(owner_id=owner, kind="render", request={"short_id": short_id, "formats": list(chosen),
-                                                              "timeline": draft.timeline, "etag": draft.etag,
-                                                              "quota": [subject, today()]})
-            s.add(job)
-            s.flush()
-            job_id = job.id
-        self.h.runner.submit(job_id)
+        job_id = self.h.new_job(owner, "render", {"short_id": short_id, "formats": list(chosen),
+                                                  "timeline": draft.timeline, "etag": draft.etag,
+                                                  "quota": [subject, today()]}, subject, limit, "render")
+        self.h.submit(job_id)
         return job_id
 
-    def run_render_job(self, job_id: str) -> None:
+    def run_render_job(self, job_id: str, lease: Lease) -> None:
         h = self.h
         with h.db.session() as s:
             job = s.get(Job, job_id)
-            if job is None or job.status not in ("queued", "running"):
-                return
             spec, owner = dict(job.request), job.owner_id
             if s.scalar(select(ShortVersion.id).where(ShortVersion.job_id == job_id)) is not None:
-                h._succeeded(s, job, spec["short_id"])  # died after saving the version: finish the record only
+                h.jobs.succeed(s, job_id, spec["short_id"])  # died after saving the version: finish the record only
                 return
-            job.status, job.started_at, job.attempts = "running", datetime.now(UTC), job.attempts + 1
-        work = Path(tempfile.mkdtemp(prefix="job-", dir=h._scratch()))
+        work = h._work_dir()
         try:
             timeline = self.check(owner, spec["timeline"])
             assets = self._download_assets(owner, timeline, work / "assets")
-            result = h.studio_for(owner).render(timeline, out_dir=work / "out", formats=tuple(spec["formats"]), assets=assets,
-                                     on_progress=h.job_progress(job_id))
+            result = h.studio_for(owner).render(timeline, out_dir=work / "out", formats=tuple(spec["formats"]),
+                                                assets=assets, on_progress=lease.progress)
+            lease.check()
             self._save_version(owner, spec, result, job_id)
-        except StudioError as exc:
-            if isinstance(exc, InvalidRequest | InvalidMedia) and spec.get("quota"):
+        except (InvalidRequest, InvalidMedia):
+            if spec.get("quota"):
                 h.refund(*spec["quota"])  # refused for what the timeline asks (found only now): it costs nothing
-            h.job_failed(job_id, exc)
+            raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -218,7 +210,7 @@ class Editing:
                     # nobody edited meanwhile: the draft takes the word timings just measured (a new revision)
                     s.execute(update(Short).where(Short.id == short.id, Short.draft_rev == rev)
                               .values(draft=doc, draft_rev=rev + 1))
-                    h._succeeded(s, s.get(Job, job_id), short.id)
+                    h.jobs.succeed(s, job_id, short.id, result.timeline.profile)
                 return
             except IntegrityError:
                 with h.db.session() as s:

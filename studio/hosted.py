@@ -10,7 +10,6 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from studio.auth.base import AuthProvider, Principal
 from studio.core import Studio, on_zero_gpu
 from studio.db import Database, owned
 from studio.errors import RateLimited
-from studio.jobs import LocalJobRunner
+from studio.jobs import JobPolicy, JobRunner, JobStore, Lease, LocalJobRunner
 from studio.limits import Limiter, Quota, SignInThrottle
 from studio.requests import request_of
 from studio.settings import ServerSettings, Settings
@@ -53,7 +52,7 @@ def server_secret(settings: Settings) -> str:
 
 class Hosted:
     def __init__(self, settings: Settings, *, studio: Studio | None = None, auth: AuthProvider | None = None,
-                 storage=None) -> None:
+                 storage=None, role: str = "web") -> None:
         self.settings = settings
         self.server: ServerSettings = settings.server
         self.studio = studio or Studio(settings)
@@ -69,7 +68,8 @@ class Hosted:
         self._last_clean = 0.0
         self.uploads_dir = settings.home / "uploads-in-progress"
         self._known_users: set[str] = set()  # user rows known to exist (rows are never deleted)
-        self.runner = LocalJobRunner(self.db, self.run_job, workers=self.server.job_workers)
+        self.role = role  # "web" serves and (under the local runner) runs jobs; "worker" is a Celery pool process
+        self.runner: JobRunner = self._runner()
         from studio.editing import Editing
 
         self.editing = Editing(self)
@@ -92,9 +92,11 @@ class Hosted:
         if every_s and time.monotonic() - self._last_clean < every_s:
             return
         self._last_clean = time.monotonic()
-        if not every_s:
+        if not every_s:  # a job's scratch folder names its process: only a dead process's are left behind
             for path in self._scratch().glob("job-*"):
-                shutil.rmtree(path, ignore_errors=True)
+                pid = path.name.split("-")[1] if path.name.count("-") >= 2 else ""
+                if not (pid.isdigit() and _alive(int(pid))):
+                    shutil.rmtree(path, ignore_errors=True)
         if self.uploads_dir.is_dir():
             cutoff = time.time() - (3600 if every_s else 0)
             for path in self.uploads_dir.glob(".upload-*.part"):
@@ -102,6 +104,35 @@ class Hosted:
                     if path.stat().st_mtime <= cutoff:
                         path.unlink()
         self.ui_uploads.sweep()
+
+    def _runner(self) -> JobRunner:
+        s = self.server
+        store = JobStore(self.db, JobPolicy(lease_s=float(s.job_lease_s), max_attempts=s.job_max_attempts,
+                                            user_max_running=s.user_max_running))
+        if s.jobs == "celery":
+            from studio.celery_jobs import CeleryJobRunner
+
+            return CeleryJobRunner(store, s)
+        return LocalJobRunner(store, self.run_job, workers=s.job_workers)
+
+    @property
+    def jobs(self) -> JobStore:
+        return self.runner.store
+
+    def submit(self, job_id: str) -> None:
+        """Queue a job just recorded. If the queue cannot take it, the job and what it spent are undone, and the
+        caller gets QueueUnavailable (HTTP 503 ``queue_unavailable``)."""
+        try:
+            self.runner.submit(job_id)
+        except StudioError:
+            with self.db.session() as s:
+                job = s.get(Job, job_id)
+                charge = list(job.charge or []) if job else []
+                if job is not None:
+                    s.delete(job)
+            if charge:
+                self.refund(*charge)
+            raise
 
     def _auth(self) -> AuthProvider | None:
         mode = self.server.auth_mode
@@ -204,74 +235,56 @@ class Hosted:
         """Spend one short of the quota (the account's, unless ``quota`` names another subject and limit, such as a
         visitor's address in the anonymous demo) and queue the job. The REST API and the UI both start work here."""
         subject, limit = quota or (f"user:{owner_id}", self.server.daily_shorts)
-        with self.db.session() as s:  # the short is spent and its job made together, or neither
-            self.spend(subject, limit, s)
-            job = Job(owner_id=owner_id, kind="short", request={**request, "project_id": project_id})
-            s.add(job)
-            s.flush()
-            job_id = job.id
-        self.runner.submit(job_id)
+        job_id = self.new_job(owner_id, "short", {**request, "project_id": project_id}, subject, limit, "short")
+        self.submit(job_id)
         return job_id
 
-    def run_job(self, job_id: str) -> None:
+    def new_job(self, owner_id: str, kind: str, request: dict, subject: str, limit: int, what: str, *,
+                batch: tuple[str, int] | None = None, session=None) -> str:
+        """Spend one unit of ``subject``'s quota and record the job, in one transaction (or the caller's)."""
+        if session is None:
+            with self.db.session() as s:
+                return self.new_job(owner_id, kind, request, subject, limit, what, batch=batch, session=s)
+        self.spend(subject, limit, session, what)
+        job = Job(owner_id=owner_id, kind=kind, request=request, charge=[subject, today()],
+                  **({"batch_id": batch[0], "batch_row": batch[1]} if batch else {}))
+        session.add(job)
+        session.flush()
+        return job.id
+
+    def run_job(self, job_id: str, lease: Lease) -> None:
+        """Run a job its worker has claimed (studio.jobs.execute records failures and cancels)."""
         with self.db.session() as s:
             job = s.get(Job, job_id)
             kind = job.kind if job is not None else None
         if kind == "render":
-            self.editing.run_render_job(job_id)
+            self.editing.run_render_job(job_id, lease)
         else:
-            self.run_short_job(job_id)
+            self.run_short_job(job_id, lease)
 
-    def run_short_job(self, job_id: str) -> None:
+    def run_short_job(self, job_id: str, lease: Lease) -> None:
         with self.db.session() as s:
             job = s.get(Job, job_id)
-            if job is None or job.status not in ("queued", "running"):
-                return
             saved = s.scalar(select(Short.id).where(Short.job_id == job_id))
-            if saved is not None:  # the process died after saving and before recording it: finish the record only
-                self._succeeded(s, job, saved)
+            if saved is not None:  # a worker died after saving and before recording it: finish the record only
+                self.jobs.succeed(s, job_id, saved)
                 return
-            job.status, job.started_at, job.attempts = "running", datetime.now(UTC), job.attempts + 1
             owner, spec = job.owner_id, dict(job.request)
-        work = Path(tempfile.mkdtemp(prefix="job-", dir=self._scratch()))
+        work = self._work_dir()
         try:
             request = self._short_request(owner, spec, work)
-            result = self._make(self.studio_for(owner), request, out_dir=work / "out",
-                                on_progress=self.job_progress(job_id))
+            result = self._make(self.studio_for(owner), request, out_dir=work / "out", on_progress=lease.progress)
+            lease.check()  # cancelled during the last stage: nothing is saved
             result = self.editing.adopt_media(owner, result)  # the saved timeline names the creator's assets, not paths
             short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
             with self.db.session() as s:
-                self._succeeded(s, s.get(Job, job_id), short_id)
-        except StudioError as exc:
-            self.job_failed(job_id, exc)
+                self.jobs.succeed(s, job_id, short_id, result.timeline.profile)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def job_progress(self, job_id: str) -> Callable[[float, str, str], None]:
-        """A progress callback that records a job's progress, stage and message (at most twice a second)."""
-        last = [0.0]
-
-        def progress(fraction: float, stage: str, message: str) -> None:
-            if time.monotonic() - last[0] < 0.5 and fraction < 1:
-                return
-            last[0] = time.monotonic()
-            with self.db.session() as s:
-                j = s.get(Job, job_id)
-                j.progress, j.stage, j.message = round(float(fraction), 3), stage, message[:500]
-
-        return progress
-
-    def job_failed(self, job_id: str, exc: StudioError) -> None:
-        with self.db.session() as s:
-            j = s.get(Job, job_id)
-            j.status, j.finished_at = "failed", datetime.now(UTC)
-            j.error = {"code": exc.code, "message": exc.message, "hint": exc.hint,
-                       **({"remedy": exc.remedy.as_dict()} if exc.remedy else {})}
-
-    @staticmethod
-    def _succeeded(s, job: Job, short_id: str) -> None:
-        job.status, job.progress, job.stage, job.short_id = "succeeded", 1.0, "done", short_id
-        job.finished_at, job.message = datetime.now(UTC), "Your short is ready."
+    def _work_dir(self) -> Path:
+        """A job's scratch folder, named by this process (its leftovers are cleared once the process is gone)."""
+        return Path(tempfile.mkdtemp(prefix=f"job-{os.getpid()}-", dir=self._scratch()))
 
     def _scratch(self) -> Path:
         path = self.settings.home / "jobs"
@@ -371,6 +384,16 @@ class Hosted:
 
 def _make(studio: Studio, request: ShortRequest, **kwargs) -> ShortResult:
     return studio.make(request, **kwargs)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def today() -> str:

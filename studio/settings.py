@@ -47,6 +47,7 @@ LICENCE_NOTICES = {
 
 AUTH_MODES = ("none", "local", "supabase")
 STORAGE_KINDS = ("local", "supabase")
+JOB_RUNNERS = ("local", "celery")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -88,6 +89,13 @@ class ServerSettings:
     login_per_minute: int = 10  # per IP and per account, sign-in and sign-up
     signed_url_ttl_s: int = 3600
     job_workers: int = 1
+    # jobs (studio/jobs.py): "local" runs them in this process, "celery" sends them to `studio worker` processes
+    jobs: str = "local"
+    redis_url: str | None = field(default=None, repr=False)  # the broker, and the shared limits under celery
+    user_max_running: int = 2  # one creator's jobs running at once, across every worker
+    job_lease_s: int = 60  # a running job's lease; its worker renews it, a sweeper takes over once it lapses
+    job_max_attempts: int = 3  # starts of one job (crashed workers included) before it is failed for good
+    job_longest_s: int = 6 * 3600  # the longest a job may run: Redis' visibility timeout is set above it
     secure_cookies: bool = False  # set on for HTTPS deployments
     # a page load sends several requests with the same expired session at once: each redemption of one refresh token
     # within this many seconds gets the same successor; a redemption after it revokes the session (token theft)
@@ -115,6 +123,12 @@ class ServerSettings:
         storage = env("STUDIO_STORAGE", "supabase" if mode == "supabase" else "local")
         if storage not in STORAGE_KINDS:
             raise InvalidRequest(f"Unknown storage {storage!r}.", f"Set STUDIO_STORAGE to one of: {', '.join(STORAGE_KINDS)}.")
+        jobs = env("STUDIO_JOBS", "local")
+        if jobs not in JOB_RUNNERS:
+            raise InvalidRequest(f"Unknown job runner {jobs!r}.", f"Set STUDIO_JOBS to one of: {', '.join(JOB_RUNNERS)}.")
+        if jobs == "celery" and not env("STUDIO_REDIS_URL"):
+            raise InvalidRequest("STUDIO_JOBS=celery needs a Redis to queue the jobs on.",
+                                 "Set STUDIO_REDIS_URL, e.g. redis://127.0.0.1:6379/0.")
         s = cls(auth_mode=mode, database_url=env("STUDIO_DATABASE_URL") or None, jwt_secret=env("STUDIO_JWT_SECRET") or None,
                 access_ttl_s=_env_int("STUDIO_ACCESS_TTL", 15 * 60), refresh_ttl_s=_env_int("STUDIO_REFRESH_TTL", 7 * 24 * 3600),
                 storage=storage, supabase_url=(env("SUPABASE_URL") or "").rstrip("/") or None,
@@ -128,6 +142,11 @@ class ServerSettings:
                 daily_renders=_env_int("STUDIO_DAILY_RENDERS", 50),
                 login_per_minute=_env_int("STUDIO_LOGIN_PER_MINUTE", 10),
                 signed_url_ttl_s=_env_int("STUDIO_SIGNED_URL_TTL", 3600), job_workers=_env_int("STUDIO_JOB_WORKERS", 1),
+                jobs=jobs, redis_url=env("STUDIO_REDIS_URL") or None,
+                user_max_running=_env_int("STUDIO_USER_MAX_RUNNING", 2),
+                job_lease_s=_env_int("STUDIO_JOB_LEASE_SECONDS", 60),
+                job_max_attempts=_env_int("STUDIO_JOB_MAX_ATTEMPTS", 3),
+                job_longest_s=_env_int("STUDIO_JOB_LONGEST_SECONDS", 6 * 3600),
                 secure_cookies=env("STUDIO_SECURE_COOKIES", "") in ("1", "true", "yes"),
                 refresh_grace_s=_env_int("STUDIO_REFRESH_GRACE", 10),
                 ui_upload_ttl_s=_env_int("STUDIO_UI_UPLOAD_TTL", 6 * 3600),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -73,7 +73,7 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32), default="short")
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued|running|succeeded|failed
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued|running|succeeded|failed|cancelled
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str] = mapped_column(String(32), default="")
     message: Mapped[str] = mapped_column(Text, default="")
@@ -84,6 +84,48 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # scale-out (studio/jobs.py): the queue it was sent to, who holds it and until when, a cancel asked for while it
+    # runs, the profile its worker ran, the quota it spent ([subject, day]) and the batch row it came from
+    queue: Mapped[str] = mapped_column(String(16), default="cpu")
+    worker: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None]
+    enqueued_at: Mapped[datetime | None]
+    task_id: Mapped[str | None] = mapped_column(String(80))  # the message last sent for it (Celery)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    profile: Mapped[str | None] = mapped_column(String(32))
+    charge: Mapped[list | None] = mapped_column(JSON)
+    batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    batch_row: Mapped[int | None] = mapped_column(Integer)
+
+
+class Batch(Base):
+    """Shorts queued together (``studio batch``, ``POST /api/batches``): one job per good row; ``refused`` keeps the
+    rows that were not queued, with their reasons, for the summary."""
+
+    __tablename__ = "batches"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[dict] = mapped_column(default=dict)  # {"items": [{"row", "errors"}]}
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Worker(Base):
+    """A worker process as it last reported itself: its queues, the jobs it finished and the models it loaded."""
+
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # node:pid
+    node: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))  # main | child
+    queues: Mapped[str] = mapped_column(String(100), default="")
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=now)
+    seen_at: Mapped[datetime] = mapped_column(default=now)
+    jobs_done: Mapped[int] = mapped_column(Integer, default=0)
+    loads: Mapped[dict] = mapped_column(default=dict)  # model → loads in this process
+    rss_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    info: Mapped[dict] = mapped_column(default=dict)
 
 
 class Short(Base):
