@@ -13,6 +13,8 @@ from rich.table import Table
 from models.errors import Cancelled, InvalidRequest, StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio, check_out_dir
+from studio.jobs_cli import app as jobs_app
+from studio.jobs_cli import worker as worker_command
 from studio.models_cli import app as models_app
 from studio.remedies import print_for_cli
 from studio.templates_cli import app as templates_app
@@ -21,6 +23,8 @@ app = typer.Typer(help="Viral AI Studio: topic, script or photos → post-ready 
 console = Console(stderr=True)
 app.add_typer(models_app, name="models")
 app.add_typer(templates_app, name="templates")
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker_command)
 
 
 @app.callback()

@@ -21,6 +21,7 @@ from models.hub import sha256_file
 from pipelines.timeline import Timeline
 from pipelines.types import ShortResult
 from studio.db import owned
+from studio.engines import resolve_profile
 from studio.errors import NotFound, PreconditionFailed, PreconditionRequired
 from studio.tables import Asset, Job, Short, ShortVersion
 
@@ -210,7 +211,7 @@ class Editing:
                     # nobody edited meanwhile: the draft takes the word timings just measured (a new revision)
                     s.execute(update(Short).where(Short.id == short.id, Short.draft_rev == rev)
                               .values(draft=doc, draft_rev=rev + 1))
-                    h.jobs.succeed(s, job_id, short.id, result.timeline.profile)
+                    h.jobs.succeed(s, job_id, short.id, resolve_profile(result.timeline.profile))
                 return
             except IntegrityError:
                 with h.db.session() as s:

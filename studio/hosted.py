@@ -24,6 +24,7 @@ from pipelines.types import ShortRequest, ShortResult
 from studio.auth.base import AuthProvider, Principal
 from studio.core import Studio, on_zero_gpu
 from studio.db import Database, owned
+from studio.engines import resolve_profile
 from studio.errors import RateLimited
 from studio.jobs import JobPolicy, JobRunner, JobStore, Lease, LocalJobRunner
 from studio.limits import Limiter, Quota, SignInThrottle
@@ -278,7 +279,7 @@ class Hosted:
             result = self.editing.adopt_media(owner, result)  # the saved timeline names the creator's assets, not paths
             short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
             with self.db.session() as s:
-                self.jobs.succeed(s, job_id, short_id, result.timeline.profile)
+                self.jobs.succeed(s, job_id, short_id, resolve_profile(result.timeline.profile))
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

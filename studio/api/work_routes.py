@@ -16,6 +16,7 @@ from studio.api.deps import current_user, hosted, links
 from studio.api.docs import AUTHED, errors
 from studio.auth.base import Principal
 from studio.db import owned
+from studio.errors import Conflict, UpstreamUnavailable
 from studio.requests import check
 from studio.tables import Asset, Job, Project, Short, ShortVersion
 
@@ -68,6 +69,8 @@ def job_body(request: Request, j: Job, short: Short | None) -> dict:
             "message": j.message, "error": j.error, "created_at": j.created_at.isoformat(),
             "started_at": j.started_at.isoformat() if j.started_at else None,
             "finished_at": j.finished_at.isoformat() if j.finished_at else None,
+            "attempts": j.attempts, "queue": j.queue, "profile": j.profile, "cancel_requested": j.cancel_requested,
+            "batch_id": j.batch_id, "batch_row": j.batch_row,
             "short": short_body(request, short) if short else None}
 
 
@@ -244,3 +247,36 @@ def get_job(job_id: str, request: Request, who: Principal = Depends(current_user
         j = owned(db, Job, job_id, who.user_id, "job")
         short = db.get(Short, j.short_id) if j.short_id else None
         return job_body(request, j, short if short and short.owner_id == who.user_id else None)
+
+
+@router.post("/jobs/{job_id}/cancel", responses=errors(*AUTHED, 404, 409, 422))
+def cancel_job(job_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
+    """Cancel a job: a queued one at once (``cancelled``), a running one at its next stage (``cancel_requested``
+    until it stops; nothing partial is saved). A finished job answers 409 ``job_finished``."""
+    h = hosted(request)
+    with h.db.session() as db:
+        status = owned(db, Job, job_id, who.user_id, "job").status
+    if status not in ("queued", "running"):
+        raise Conflict(f"The job has already {status}; there is nothing to cancel.", code="job_finished")
+    if h.jobs.request_cancel(job_id) == "cancelled":
+        h.runner.revoke(job_id)
+    with h.db.session() as db:
+        return job_body(request, db.get(Job, job_id), None)
+
+
+@router.post("/jobs/{job_id}/retry", status_code=202, responses=errors(*AUTHED, 404, 409, 422, 503))
+def retry_job(job_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
+    """Queue a failed or cancelled job again from the beginning (the quota it spent is not spent again). Any
+    other state answers 409 ``job_not_retryable``."""
+    h = hosted(request)
+    with h.db.session() as db:
+        status = owned(db, Job, job_id, who.user_id, "job").status
+    if not h.jobs.retry(job_id):
+        raise Conflict(f"The job is {status}; only a failed or cancelled job can be retried.",
+                       code="job_not_retryable")
+    try:
+        h.runner.submit(job_id)
+    except UpstreamUnavailable:  # the queue is down: the job stays queued and the sweeper sends it once it is back
+        pass
+    with h.db.session() as db:
+        return job_body(request, db.get(Job, job_id), None)
