@@ -27,7 +27,7 @@ from studio.db import Database, owned
 from studio.engines import resolve_profile
 from studio.errors import RateLimited
 from studio.jobs import JobPolicy, JobRunner, JobStore, Lease, LocalJobRunner
-from studio.limits import Limiter, Quota, SignInThrottle
+from studio.limits import Limiter, Quota, RedisSignInThrottle, SignInThrottle
 from studio.requests import request_of
 from studio.settings import ServerSettings, Settings
 from studio.tables import Asset, Job, Project, QuotaCounter, Short, ShortVersion, UsageEvent, User
@@ -63,9 +63,12 @@ class Hosted:
         self.secret = server_secret(settings)
         self.auth = auth or self._auth()
         self.storage = storage or self._storage()
-        self.login_limiter = Limiter(self.server.login_per_minute)
-        self.sign_in_throttle = SignInThrottle()
-        self.upload_limiter = Limiter(self.server.ui_uploads_per_minute)
+        # under celery several web processes and workers serve one deployment: the limits live in its Redis, and a
+        # check that cannot reach it refuses the request with 503 limits_unavailable (studio.limits.LimitsUnavailable)
+        shared = self.server.redis_url if self.server.jobs == "celery" else None
+        self.login_limiter = Limiter(self.server.login_per_minute, shared)
+        self.sign_in_throttle = SignInThrottle() if shared is None else RedisSignInThrottle(shared)
+        self.upload_limiter = Limiter(self.server.ui_uploads_per_minute, shared)
         self._last_clean = 0.0
         self.uploads_dir = settings.home / "uploads-in-progress"
         self._known_users: set[str] = set()  # user rows known to exist (rows are never deleted)
