@@ -17,7 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_REDIS = os.environ.get("STUDIO_TEST_REDIS", "redis://127.0.0.1:6379")
-_next_db = [int(os.environ.get("STUDIO_TEST_REDIS_DB", "7"))]
+# databases 7..15 of the shared Redis, taken in turn from a start that differs per process, so two test sessions
+# on one machine rarely flush each other's (CI runs one)
+_next_db = [int(os.environ.get("STUDIO_TEST_REDIS_DB", str(7 + os.getpid() % 9)))]
 
 
 def redis_available(url: str = SHARED_REDIS) -> bool:
