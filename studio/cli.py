@@ -12,6 +12,7 @@ from rich.table import Table
 
 from models.errors import Cancelled, InvalidRequest, StudioError
 from pipelines.types import ShortRequest
+from studio.batch_cli import batch as batch_command
 from studio.core import Studio, check_out_dir
 from studio.jobs_cli import app as jobs_app
 from studio.jobs_cli import worker as worker_command
@@ -25,6 +26,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(templates_app, name="templates")
 app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker_command)
+app.command("batch")(batch_command)
 
 
 @app.callback()

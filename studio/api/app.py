@@ -12,7 +12,8 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from models.errors import EngineUnavailable, InvalidMedia, InvalidRequest, StudioError
-from studio.api import auth_routes, media_routes, template_routes, voice_routes, work_routes
+from studio.api import auth_routes, batch_routes, media_routes, template_routes, voice_routes, work_routes
+from studio.batches import BadRows
 from studio.errors import ApiError
 from studio.hosted import Hosted
 from studio.remedies import for_api
@@ -50,6 +51,10 @@ def create_api(hosted: Hosted) -> FastAPI:
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
         return error_response(status, exc.code, exc.message, exc.hint, extra=for_api(exc))
 
+    @app.exception_handler(BadRows)
+    async def _bad_rows(_request: Request, exc: BadRows):  # the rows, as data, next to the message that words them
+        return error_response(422, exc.code, exc.message, exc.hint, extra={**for_api(exc), "rows": exc.rows})
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError):
         # name the fields, never echo their values (a password could be one of them)
@@ -81,4 +86,5 @@ def create_api(hosted: Hosted) -> FastAPI:
     app.include_router(work_routes.router)
     app.include_router(template_routes.router)
     app.include_router(voice_routes.router)
+    app.include_router(batch_routes.router)
     return app

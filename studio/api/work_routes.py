@@ -118,26 +118,30 @@ def delete_project(project_id: str, request: Request, who: Principal = Depends(c
     return Response(status_code=204)
 
 
+def check_ids(db, body: ShortIn, owner: str) -> None:
+    """Refuse ids that are not the owner's now, not minutes later inside the job (POST /api/shorts and batches)."""
+    for asset_id in [*body.asset_ids, *([body.voice_sample_asset_id] if body.voice_sample_asset_id else []),
+                     *([body.music_asset_id] if body.music_asset_id else [])]:
+        owned(db, Asset, asset_id, owner, "asset")
+    if body.music_asset_id:
+        track = owned(db, Asset, body.music_asset_id, owner, "asset")
+        if track.kind != "audio" or track.content_type not in MUSIC_TYPES:
+            raise InvalidRequest(f"music_asset_id: that asset is {track.content_type}, not a music track.",
+                                 "Upload the music as MP3, M4A, WAV, FLAC or OGG.")
+        if float((track.meta or {}).get("seconds") or 0) > MAX_MUSIC_SECONDS:
+            raise InvalidRequest(f"music_asset_id: the track lasts {track.meta['seconds'] / 60:.1f} minutes; the "
+                                 "longest allowed is 10.", "Trim it to 10 minutes or less and upload it again.")
+    if body.project_id:
+        owned(db, Project, body.project_id, owner, "project")
+
+
 @router.post("/shorts", status_code=202, responses=errors(400, *AUTHED, 404, 415, 422, 429))
 def start_short(body: ShortIn, request: Request, who: Principal = Depends(current_user)) -> dict:
     """Start making a short; answers a job to follow with GET /api/jobs/{id}."""
     h = hosted(request)
     spec = body.model_dump(exclude={"project_id"})
     with h.db.session() as db:
-        # refuse ids that are not the caller's now, not minutes later inside the job
-        for asset_id in [*body.asset_ids, *([body.voice_sample_asset_id] if body.voice_sample_asset_id else []),
-                         *([body.music_asset_id] if body.music_asset_id else [])]:
-            owned(db, Asset, asset_id, who.user_id, "asset")
-        if body.music_asset_id:
-            track = owned(db, Asset, body.music_asset_id, who.user_id, "asset")
-            if track.kind != "audio" or track.content_type not in MUSIC_TYPES:
-                raise InvalidRequest(f"music_asset_id: that asset is {track.content_type}, not a music track.",
-                                     "Upload the music as MP3, M4A, WAV, FLAC or OGG.")
-            if float((track.meta or {}).get("seconds") or 0) > MAX_MUSIC_SECONDS:
-                raise InvalidRequest(f"music_asset_id: the track lasts {track.meta['seconds'] / 60:.1f} minutes; the "
-                                     "longest allowed is 10.", "Trim it to 10 minutes or less and upload it again.")
-        if body.project_id:
-            owned(db, Project, body.project_id, who.user_id, "project")
+        check_ids(db, body, who.user_id)
     check(h.studio_for(who.user_id), spec)  # every check, now: a refused request makes no job and spends no quota
     job_id = h.start_short(who.user_id, spec, body.project_id)
     with h.db.session() as db:
