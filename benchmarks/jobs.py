@@ -5,6 +5,8 @@
 2. Memory: the worker's pool process after its 1st job and after its 20th.
 3. Enqueue-to-start latency (job created → claimed by a worker), p50 and p95, for jobs sent one at a time to an
    idle worker, and model loads per worker process over 10 cpu-profile shorts (target: exactly 1 per model).
+The order: one worker runs 1 job, then the 10 cpu shorts, then the throughput batch and the rest of the 20 jobs;
+then a second worker joins for the 2-worker throughput.
 
 Usage: python benchmarks/jobs.py [--throughput-jobs 8] [--memory-jobs 20] [--latency-jobs 10]
 """
@@ -112,16 +114,6 @@ def main() -> None:
             first = b.worker()
             b.wait(b.submit(1))  # the first job: the pool process builds the studio
             rss1 = b.child_rows()[first.pid].rss_bytes
-            one, cpu1 = b.throughput(args.throughput_jobs)
-            done = 1 + args.throughput_jobs
-            if args.memory_jobs > done:
-                b.wait(b.submit(args.memory_jobs - done))
-            rssn = b.child_rows()[first.pid].rss_bytes
-            second = b.worker()
-            b.wait(b.submit(1))  # both pool processes warm
-            two, cpu2 = b.throughput(args.throughput_jobs)
-            second.kill()
-
             lat, loads_before = [], dict(b.child_rows()[first.pid].loads)
             for _ in range(args.latency_jobs):  # one at a time to an idle worker, cpu profile (real models)
                 (job_id,) = b.submit(1, profile="cpu", duration=None)
@@ -129,6 +121,15 @@ def main() -> None:
                 (job,) = b.jobs([job_id])
                 lat.append((job.started_at - job.created_at).total_seconds())
             loads = b.child_rows()[first.pid].loads
+            one, cpu1 = b.throughput(args.throughput_jobs)
+            done = 1 + args.latency_jobs + args.throughput_jobs
+            if args.memory_jobs > done:
+                b.wait(b.submit(args.memory_jobs - done))
+            rssn = b.child_rows()[first.pid].rss_bytes
+            done = max(done, args.memory_jobs)
+            b.worker()
+            b.wait(b.submit(2))  # both pool processes warm
+            two, cpu2 = b.throughput(args.throughput_jobs)
         finally:
             b.close()
     lat.sort()
@@ -137,7 +138,7 @@ def main() -> None:
     print(f"  1 worker : {one:.2f} jobs/min, CPU busy {cpu1 * 100:.0f} %")
     print(f"  2 workers: {two:.2f} jobs/min, CPU busy {cpu2 * 100:.0f} %")
     print(f"  2 workers / 1 worker = {two / one:.2f}")
-    print(f"worker pool process memory: after 1 job {rss1 / 2**20:.0f} MiB, after {args.memory_jobs} jobs "
+    print(f"worker pool process memory: after 1 job {rss1 / 2**20:.0f} MiB, after {done} jobs "
           f"{rssn / 2**20:.0f} MiB (ratio {rssn / max(1, rss1):.2f})")
     print(f"enqueue-to-start latency, idle worker, {len(lat)} jobs: p50 {statistics.median(lat) * 1000:.0f} ms, "
           f"p95 {p95 * 1000:.0f} ms")
