@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,8 +25,8 @@ from studio.auth.base import AuthProvider, Principal
 from studio.core import Studio, on_zero_gpu
 from studio.db import Database, owned
 from studio.engines import resolve_profile
-from studio.errors import RateLimited
-from studio.jobs import JobPolicy, JobRunner, JobStore, Lease, LocalJobRunner
+from studio.errors import Conflict, RateLimited, UpstreamUnavailable
+from studio.jobs import UNFINISHED, JobPolicy, JobRunner, JobStore, Lease, LocalJobRunner
 from studio.limits import Limiter, Quota, RedisSignInThrottle, SignInThrottle
 from studio.requests import request_of
 from studio.settings import ServerSettings, Settings
@@ -227,11 +227,14 @@ class Hosted:
                               hint="The quota resets at midnight UTC.")
         session.add(UsageEvent(subject=subject, kind=what))
 
-    def refund(self, subject: str, day: str) -> None:
-        """Give back one spent unit of ``day``'s quota (a job refused for its own input, found only while running)."""
-        with self.db.session() as s:
-            s.execute(update(QuotaCounter).where(QuotaCounter.subject == subject, QuotaCounter.day == day,
-                                                 QuotaCounter.used > 0).values(used=QuotaCounter.used - 1))
+    def refund(self, subject: str, day: str, session=None) -> None:
+        """Give back one spent unit of ``day``'s quota (a job refused for its own input, found only while running, or
+        cancelled before it started). Pass ``session`` to refund inside the caller's transaction."""
+        if session is None:
+            with self.db.session() as s:
+                return self.refund(subject, day, s)
+        session.execute(update(QuotaCounter).where(QuotaCounter.subject == subject, QuotaCounter.day == day,
+                                                   QuotaCounter.used > 0).values(used=QuotaCounter.used - 1))
 
     # shorts
     def start_short(self, owner_id: str, request: dict, project_id: str | None, *,
@@ -255,6 +258,53 @@ class Hosted:
         session.add(job)
         session.flush()
         return job.id
+
+    # the creator's controls of a job: the REST API's cancel and retry routes and the UI's buttons call these
+    def cancel_job(self, owner: str, job_id: str) -> str:
+        """Cancel one of ``owner``'s jobs. A queued job is cancelled at once and gives its quota back: nothing ran. A
+        running one stops at its next stage and keeps nothing, but stays counted: its work was done, and a cancel
+        that refunded it would let anyone render all day without a quota. Answers the status now (``cancelled``, or
+        ``running`` until it stops); a finished job is a Conflict (``job_finished``)."""
+        with self.db.session() as s:
+            job = owned(s, Job, job_id, owner, "job")
+            status, charge = job.status, job.charge
+        if status not in UNFINISHED:
+            raise Conflict(f"The job has already {status}; there is nothing to cancel.", code="job_finished")
+        now = self.jobs.request_cancel(job_id)
+        if now == "cancelled":
+            self.runner.revoke(job_id)
+            if charge:
+                with self.db.session() as s:  # once per charge: the cancel that clears it gives it back
+                    if _changed(s, update(Job).where(Job.id == job_id, Job.status == "cancelled",
+                                                     Job.started_at.is_(None), Job.charge.is_not(None))
+                                .values(charge=null())):
+                        self.refund(charge[0], charge[1], s)
+        return now
+
+    def retry_job(self, owner: str, job_id: str, *, quota: tuple[str, int] | None = None) -> None:
+        """Queue one of ``owner``'s failed or cancelled jobs again, from the beginning. What it spent is not spent
+        again; a job whose quota was given back (cancelled before it started) spends one now, from ``quota``
+        (subject, limit; by default the account's for the job's kind). Any other state is a Conflict
+        (``job_not_retryable``). A queue that is down leaves the job queued: the sweeper sends it once it is back."""
+        with self.db.session() as s:
+            job = owned(s, Job, job_id, owner, "job")
+            status, kind, charged = job.status, job.kind, job.charge is not None
+        if status not in ("failed", "cancelled"):
+            raise Conflict(f"The job is {status}; only a failed or cancelled job can be retried.",
+                           code="job_not_retryable")
+        if not charged:
+            subject, limit = quota or ((f"renders:user:{owner}", self.server.daily_renders) if kind == "render"
+                                       else (f"user:{owner}", self.server.daily_shorts))
+            with contextlib.suppress(_ChargedMeanwhile), self.db.session() as s:
+                self.spend(subject, limit, s, "render" if kind == "render" else "short")
+                if not _changed(s, update(Job).where(Job.id == job_id, Job.charge.is_(None),
+                                                     Job.status.in_(("failed", "cancelled")))
+                                .values(charge=[subject, today()])):
+                    raise _ChargedMeanwhile  # a second retry at the same moment charged it: this spend rolls back
+        if not self.jobs.retry(job_id):  # another retry at the same moment queued it first
+            raise Conflict("The job has just been queued again.", code="job_not_retryable")
+        with contextlib.suppress(UpstreamUnavailable):
+            self.runner.submit(job_id)
 
     def run_job(self, job_id: str, lease: Lease) -> None:
         """Run a job its worker has claimed (studio.jobs.execute records failures and cancels)."""
@@ -384,6 +434,15 @@ class Hosted:
         if in_assets or any(f.get("key") == key for files in [*shorts, *versions] for f in files.values()):
             return
         self.storage.delete(key)
+
+
+class _ChargedMeanwhile(Exception):
+    pass
+
+
+def _changed(session, statement) -> bool:
+    """A conditional UPDATE changed its one row (the session is untyped: rowcount is on the cursor's result)."""
+    return session.execute(statement).rowcount == 1
 
 
 def _make(studio: Studio, request: ShortRequest, **kwargs) -> ShortResult:

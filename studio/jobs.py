@@ -225,7 +225,7 @@ class Lease:
     def __init__(self, store: JobStore, job_id: str, worker: str) -> None:
         self.store, self.job_id, self.worker = store, job_id, worker
         self.cancel = self.lost = False
-        self._last = 0.0
+        self._last, self._stage = 0.0, ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name=f"lease-{job_id[:8]}", daemon=True)
         self._thread.start()
@@ -247,8 +247,11 @@ class Lease:
             raise LeaseLost("Another worker took this job over.")
 
     def progress(self, fraction: float, stage: str, message: str) -> None:
-        if time.monotonic() - self._last >= self.store.policy.progress_every_s or fraction >= 1:
-            self._last = time.monotonic()
+        # a stage's first report is always written: dropped, the bar would name the stage before it for as long as
+        # this one runs (most stages report only as they start and end)
+        if (stage != self._stage or fraction >= 1
+                or time.monotonic() - self._last >= self.store.policy.progress_every_s):
+            self._last, self._stage = time.monotonic(), stage
             held, cancel = self.store.progress(self.job_id, self.worker, fraction, stage, message)
             self.lost, self.cancel = self.lost or not held, self.cancel or cancel
         self.check()

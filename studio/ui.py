@@ -10,12 +10,14 @@ from urllib.parse import quote
 import gradio as gr
 from gradio import utils as gr_utils
 
-from models.errors import Remedy, StudioError
+from models.errors import InvalidRequest, Remedy, StudioError
 from pipelines.types import ShortRequest
 from studio.core import Studio
+from studio.jobs import JobCancelled
 from studio.remedies import for_ui
 from studio.ui_edit import EDIT_CSS, build_edit_tab
 from studio.ui_guard import GuardedBlocks
+from studio.ui_jobs import TabJobs
 from studio.ui_models import build_models_tab
 from studio.ui_result import RESULT_CSS, build_post_panel, plain, warnings_html
 
@@ -29,6 +31,8 @@ UI_CSS = """.stage-table {font-size: 0.9em}
 .short-files {display: flex; flex-wrap: wrap; gap: 8px 14px; margin-top: 8px; font-size: 0.95em}
 .voice-pick audio {width: 100%} .voice-pick p {margin: 4px 0 0; font-size: 0.9em}
 @media (max-width: 480px) {.form .wrap, .block label span {min-width: 0} .stage-table table {font-size: 0.85em}}
+.job-notice {padding: 10px 12px; border-radius: 8px; background: var(--block-background-fill)}
+.job-notice p {margin: 0 0 4px}
 """ + RESULT_CSS + EDIT_CSS
 OUTLINE_NOTE = ("✏️ **This is an outline, not a script yet.** No language model is installed on this machine, so "
                 "the built-in writer only filled a template from your topic. Put it in your own words (one line per "
@@ -62,6 +66,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
     profiles = ["auto", *s.profile_names()]
 
     pending: dict[str, Remedy] = {}  # per browser tab: the fix its last error offers (applied by the fix button)
+    tabs = TabJobs()  # per browser tab: the job its Create or Retry follows (what its Cancel and Retry act on)
 
     def offer(request: gr.Request | None, exc: StudioError | None) -> None:
         tab = getattr(request, "session_hash", None)
@@ -74,9 +79,17 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                 pending.pop(next(iter(pending)))
             pending[tab] = r
 
+    def follow(who, job_id: str, request: gr.Request | None, progress):
+        """The job's short (as ShortView) once it is made, the bar showing its progress meanwhile."""
+        if not tabs.started(_tab(request), job_id):  # Cancel was pressed while it was being queued
+            with contextlib.suppress(StudioError):
+                hooks.cancel(who, job_id)
+        short_id = hooks.follow(who, job_id, lambda f, words: progress(f, desc=words))
+        return hooks.view(who, short_id)
+
     def make(values: tuple, project, request: gr.Request | None, progress, outline_first: bool = False):
         """The short the values ask for (as ShortView), or, with ``outline_first``, the offline writer's outline
-        of a topic no language model would write (as a tuple of scene lines)."""
+        of a topic no language model would write (as a tuple of scene lines), or JobCancelled."""
         photos, voice_sample, music = values[7], values[12], values[14]
         offer(request, None)
         try:
@@ -86,8 +99,9 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
             if outline:
                 return outline
             job_id = hooks.start(who, req, project=project or "", originals=getattr(request, "studio_uploads", ()))
-            short_id = hooks.follow(who, job_id, lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
-            return hooks.view(who, short_id)
+            return follow(who, job_id, request, progress)
+        except JobCancelled as exc:
+            return exc
         except StudioError as exc:
             offer(request, exc)
             raise gr.Error(plain(f"{exc.message} {for_ui(exc)}".strip())) from None
@@ -99,6 +113,8 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         """The script clients' /create: a topic makes a short whatever writes its script (as it always did)."""
         view = make((topic, script, platform, duration, voice, template, language, photos, profile, models, strict,
                      safety, voice_sample, consent, music), project, request, progress)
+        if isinstance(view, JobCancelled):
+            raise gr.Error(view.message)
         notes = "\n".join(f"- ⚠️ {plain(w)}" for w in view.warnings) or "All stages ran the engines you chose."
         return short_html(view), view.stages, view.checks, notes
 
@@ -109,13 +125,66 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         (nothing is rendered); otherwise the short, its post text and its warnings."""
         got = make((topic, script, platform, duration, voice, template, language, photos, profile, models, strict,
                     safety, voice_sample, consent, music), project, request, progress, outline_first=True)
-        same = gr.update()
+        return page(got)
+
+    def retry_in_page(job_id: str, request: gr.Request | None = None, progress=gr.Progress()):
+        """The Retry button: the tab's failed or cancelled job queued again (what POST /api/jobs/{id}/retry does),
+        followed like a new one."""
+        offer(request, None)
+        try:
+            who = hooks.account(request)
+            if not job_id:
+                raise InvalidRequest("There is no short to retry.", "Press Create short.")
+            hooks.retry(who, job_id)
+            return page(follow(who, job_id, request, progress))
+        except JobCancelled as exc:
+            return page(exc)
+        except StudioError as exc:
+            offer(request, exc)
+            raise gr.Error(plain(f"{exc.message} {for_ui(exc)}".strip())) from None
+
+    def page(got) -> list:
+        """The result column for a short, an outline (into the script box) or a cancelled job."""
+        same, hidden = gr.update(), gr.update(visible=False)
         if isinstance(got, tuple):
             return ["\n".join(got), gr.update(value=OUTLINE_NOTE, visible=True), same, same, same, same, same,
                     same, same, *[same] * len(post.outputs)]
+        if isinstance(got, JobCancelled):
+            return [same, gr.update(value="", visible=False), notice_html("⏹", got.message), same, same, "", "",
+                    hidden, hidden, *[same] * len(post.outputs)]
         return [same, gr.update(value="", visible=False), short_html(got), got.stages, got.checks,
                 warnings_html(got.warnings), got.short_id, gr.update(visible=True), gr.update(visible=True),
                 *post.values(got.post)]
+
+    def busy(shown_now: str, request: gr.Request):
+        """Create or Retry pressed: Create waits, Cancel shows (it works before the job is even queued), and the
+        last job's notice goes (the bar would be drawn over its words)."""
+        tabs.begin(_tab(request))
+        return (gr.update(interactive=False), gr.update(visible=True, value="Cancel", interactive=True),
+                gr.update(visible=False), gr.update(value="") if "job-notice" in (shown_now or "") else gr.update())
+
+    def idle(request: gr.Request):
+        """However a Create or Retry ended: Create usable again, Cancel gone; a job that failed or was cancelled
+        offers Retry, and a failure is also said in the result area (the error's pop-up goes away)."""
+        job_id, job = tabs.job(_tab(request)), None
+        if job_id:
+            with contextlib.suppress(StudioError):
+                job = hooks.job(hooks.account(request), job_id)
+        again = job_id if job is not None and job.status in ("failed", "cancelled") else ""
+        shown = gr.update()
+        if job is not None and job.status == "failed":
+            exc = hooks.job_error(job)
+            shown = gr.update(value=notice_html("⚠️", "Making the short failed: "
+                                                + plain(f"{exc.message} {for_ui(exc)}".strip())))
+        return gr.update(interactive=True), gr.update(visible=False), gr.update(visible=bool(again)), again, shown
+
+    def cancel_making(request: gr.Request):
+        """The Cancel button: what POST /api/jobs/{id}/cancel does, for the job this tab is making."""
+        job_id = tabs.to_cancel(_tab(request))
+        if job_id:
+            with contextlib.suppress(StudioError):  # it ended meanwhile: that outcome shows as usual
+                hooks.cancel(hooks.account(request), job_id)
+        return gr.update(value="Cancelling…", interactive=False)
 
     def save_post(request: gr.Request, short_id, *values):  # the request first: Gradio passes none after *values
         if not short_id:
@@ -170,7 +239,12 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                                                 elem_id="voice-sample-upload")
                         consent = gr.Checkbox(label="The person in this recording agreed to having their voice cloned",
                                               value=False)
-                    go = gr.Button("Create short", variant="primary", elem_id="create")
+                    with gr.Row(equal_height=True):
+                        go = gr.Button("Create short", variant="primary", elem_id="create", min_width=150)
+                        cancel = gr.Button("Cancel", visible=False, variant="stop", elem_id="cancel-job",
+                                           min_width=100)
+                        retry = gr.Button("Retry", visible=False, variant="secondary", elem_id="retry-job",
+                                          min_width=100)
                     api_go = gr.Button("Create short", visible=False)  # the script clients' /create (no outline)
                     fix = gr.Button("", visible=False, variant="secondary", elem_id="fix")
                 with gr.Column(min_width=300):
@@ -182,22 +256,28 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                                               elem_classes="stage-table", interactive=False, wrap=True)
                         checks = gr.Textbox(label="Checks measured on the video", interactive=False)
                     short_id = gr.State("")
+                    retry_job = gr.State("")  # the failed or cancelled job Retry queues again
         build_edit_tab(hooks, short_html)
         build_models_tab(hooks)
         if hooks.accounts_on:
             _my_projects(hooks)
         inputs = [topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
                   voice_sample, consent, project, music]
-        api_go.click(create, inputs, [preview, stages, checks, notes], api_name="create", concurrency_limit=1,
+        # an event only follows its job (the job runner or the workers meter the work), so creators wait on the
+        # jobs table, where the bar shows their place, not one behind another in this process
+        api_go.click(create, inputs, [preview, stages, checks, notes], api_name="create", concurrency_limit=8,
                      concurrency_id="make")
-        # the button is disabled while its short is made, and again usable whatever the outcome
-        event = go.click(lambda: gr.update(interactive=False), None, go, show_progress="hidden",
-                         api_visibility="private").success(
-            create_in_page, inputs,
-            [script, outline_note, preview, stages, checks, notes, short_id, post.panel, measured, *post.outputs],
-            show_progress_on=[preview], api_visibility="private", concurrency_limit=1, concurrency_id="make")
-        for done in (event.success, event.failure):
-            done(lambda: gr.update(interactive=True), None, go, show_progress="hidden", api_visibility="private")
+        # Create is disabled and Cancel shown while a short is made; both come back whatever the outcome
+        shown = [script, outline_note, preview, stages, checks, notes, short_id, post.panel, measured, *post.outputs]
+        buttons = [go, cancel, retry]
+        event = go.click(busy, preview, [*buttons, preview], show_progress="hidden", api_visibility="private").success(
+            create_in_page, inputs, shown, show_progress_on=[preview], api_visibility="private", concurrency_limit=8,
+            concurrency_id="make")
+        again = retry.click(busy, preview, [*buttons, preview], show_progress="hidden",
+                            api_visibility="private").success(
+            retry_in_page, retry_job, shown, show_progress_on=[preview], api_visibility="private",
+            concurrency_limit=8, concurrency_id="make")
+        cancel.click(cancel_making, None, cancel, show_progress="hidden", api_visibility="private")
         post.save.click(save_post, [short_id, *post.outputs], [post.status, preview], show_progress_on=[post.status],
                         api_visibility="private")
 
@@ -226,11 +306,22 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         # the player appears when its sample is ready: no second progress indicator beside the short's
         for trigger in (demo.load, voice.change, language.change):
             trigger(preview_voice, [voice, language], voice_about, show_progress="hidden")
-        event.success(show_quota, None, whoami, api_visibility="private")
-        event.failure(show_quota, None, whoami, api_visibility="private")
-        event.failure(show_fix, None, fix)  # a refused request may come with a fix the button applies
+        for made in (event, again):
+            for done in (made.success, made.failure):
+                done(idle, None, [*buttons, retry_job, preview], show_progress="hidden", api_visibility="private")
+                done(show_quota, None, whoami, api_visibility="private")
+            made.failure(show_fix, None, fix)  # a refused request may come with a fix the button applies
         fix.click(apply_fix, None, [safety, duration, consent, fix])
     return demo
+
+
+def _tab(request) -> str:
+    return getattr(request, "session_hash", None) or ""
+
+
+def notice_html(mark: str, text: str) -> str:
+    """A cancelled or failed job in the result area."""
+    return f'<div class="job-notice" role="status"><p>{mark} {html.escape(text)}</p></div>'
 
 
 def voice_html(preset: str, language: str, sample) -> str:

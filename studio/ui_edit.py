@@ -292,7 +292,7 @@ def build_edit_tab(hooks, short_html) -> None:
     def render_version(st: dict, fmts: list[str], request: gr.Request, progress=gr.Progress()):
         who, _ = caller_and_short(st, request)
         job_id = hooks.start_render(who, st["short"], list(fmts or ["9:16"]))
-        hooks.follow(who, job_id, lambda f, stage, msg: progress(f, desc=f"{stage}: {msg}"))
+        hooks.follow(who, job_id, lambda f, words: progress(f, desc=words))
         return open_one(who, st["short"])
 
     @_plain_errors

@@ -14,15 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models.errors import InvalidRequest, Remedy, StudioError
 from pipelines.types import ShortRequest
 from studio.auth.base import Principal
 from studio.db import owned
 from studio.hosted import Hosted
+from studio.jobs import JobCancelled
 from studio.requests import check, spec_of
 from studio.tables import Job, Project, Short
+from studio.ui_jobs import JobView, ProgressWords, cancelled_words
 
 VISITOR_COOKIE = "studio_visitor"  # the anonymous demo's visitor: whose uploads are whose
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -167,22 +169,51 @@ class UiHooks:
             h.ui_uploads.discard(original)
         return job_id
 
-    def follow(self, who: Account, job_id: str, on_progress: Callable[[float, str, str], None],
+    def follow(self, who: Account, job_id: str, on_progress: Callable[[float, str], None],
                poll_s: float = 0.4) -> str:
-        """Wait for the job, reporting its progress; answers the short's id, or raises the job's error."""
+        """Wait for the job, telling ``on_progress`` how far it is, in the creator's words, wherever it runs (this
+        process or a worker elsewhere: the jobs table says). Answers the short's id; raises the job's error, or
+        JobCancelled saying what the cancel cost."""
+        words = ProgressWords()
         while True:
-            with self.hosted.db.session() as db:
-                job = owned(db, Job, job_id, who.owner, "job")
-                status, short_id, error = job.status, job.short_id, job.error
-                progress, stage, message = job.progress, job.stage, job.message
-            if status == "succeeded" and short_id:
-                return short_id
-            if status == "failed":
-                error = error or {}
-                remedy = Remedy(**error["remedy"]) if isinstance(error.get("remedy"), dict) else None
-                raise StudioError(error.get("message") or "Making the short failed.", error.get("hint", ""), remedy)
-            on_progress(progress, stage or "queued", message or "waiting for a free worker")
+            job = self.job(who, job_id)
+            if job.status == "succeeded" and job.short_id:
+                return job.short_id
+            if job.status == "failed":
+                raise self.job_error(job)
+            if job.status == "cancelled":
+                raise JobCancelled(cancelled_words(job))
+            on_progress(*words(job))
             time.sleep(poll_s)
+
+    def job(self, who: Account, job_id: str) -> JobView:
+        """One of the caller's jobs now; NotFound for anyone else's."""
+        with self.hosted.db.session() as db:
+            job = owned(db, Job, job_id, who.owner, "job")
+            ahead, held_back = 0, False
+            if job.status == "queued":
+                ahead = db.scalar(select(func.count()).select_from(Job).where(
+                    Job.status == "queued", Job.created_at < job.created_at)) or 0
+                held_back = (db.scalar(select(func.count()).select_from(Job).where(
+                    Job.owner_id == who.owner, Job.status == "running"))
+                    or 0) >= self.hosted.jobs.policy.user_max_running
+            return JobView(job.status, job.progress, job.stage, job.message, job.attempts, job.cancel_requested,
+                           job.started_at is None, ahead, held_back, job.short_id, job.error, job.kind)
+
+    @staticmethod
+    def job_error(job: JobView) -> StudioError:
+        error = job.error or {}
+        remedy = Remedy(**error["remedy"]) if isinstance(error.get("remedy"), dict) else None
+        return StudioError(error.get("message") or "Making the short failed.", error.get("hint", ""), remedy)
+
+    def cancel(self, who: Account, job_id: str) -> str:
+        """The Cancel button: what ``POST /api/jobs/{id}/cancel`` does."""
+        return self.hosted.cancel_job(who.owner, job_id)
+
+    def retry(self, who: Account, job_id: str) -> None:
+        """The Retry button: what ``POST /api/jobs/{id}/retry`` does, from the caller's quota (a demo visitor's is
+        their address's) when the job gave its quota back."""
+        self.hosted.retry_job(who.owner, job_id, quota=self.quota(who))
 
     def view(self, who: Account, short_id: str) -> ShortView:
         """One of the caller's shorts as signed links plus its report; NotFound for anyone else's."""

@@ -16,7 +16,6 @@ from studio.api.deps import current_user, hosted, links
 from studio.api.docs import AUTHED, errors
 from studio.auth.base import Principal
 from studio.db import owned
-from studio.errors import Conflict, UpstreamUnavailable
 from studio.requests import check
 from studio.tables import Asset, Job, Project, Short, ShortVersion
 
@@ -255,32 +254,22 @@ def get_job(job_id: str, request: Request, who: Principal = Depends(current_user
 
 @router.post("/jobs/{job_id}/cancel", responses=errors(*AUTHED, 404, 409, 422))
 def cancel_job(job_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
-    """Cancel a job: a queued one at once (``cancelled``), a running one at its next stage (``cancel_requested``
-    until it stops; nothing partial is saved). A finished job answers 409 ``job_finished``."""
+    """Cancel a job: a queued one at once (``cancelled``; the short it would have made is not counted against
+    today's quota), a running one at its next stage (``cancel_requested`` until it stops; nothing partial is saved,
+    and it stays counted). A finished job answers 409 ``job_finished``."""
     h = hosted(request)
-    with h.db.session() as db:
-        status = owned(db, Job, job_id, who.user_id, "job").status
-    if status not in ("queued", "running"):
-        raise Conflict(f"The job has already {status}; there is nothing to cancel.", code="job_finished")
-    if h.jobs.request_cancel(job_id) == "cancelled":
-        h.runner.revoke(job_id)
+    h.cancel_job(who.user_id, job_id)
     with h.db.session() as db:
         return job_body(request, db.get(Job, job_id), None)
 
 
-@router.post("/jobs/{job_id}/retry", status_code=202, responses=errors(*AUTHED, 404, 409, 422, 503))
+@router.post("/jobs/{job_id}/retry", status_code=202, responses=errors(*AUTHED, 404, 409, 422, 429, 503))
 def retry_job(job_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
-    """Queue a failed or cancelled job again from the beginning (the quota it spent is not spent again). Any
-    other state answers 409 ``job_not_retryable``."""
+    """Queue a failed or cancelled job again from the beginning. The quota it spent is not spent again; a job
+    cancelled before it started (its quota given back) spends one now (429 ``quota_exceeded`` when none is left).
+    Any other state answers 409 ``job_not_retryable``. While the queue is down the job waits, queued, until it is
+    back."""
     h = hosted(request)
-    with h.db.session() as db:
-        status = owned(db, Job, job_id, who.user_id, "job").status
-    if not h.jobs.retry(job_id):
-        raise Conflict(f"The job is {status}; only a failed or cancelled job can be retried.",
-                       code="job_not_retryable")
-    try:
-        h.runner.submit(job_id)
-    except UpstreamUnavailable:  # the queue is down: the job stays queued and the sweeper sends it once it is back
-        pass
+    h.retry_job(who.user_id, job_id)
     with h.db.session() as db:
         return job_body(request, db.get(Job, job_id), None)
