@@ -192,3 +192,39 @@ def test_redis_down_when_a_short_is_asked_for(tmp_path):
         jobs = c.get("/api/jobs", headers=bearer(session)).json()["jobs"]
     assert jobs == []
     assert (me.get("quota") or {}).get("used_today", 0) == 0, me
+
+
+def test_the_web_server_killed_leaves_running_jobs_alone(tmp_path):
+    """A real `studio serve` queues a short and is SIGKILLed while a worker renders it: the job finishes, once."""
+    from studio.db import Database
+    from studio.tables import Job, Short
+    from tests.test_shared_limits import Serve, sign_up
+
+    home = tmp_path / "home"
+    url = fresh_redis_url()
+    web = Serve(home, STUDIO_JOBS="celery", STUDIO_REDIS_URL=url, STUDIO_JOB_LEASE_SECONDS="3").start()
+    w = WorkerProc(job_env(home, url, lease_s=3, STUDIO_JWT_SECRET=web.env["STUDIO_JWT_SECRET"]),
+                   tmp_path / "w.log").start()
+    db = Database.for_home(home)
+    try:
+        w.wait_ready()
+        token = sign_up(web)["access_token"]
+        code, job, _ = web.call("POST", "/api/shorts", OFFLINE, token)
+        assert code == 202, job
+
+        def row():
+            with db.session() as s:
+                return s.get(Job, job["id"])
+
+        wait_for(lambda: row().status == "running" and row().progress > 0.2, 120, every=0.05, what="the render")
+        assert web.proc is not None
+        os.killpg(web.proc.pid, signal.SIGKILL)
+        web.proc.wait(10)
+        done = wait_for(lambda: (j := row()).status in ("succeeded", "failed") and j, 120, what="the job")
+        assert done.status == "succeeded" and done.attempts == 1, (done.status, done.error, done.attempts)
+        with db.session() as s:
+            assert s.scalar(select(func.count()).select_from(Short).where(Short.job_id == job["id"])) == 1
+    finally:
+        web.stop()
+        w.kill()
+        db.dispose()
