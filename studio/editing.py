@@ -171,8 +171,7 @@ class Editing:
             lease.check()
             self._save_version(owner, spec, result, job_id)
         except (InvalidRequest, InvalidMedia):
-            if spec.get("quota"):
-                h.refund(*spec["quota"])  # refused for what the timeline asks (found only now): it costs nothing
+            h.jobs.give_back(job_id, unstarted_only=False)  # refused for what the timeline asks (found only now)
             raise
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, null, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -267,18 +267,13 @@ class Hosted:
         ``running`` until it stops); a finished job is a Conflict (``job_finished``)."""
         with self.db.session() as s:
             job = owned(s, Job, job_id, owner, "job")
-            status, charge = job.status, job.charge
+            status = job.status
         if status not in UNFINISHED:
             raise Conflict(f"The job has already {status}; there is nothing to cancel.", code="job_finished")
         now = self.jobs.request_cancel(job_id)
         if now == "cancelled":
             self.runner.revoke(job_id)
-            if charge:
-                with self.db.session() as s:  # once per charge: the cancel that clears it gives it back
-                    if _changed(s, update(Job).where(Job.id == job_id, Job.status == "cancelled",
-                                                     Job.started_at.is_(None), Job.charge.is_not(None))
-                                .values(charge=null())):
-                        self.refund(charge[0], charge[1], s)
+            self.jobs.give_back(job_id)  # once per charge: the cancel that clears it gives it back
         return now
 
     def retry_job(self, owner: str, job_id: str, *, quota: tuple[str, int] | None = None) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, null, or_, select, update
 from sqlalchemy.orm import aliased
 
 from models.errors import Cancelled, StudioError
@@ -189,6 +189,26 @@ class JobStore:
                 status="queued", progress=0.0, stage="", message="Queued again.", error=None, attempts=0,
                 cancel_requested=False, worker=None, lease_until=None, enqueued_at=None, finished_at=None,
                 started_at=None)).rowcount == 1
+
+    def give_back(self, job_id: str, *, unstarted_only: bool = True) -> bool:
+        """Return the quota a job spent, at most once: its ``charge`` is cleared in the same transaction that lowers
+        the counter. ``unstarted_only``: only for a job cancelled before it ever ran (a cancel after work was done
+        stays counted); otherwise for any job (one refused for its own input, found only while running)."""
+        from studio.tables import QuotaCounter
+
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            charge = list(job.charge or []) if job is not None else []
+            if len(charge) != 2:
+                return False
+            cond = [Job.id == job_id, Job.charge.is_not(None)]
+            if unstarted_only:
+                cond += [Job.status == "cancelled", Job.started_at.is_(None)]
+            if s.execute(update(Job).where(*cond).values(charge=null())).rowcount != 1:  # SQL NULL, not JSON null
+                return False
+            s.execute(update(QuotaCounter).where(QuotaCounter.subject == charge[0], QuotaCounter.day == charge[1],
+                                                 QuotaCounter.used > 0).values(used=QuotaCounter.used - 1))
+            return True
 
     # delivery bookkeeping
     def sent(self, job_id: str, queue: str | None = None, task_id: str | None = None) -> None:

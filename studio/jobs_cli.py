@@ -142,8 +142,10 @@ def cancel(job_id: Annotated[str, typer.Argument(help="A job id (or its first ch
         if job.status not in ("queued", "running"):
             raise InvalidRequest(f"Job {job.id[:12]} has already {job.status}; there is nothing to cancel.")
         status = op.store.request_cancel(job.id)
-        if op.celery is not None and status == "cancelled":
-            op.celery.revoke(job.id)
+        if status == "cancelled":  # it never ran: its quota goes back, as when its creator cancels it
+            op.store.give_back(job.id)
+            if op.celery is not None:
+                op.celery.revoke(job.id)
     except StudioError as exc:
         _fail(exc)
     console.print(f"Job {job.id[:12]}: " + ("cancelled." if status == "cancelled" else
@@ -152,7 +154,8 @@ def cancel(job_id: Annotated[str, typer.Argument(help="A job id (or its first ch
 
 @app.command()
 def retry(job_id: Annotated[str, typer.Argument(help="A job id (or its first characters).")]) -> None:
-    """Queue a failed or cancelled job again, from the beginning (no quota is spent again)."""
+    """Queue a failed or cancelled job again, from the beginning. The operator's retry spends no quota, even for a
+    job whose quota was given back when it was cancelled."""
     try:
         op = Operator()
         job = op.job(job_id)
