@@ -31,6 +31,17 @@ def redis_available(url: str = SHARED_REDIS) -> bool:
         return False
 
 
+def need_redis() -> None:
+    """Skip without Redis on a developer's machine; fail in CI, which must test the Celery runner."""
+    import pytest
+
+    if redis_available():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"Redis is not answering at {SHARED_REDIS}; CI must test the Celery runner.")
+    pytest.skip(f"Redis is not answering at {SHARED_REDIS} (set STUDIO_TEST_REDIS to use another)")
+
+
 def fresh_redis_url() -> str:
     """A flushed database of the shared Redis (7..15, in turn)."""
     import redis

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api_helpers import bearer, make_settings, signup
-from tests.celery_helpers import OwnRedis, WorkerProc, free_port, fresh_redis_url, job_env, redis_available, wait_for
+from tests.celery_helpers import OwnRedis, WorkerProc, free_port, fresh_redis_url, job_env, need_redis, wait_for
 
 pytestmark = pytest.mark.slow
 SCRIPT = "Cats sleep for most of the day. They dream of fish and sunny windows."
@@ -23,10 +23,7 @@ OFFLINE = {"script": SCRIPT, "profile": "offline", "duration": 5}
 
 @pytest.fixture(autouse=True)
 def _redis():
-    if not redis_available():
-        if os.environ.get("CI"):
-            pytest.fail("Redis is not answering at 127.0.0.1:6379; CI must test the Celery runner.")
-        pytest.skip("Redis is not answering at 127.0.0.1:6379")
+    need_redis()
 
 
 class Web:

@@ -4,12 +4,10 @@ live worker consumes it."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from sqlalchemy import select
 
-from tests.celery_helpers import fresh_redis_url, redis_available, wait_for
+from tests.celery_helpers import fresh_redis_url, need_redis, wait_for
 from tests.test_celery_faults import Web
 
 pytestmark = pytest.mark.slow
@@ -17,10 +15,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(autouse=True)
 def _redis():
-    if not redis_available():
-        if os.environ.get("CI"):
-            pytest.fail("Redis is not answering at 127.0.0.1:6379; CI must test the Celery runner.")
-        pytest.skip("Redis is not answering at 127.0.0.1:6379")
+    need_redis()
 
 
 def _rows(web):

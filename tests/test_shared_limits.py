@@ -18,17 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.celery_helpers import ROOT, SHARED_REDIS, free_port, fresh_redis_url, redis_available
+from tests.celery_helpers import ROOT, free_port, fresh_redis_url, need_redis
 
 PASSWORD = "correct horse battery"
 
 
-def need_redis() -> None:
-    if redis_available():
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"Redis is not answering at {SHARED_REDIS}; CI must test the shared limits.")
-    pytest.skip(f"Redis is not answering at {SHARED_REDIS} (set STUDIO_TEST_REDIS to use another)")
 
 
 class Serve:
