@@ -2,10 +2,10 @@
 
 1. Throughput: offline 15 s shorts, all queued at once, on 1 worker and then on 2 workers (each concurrency 1);
    jobs per minute, and the machine's CPU use (from /proc/stat) while they ran, which says what limits scaling.
-2. Memory: the worker's pool process after its 1st job and after its 20th.
+2. Memory: the worker's pool process after its 1st job (a cpu short: its models are loaded) and after its 20th.
 3. Enqueue-to-start latency (job created → claimed by a worker), p50 and p95, for jobs sent one at a time to an
    idle worker, and model loads per worker process over 10 cpu-profile shorts (target: exactly 1 per model).
-The order: one worker runs 1 job, then the 10 cpu shorts, then the throughput batch and the rest of the 20 jobs;
+The order: one worker runs 1 cpu short, then 10 more, then the throughput batch and the rest of the 20 jobs;
 then a second worker joins for the 2-worker throughput.
 
 Usage: python benchmarks/jobs.py [--throughput-jobs 8] [--memory-jobs 20] [--latency-jobs 10]
@@ -112,7 +112,7 @@ def main() -> None:
         b = Bench(Path(tmp))
         try:
             first = b.worker()
-            b.wait(b.submit(1))  # the first job: the pool process builds the studio
+            b.wait(b.submit(1, profile="cpu", duration=None))  # the first job builds the studio and loads its models
             rss1 = b.child_rows()[first.pid].rss_bytes
             lat, loads_before = [], dict(b.child_rows()[first.pid].loads)
             for _ in range(args.latency_jobs):  # one at a time to an idle worker, cpu profile (real models)

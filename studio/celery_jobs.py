@@ -244,6 +244,7 @@ class WorkerProcess:
                       on_finish=getattr(runner, "wake", None))
         if got == "run":
             self.jobs_done += 1
+            _trim()
         self.report()
         return got
 
@@ -266,6 +267,19 @@ def record(db, wid: str, *, role: str, queues: str, jobs_done: int = 0, loads: d
         row.seen_at, row.queues, row.jobs_done, row.rss_bytes = utcnow(), queues, jobs_done, _rss()
         row.loads = loads if loads is not None else row.loads or {}
         row.info = {**(row.info or {}), **(info or {})}
+
+
+def _trim() -> None:
+    """Hand the frames' freed memory back to the system between jobs (glibc keeps it in its arenas otherwise, and a
+    worker that lives for days would hold its largest render's worth forever)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _rss() -> int:
