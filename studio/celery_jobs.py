@@ -119,7 +119,7 @@ class CeleryJobRunner:
         queue = self.queue_for(job_id)
         task_id = f"{job_id}.{uuid.uuid4().hex[:8]}"
         try:
-            self.app.send_task(TASK, args=[job_id], queue=queue, task_id=task_id, retry=False)
+            self.app.send_task(TASK, args=[job_id], queue=queue, task_id=task_id, retry=False, ignore_result=True)
         except Exception as exc:  # kombu's OperationalError, redis' ConnectionError, a refused socket
             if not _is_connection_error(exc):
                 raise

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api_helpers import bearer, make_settings, signup
-from tests.celery_helpers import OwnRedis, WorkerProc, free_port, fresh_redis_url, job_env, need_redis, wait_for
+from tests.celery_helpers import OwnRedis, WorkerProc, fresh_redis_url, job_env, need_redis, wait_for
 
 pytestmark = pytest.mark.slow
 SCRIPT = "Cats sleep for most of the day. They dream of fish and sunny windows."
@@ -168,27 +168,33 @@ def test_redis_restarted_empty_with_jobs_queued(tmp_path):
 
 
 def test_redis_down_when_a_short_is_asked_for(tmp_path):
-    """POST /api/shorts answers 503 queue_unavailable: no job is recorded and no quota is spent."""
+    """The test's own Redis stops after the creator signed in: POST /api/shorts answers 503 queue_unavailable, no job
+    is recorded and no quota is spent."""
     from fastapi.testclient import TestClient
 
     from studio.api.app import create_api
     from studio.hosted import Hosted
 
-    dead = f"redis://127.0.0.1:{free_port()}/0"
-    hosted = Hosted(make_settings(tmp_path / "home", None, jobs="celery", redis_url=dead))
-    with TestClient(create_api(hosted)) as c:
-        session = signup(c, "creator@example.com")
-        t = time.monotonic()
-        r = c.post("/api/shorts", json=OFFLINE, headers=bearer(session))
-        took = time.monotonic() - t
-        assert r.status_code == 503, r.text
-        assert r.json()["error"]["code"] == "queue_unavailable"
-        assert "nothing was started or charged" in r.json()["error"]["message"]
-        assert took < 15, f"the refusal took {took:.1f} s"
-        me = c.get("/api/auth/me", headers=bearer(session)).json()
-        jobs = c.get("/api/jobs", headers=bearer(session)).json()["jobs"]
-    assert jobs == []
-    assert (me.get("quota") or {}).get("used_today", 0) == 0, me
+    redis = OwnRedis(tmp_path / "redis")
+    redis.start()
+    hosted = Hosted(make_settings(tmp_path / "home", None, jobs="celery", redis_url=redis.url))
+    try:
+        with TestClient(create_api(hosted)) as c:
+            session = signup(c, "creator@example.com")
+            redis.kill()
+            t = time.monotonic()
+            r = c.post("/api/shorts", json=OFFLINE, headers=bearer(session))
+            took = time.monotonic() - t
+            assert r.status_code == 503, r.text
+            assert r.json()["error"]["code"] == "queue_unavailable"
+            assert "nothing was started or charged" in r.json()["error"]["message"]
+            assert took < 15, f"the refusal took {took:.1f} s"
+            me = c.get("/api/me", headers=bearer(session)).json()
+            jobs = c.get("/api/jobs", headers=bearer(session)).json()["jobs"]
+        assert jobs == []
+        assert me["quota"]["used_today"] == 0, me
+    finally:
+        redis.kill()
 
 
 def test_the_web_server_killed_leaves_running_jobs_alone(tmp_path):
