@@ -230,7 +230,8 @@ from pathlib import Path
 from studio.hosted import Hosted
 from studio.settings import ServerSettings, Settings
 
-settings = Settings(home=Path(sys.argv[1]), server=ServerSettings(auth_mode="local", jwt_secret="x" * 40))
+settings = Settings(home=Path(sys.argv[1]), server=ServerSettings(auth_mode="local", jwt_secret="x" * 40,
+                                                                   job_lease_s=10))
 hosted = Hosted(settings)
 user = hosted.auth.sign_up("crash@example.com", "correct horse battery").user
 saved = hosted.save_short
@@ -266,8 +267,9 @@ def test_a_kill_between_saving_and_marking_done_leaves_one_short(tmp_path):
     (stale / "old.png").write_bytes(_png(2))
     os.utime(stale, (time.time() - 7 * 3600, time.time() - 7 * 3600))
 
-    hosted = Hosted(Settings(home=home, server=ServerSettings(auth_mode="local", jwt_secret="x" * 40)))
-    hosted.start()  # a restart: leftovers cleaned, the unfinished job re-queued
+    stored = sorted(p.name for p in (home / "media").rglob("*") if p.is_file())
+    hosted = Hosted(Settings(home=home, server=ServerSettings(auth_mode="local", jwt_secret="x" * 40, job_lease_s=10)))
+    hosted.start()  # a restart: leftovers cleaned; the dead process's job is taken over once its lease lapses
     try:
         deadline = time.time() + 120
         while True:
@@ -280,7 +282,8 @@ def test_a_kill_between_saving_and_marking_done_leaves_one_short(tmp_path):
             count = s.scalar(select(func.count()).select_from(Short))
             short_id = s.scalar(select(Short.id))
         assert job.status == "succeeded" and job.short_id == short_id and count == 1
-        assert job.attempts == 1  # finished from the saved short, not made again
+        assert job.attempts == 2  # the killed run, and the takeover that found its saved short ...
+        assert sorted(p.name for p in (home / "media").rglob("*") if p.is_file()) == stored  # ... not made again
         assert list((home / "jobs").glob("job-*")) == []
         assert list((home / "uploads-in-progress").iterdir()) == []
         assert not stale.exists()
