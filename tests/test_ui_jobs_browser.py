@@ -20,7 +20,10 @@ REDIS = shutil.which("redis-server")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 SCRIPT = "Cats sleep most of the day. They dream of fish and sunny windows."
-OTHER_SCRIPT = "Dogs dig holes for fun. They bury bones and forget them the next day."
+# long enough (about half a minute of voice) that a loaded machine is still making it when Cancel is pressed
+OTHER_SCRIPT = ("Dogs dig holes for fun. They bury bones and forget them the next day. Some dig to cool down on hot "
+                "afternoons. Others dig because they are bored and nobody is throwing a ball. A few dig simply because "
+                "the soil smells of something they cannot see. Give them a sandpit and the garden stays whole.")
 STAGE_WORDS = ("Writing the script", "Recording the voice", "Timing every word", "Choosing the pictures",
                "Scoring the pictures", "Planning the motion", "Adding the music", "Mixing the sound",
                "Rendering the video", "Checking the video", "Saving your short")
