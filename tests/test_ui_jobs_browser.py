@@ -243,7 +243,7 @@ def test_cancel_a_running_short_from_the_phone(celery_studio, phone, tmp_path):
     _fill(page, OTHER_SCRIPT)
     page.get_by_role("button", name="Create short").click()
     seen: list[str] = []
-    _until_bar(page, lambda w: any(s in w for s in STAGE_WORDS[1:5]), 180, "an early stage", seen)
+    _until_bar(page, lambda w: any(s in w for s in STAGE_WORDS[:9]), 180, "a stage before the end", seen)
     job = st.jobs()[-1]
     assert job.status == "running"
     page.get_by_role("button", name="Cancel", exact=True).click()
