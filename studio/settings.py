@@ -65,6 +65,46 @@ def _env_list(name: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class PublishSettings:
+    """Publishing (studio/publishing): the platforms' OAuth clients, where their APIs are, the token key, the
+    dispatcher's pace. A platform without its client id and secret shows as "not configured", naming these."""
+
+    token_key: str | None = field(default=None, repr=False)  # Fernet key(s), comma-separated, newest first
+    public_url: str | None = None  # this studio's address as browsers reach it (OAuth redirect addresses)
+    youtube_client_id: str | None = None
+    youtube_client_secret: str | None = field(default=None, repr=False)
+    # videos.insert calls one Google API project may make per day, counted per Pacific day (Google's reset). The
+    # quota page (developers.google.com/youtube/v3/determine_quota_cost) gives the method its own bucket of 100 a day
+    # by default; projects on the older scheme pay 1,600 of 10,000 units per upload (6 a day): set yours.
+    youtube_daily_uploads: int = 100
+    # where Google is: only tests (a local fake) change these
+    youtube_api_url: str = "https://youtube.googleapis.com/"
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    dispatch_every_s: float = 5.0  # how often the dispatcher looks for due posts
+    post_lease_s: int = 120  # a claimed post's lease; its dispatcher renews it while uploading
+    upload_chunk_mb: int = 8  # resumable upload chunks (a multiple of 256 KiB)
+
+    @classmethod
+    def from_env(cls) -> PublishSettings:
+        env = os.environ.get
+        d = cls()
+        return cls(token_key=env("STUDIO_TOKEN_KEY") or None,
+                   public_url=(env("STUDIO_PUBLIC_URL") or "").rstrip("/") or None,
+                   youtube_client_id=env("STUDIO_YOUTUBE_CLIENT_ID") or None,
+                   youtube_client_secret=env("STUDIO_YOUTUBE_CLIENT_SECRET") or None,
+                   youtube_daily_uploads=_env_int("STUDIO_YOUTUBE_DAILY_UPLOADS", d.youtube_daily_uploads),
+                   youtube_api_url=env("STUDIO_YOUTUBE_API_URL") or d.youtube_api_url,
+                   google_auth_url=env("STUDIO_GOOGLE_AUTH_URL") or d.google_auth_url,
+                   google_token_url=env("STUDIO_GOOGLE_TOKEN_URL") or d.google_token_url,
+                   google_revoke_url=env("STUDIO_GOOGLE_REVOKE_URL") or d.google_revoke_url,
+                   dispatch_every_s=float(env("STUDIO_DISPATCH_EVERY") or d.dispatch_every_s),
+                   post_lease_s=_env_int("STUDIO_POST_LEASE_SECONDS", d.post_lease_s),
+                   upload_chunk_mb=_env_int("STUDIO_UPLOAD_CHUNK_MB", d.upload_chunk_mb))
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """What ``studio serve`` needs: metadata, auth, storage, limits. Secrets come only from here (env), never from
     configs/ files, and are never printed (``repr`` hides them)."""
@@ -113,6 +153,7 @@ class ServerSettings:
     # addresses of reverse proxies whose X-Forwarded-For / -Proto are believed ("*" = any); none = the socket's peer
     trusted_proxies: tuple[str, ...] = ()
     frame_ancestors: str = "'self'"  # who may show the pages in a frame (CSP frame-ancestors)
+    publish: PublishSettings = field(default_factory=PublishSettings)
 
     @classmethod
     def from_env(cls, auth_mode: str | None = None) -> ServerSettings:
@@ -158,7 +199,7 @@ class ServerSettings:
                 body_idle_timeout_s=_env_int("STUDIO_BODY_IDLE_TIMEOUT", 20),
                 body_grace_s=_env_int("STUDIO_BODY_GRACE", 10), body_min_rate=_env_int("STUDIO_BODY_MIN_RATE", 1024),
                 trusted_proxies=_env_list("STUDIO_TRUSTED_PROXIES"),
-                frame_ancestors=env("STUDIO_FRAME_ANCESTORS", "'self'"))
+                frame_ancestors=env("STUDIO_FRAME_ANCESTORS", "'self'"), publish=PublishSettings.from_env())
         if "supabase" in (mode, storage) and not (s.supabase_url and s.supabase_anon_key):
             raise InvalidRequest("Supabase is switched on but not configured.",
                                  "Set SUPABASE_URL and SUPABASE_ANON_KEY (and SUPABASE_SERVICE_ROLE_KEY for Storage).")

@@ -194,3 +194,79 @@ class QuotaCounter(Base):
     subject: Mapped[str] = mapped_column(String(100), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
     used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Connection(Base):
+    """A creator's account on a platform, connected through OAuth 2 (studio/publishing). ``token`` is the token set
+    encrypted with the studio's token key (studio/publishing/secrets.py); ``status`` is ``active`` or
+    ``needs_reconnect`` (a refresh was refused: the creator revoked the studio, or the token expired for good)."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("owner_id", "platform", "account_id", name="uq_connections_account"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(200))  # the platform's id for the account (a YouTube channel id)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    scopes: Mapped[list] = mapped_column(JSON, default=list)
+    token: Mapped[str] = mapped_column(Text, default="")  # encrypted JSON: access_token, refresh_token, expires_at
+    token_version: Mapped[int] = mapped_column(Integer, default=0)  # raised by every refresh (a conditional UPDATE)
+    expires_at: Mapped[datetime | None]
+    info: Mapped[dict] = mapped_column(default=dict)  # what the platform said of the account (its link, its project)
+    slots: Mapped[list] = mapped_column(JSON, default=list)  # preset posting times, "HH:MM" in the creator's zone
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class OAuthState(Base):
+    """One connect attempt: its ``state`` (kept as a SHA-256), whose it is, the PKCE verifier (encrypted) and the
+    browser it was started in. Used once: a second callback with the same state is refused."""
+
+    __tablename__ = "oauth_states"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    verifier: Mapped[str] = mapped_column(Text, default="")  # encrypted; empty where the platform has no PKCE
+    browser_hash: Mapped[str] = mapped_column(String(64), default="")
+    return_to: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    used_at: Mapped[datetime | None]
+
+
+class Post(Base):
+    """A short scheduled to a connected account (or for posting by hand). ``local_time`` and ``timezone`` are what the
+    creator chose; ``publish_at`` is that wall time in UTC, so 09:00 Europe/Berlin stays 09:00 across a DST change.
+
+    Status: ``scheduled`` → ``claimed`` (a dispatcher holds it, ``lease_until``) → ``publishing`` (the platform's
+    ``handle`` is saved: from here it is only ever checked through that handle, never started again) → ``posted``,
+    ``failed``, ``unconfirmed`` (the outcome could not be checked: the creator is asked to look) or ``cancelled``."""
+
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("owner_id", "idempotency_key", name="uq_posts_idempotency"),
+                      Index("ix_posts_due", "status", "publish_at"))
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    short_id: Mapped[str] = mapped_column(ForeignKey("shorts.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[str | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    publish_at: Mapped[datetime]
+    local_time: Mapped[str] = mapped_column(String(16))  # YYYY-MM-DDTHH:MM, in ``timezone``
+    timezone: Mapped[str] = mapped_column(String(64))
+    text: Mapped[dict] = mapped_column(default=dict)  # title, caption, hashtags
+    options: Mapped[dict] = mapped_column(default=dict)  # privacy, made_for_kids, synthetic_media, ...
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64), default="")  # of the body sent with the idempotency key
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None]
+    next_try_at: Mapped[datetime | None]
+    handle: Mapped[dict] = mapped_column(default=dict)  # the platform's handle, saved before the irreversible step
+    result: Mapped[dict] = mapped_column(default=dict)  # the platform's id and link once posted
+    message: Mapped[str] = mapped_column(Text, default="")  # why it waits, failed, or is unconfirmed, in plain words
+    error_code: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+    posted_at: Mapped[datetime | None]
