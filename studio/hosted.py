@@ -4,6 +4,7 @@ the job runner. The REST API and the signed-in UI both use this object; neither 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -122,6 +123,25 @@ class Hosted:
     @property
     def jobs(self) -> JobStore:
         return self.runner.store
+
+    # publishing (studio/publishing): connected accounts, scheduled posts, the export bundle
+    @functools.cached_property
+    def token_box(self):
+        from studio.publishing.secrets import TokenBox
+
+        return TokenBox.for_settings(self.server.publish.token_key, self.settings.home)
+
+    @functools.cached_property
+    def connections(self):
+        from studio.publishing.connections import Connections
+
+        return Connections(self)
+
+    @functools.cached_property
+    def posts(self):
+        from studio.publishing.posts import Posts
+
+        return Posts(self)
 
     def submit(self, job_id: str) -> None:
         """Queue a job just recorded. If the queue cannot take it, the job and what it spent are undone, and the

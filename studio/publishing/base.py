@@ -31,8 +31,8 @@ class PostFiles:
 @dataclass(frozen=True)
 class PostText:
     title: str
-    caption: str
-    hashtags: tuple[str, ...] = ()
+    caption: str  # the whole text as posted: post.json's caption already ends with its hashtags line
+    hashtags: tuple[str, ...] = ()  # the same tags as a list, for platforms that take them apart (YouTube's tags)
 
 
 @dataclass(frozen=True)
