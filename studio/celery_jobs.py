@@ -293,7 +293,7 @@ def _rss() -> int:
     return 0
 
 
-def run_worker(queues: tuple[str, ...], concurrency: int, *, loglevel: str = "INFO") -> None:
+def run_worker(queues: tuple[str, ...], concurrency: int, *, loglevel: str = "INFO", beat: bool = False) -> None:
     """``studio worker``: a Celery worker on ``queues``; its main process reports itself and sweeps, and never
     builds the studio (models load in the pool processes that run jobs)."""
     from celery import signals
@@ -325,15 +325,25 @@ def run_worker(queues: tuple[str, ...], concurrency: int, *, loglevel: str = "IN
                 log.warning("worker heartbeat failed", exc_info=True)
             stop.wait(HEARTBEAT_S)
 
+    dispatchers = []
+
     @signals.worker_ready.connect(weak=False)
     def _ready(**_kw) -> None:
         threading.Thread(target=heartbeat, name="studio-heartbeat", daemon=True).start()
         runner.start()
+        if beat:  # the post dispatcher (studio/publishing/dispatch.py) runs in this main process
+            from studio.hosted import Hosted
+            from studio.publishing.dispatch import Dispatcher
+
+            dispatchers.append(Dispatcher(Hosted(settings, role="dispatcher")))
+            dispatchers[0].start()
 
     @signals.worker_shutdown.connect(weak=False)
     def _down(**_kw) -> None:
         stop.set()
         runner.stop()
+        for d in dispatchers:
+            d.stop()
 
     argv = ["worker", "-Q", ",".join(queues), "-c", str(max(1, concurrency)), "-P", "prefork",
             "-n", f"studio-{'-'.join(queues)}-{os.getpid()}@%h", "--loglevel", loglevel, "--without-gossip",

@@ -15,6 +15,7 @@ from pipelines.types import ShortRequest
 from studio.batch_cli import batch as batch_command
 from studio.core import Studio, check_out_dir
 from studio.jobs_cli import app as jobs_app
+from studio.jobs_cli import dispatch as dispatch_command
 from studio.jobs_cli import worker as worker_command
 from studio.models_cli import app as models_app
 from studio.remedies import print_for_cli
@@ -26,6 +27,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(templates_app, name="templates")
 app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker_command)
+app.command("dispatch")(dispatch_command)
 app.command("batch")(batch_command)
 
 

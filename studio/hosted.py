@@ -75,6 +75,7 @@ class Hosted:
         self._known_users: set[str] = set()  # user rows known to exist (rows are never deleted)
         self.role = role  # "web" serves and (under the local runner) runs jobs; "worker" is a Celery pool process
         self.runner: JobRunner = self._runner()
+        self.dispatcher = None  # the post dispatcher (studio/publishing/dispatch.py), once started
         from studio.editing import Editing
 
         self.editing = Editing(self)
@@ -86,8 +87,16 @@ class Hosted:
         """Clear what a previous process left behind (a crash, a kill), then start taking jobs."""
         self.clean_leftovers()
         self.runner.start()
+        # posts are dispatched here under the local runner; under celery by `studio worker --beat`
+        if self.server.jobs == "local" and self.server.publish.dispatch and self.auth is not None:
+            from studio.publishing.dispatch import Dispatcher
+
+            self.dispatcher = Dispatcher(self)
+            self.dispatcher.start()
 
     def stop(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         self.runner.stop()
 
     def clean_leftovers(self, every_s: float = 0.0) -> None:

@@ -195,6 +195,8 @@ def worker(
     queues: Annotated[str, typer.Option(help="Queues to take work from, comma-separated: gpu, cpu, io.")] = "gpu,cpu,io",
     concurrency: Annotated[int, typer.Option(help="Jobs run at once (one process each; models load in each).")] = 1,
     loglevel: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    beat: Annotated[bool, typer.Option("--beat", help="Also post scheduled posts when they are due (the "
+                                       "dispatcher). Start one worker per deployment with it.")] = False,
 ) -> None:
     """Start a Celery worker (STUDIO_JOBS=celery). It may run on another machine: it needs the same
     STUDIO_REDIS_URL, STUDIO_DATABASE_URL and storage settings as the web server."""
@@ -209,6 +211,34 @@ def worker(
                                  "Use any of: gpu, cpu, io (comma-separated).")
         if concurrency < 1:
             raise InvalidRequest("--concurrency: must be 1 or more.")
-        run_worker(chosen, concurrency, loglevel=loglevel.upper())
+        run_worker(chosen, concurrency, loglevel=loglevel.upper(), beat=beat)
     except StudioError as exc:
         _fail(exc)
+
+
+def dispatch() -> None:
+    """Post scheduled posts when they are due, in the foreground, until Ctrl-C. `studio serve` already does this
+    under the local job runner and `studio worker --beat` under Celery; more than one dispatcher is safe (each post
+    is claimed once)."""
+    import signal
+    import threading
+
+    from studio.hosted import Hosted
+    from studio.publishing.dispatch import Dispatcher
+    from studio.settings import Settings
+
+    try:
+        hosted = Hosted(Settings.from_env(), role="dispatcher")
+    except StudioError as exc:
+        _fail(exc)
+    dispatcher = Dispatcher(hosted)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    console.print(f"Dispatching posts as {dispatcher.name}; Ctrl-C stops.")
+    dispatcher.start()
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    dispatcher.stop()

@@ -82,6 +82,11 @@ class PublishSettings:
     google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     google_token_url: str = "https://oauth2.googleapis.com/token"
     google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    # YouTube takes a time to publish (private + publishAt), so its posts are uploaded this long ahead; the others
+    # are posted at their time
+    youtube_upload_ahead_h: float = 2.0
+    dispatch: bool = True  # run the dispatcher inside `studio serve` (local runner); STUDIO_DISPATCH=0 turns it off
+    dispatch_workers: int = 2  # posts uploaded at once by one dispatcher
     dispatch_every_s: float = 5.0  # how often the dispatcher looks for due posts
     post_lease_s: int = 120  # a claimed post's lease; its dispatcher renews it while uploading
     upload_chunk_mb: int = 8  # resumable upload chunks (a multiple of 256 KiB)
@@ -99,6 +104,9 @@ class PublishSettings:
                    google_auth_url=env("STUDIO_GOOGLE_AUTH_URL") or d.google_auth_url,
                    google_token_url=env("STUDIO_GOOGLE_TOKEN_URL") or d.google_token_url,
                    google_revoke_url=env("STUDIO_GOOGLE_REVOKE_URL") or d.google_revoke_url,
+                   youtube_upload_ahead_h=float(env("STUDIO_YOUTUBE_UPLOAD_AHEAD_HOURS") or d.youtube_upload_ahead_h),
+                   dispatch=env("STUDIO_DISPATCH", "1") not in ("0", "false", "no"),
+                   dispatch_workers=_env_int("STUDIO_DISPATCH_WORKERS", d.dispatch_workers),
                    dispatch_every_s=float(env("STUDIO_DISPATCH_EVERY") or d.dispatch_every_s),
                    post_lease_s=_env_int("STUDIO_POST_LEASE_SECONDS", d.post_lease_s),
                    upload_chunk_mb=_env_int("STUDIO_UPLOAD_CHUNK_MB", d.upload_chunk_mb))

@@ -261,6 +261,7 @@ class Post(Base):
     request_hash: Mapped[str] = mapped_column(String(64), default="")  # of the body sent with the idempotency key
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
     next_try_at: Mapped[datetime | None]
     handle: Mapped[dict] = mapped_column(default=dict)  # the platform's handle, saved before the irreversible step

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from models.errors import EngineUnavailable, InvalidMedia, InvalidRequest, StudioError
-from studio.api import auth_routes, batch_routes, media_routes, template_routes, voice_routes, work_routes
+from studio.api import auth_routes, batch_routes, media_routes, post_routes, template_routes, voice_routes, work_routes
 from studio.batches import BadRows
 from studio.errors import ApiError
 from studio.hosted import Hosted
@@ -87,4 +87,5 @@ def create_api(hosted: Hosted) -> FastAPI:
     app.include_router(template_routes.router)
     app.include_router(voice_routes.router)
     app.include_router(batch_routes.router)
+    app.include_router(post_routes.router)
     return app

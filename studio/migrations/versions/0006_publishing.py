@@ -64,6 +64,7 @@ def upgrade() -> None:
                     sa.Column('request_hash', sa.String(length=64), nullable=False),
                     sa.Column('attempts', sa.Integer(), nullable=False),
                     sa.Column('claimed_by', sa.String(length=120), nullable=True),
+                    sa.Column('claimed_at', TZ, nullable=True),
                     sa.Column('lease_until', TZ, nullable=True),
                     sa.Column('next_try_at', TZ, nullable=True),
                     sa.Column('handle', sa.JSON(), nullable=False),
