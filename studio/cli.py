@@ -14,6 +14,7 @@ from models.errors import Cancelled, InvalidRequest, StudioError
 from pipelines.types import ShortRequest
 from studio.batch_cli import batch as batch_command
 from studio.core import Studio, check_out_dir
+from studio.export_cli import export as export_command
 from studio.jobs_cli import app as jobs_app
 from studio.jobs_cli import dispatch as dispatch_command
 from studio.jobs_cli import worker as worker_command
@@ -29,6 +30,7 @@ app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker_command)
 app.command("dispatch")(dispatch_command)
 app.command("batch")(batch_command)
+app.command("export")(export_command)
 
 
 @app.callback()

@@ -12,6 +12,7 @@ from gradio import utils as gr_utils
 
 from models.errors import InvalidRequest, Remedy, StudioError
 from pipelines.types import ShortRequest
+from studio.api.bundle_routes import bundle_link
 from studio.core import Studio
 from studio.jobs import JobCancelled
 from studio.remedies import for_ui
@@ -65,6 +66,9 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
     languages = [(f"{v['label']} ({k})", k) for k, v in s.languages.items()]
     profiles = ["auto", *s.profile_names()]
 
+    def shown(view) -> str:  # a short as the page shows it, with its download for manual posting
+        return short_html(view, bundle_link(hooks.hosted, view.short_id))
+
     pending: dict[str, Remedy] = {}  # per browser tab: the fix its last error offers (applied by the fix button)
     tabs = TabJobs()  # per browser tab: the job its Create or Retry follows (what its Cancel and Retry act on)
 
@@ -116,7 +120,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         if isinstance(view, JobCancelled):
             raise gr.Error(view.message)
         notes = "\n".join(f"- ⚠️ {plain(w)}" for w in view.warnings) or "All stages ran the engines you chose."
-        return short_html(view), view.stages, view.checks, notes
+        return shown(view), view.stages, view.checks, notes
 
     def create_in_page(topic, script, platform, duration, voice, template, language, photos, profile, models, strict,
                        safety, voice_sample, consent, project="", music=None, request: gr.Request | None = None,
@@ -152,7 +156,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         if isinstance(got, JobCancelled):
             return [same, gr.update(value="", visible=False), notice_html("⏹", got.message), same, same, "", "",
                     hidden, hidden, *[same] * len(post.outputs)]
-        return [same, gr.update(value="", visible=False), short_html(got), got.stages, got.checks,
+        return [same, gr.update(value="", visible=False), shown(got), got.stages, got.checks,
                 warnings_html(got.warnings), got.short_id, gr.update(visible=True), gr.update(visible=True),
                 *post.values(got.post)]
 
@@ -195,7 +199,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
             view = hooks.view(who, short_id)
         except StudioError as exc:
             raise gr.Error(plain(f"{exc.message} {for_ui(exc)}".strip())) from None
-        return "✓ Saved to post.json.", short_html(view)  # its link now names the new post.json
+        return "✓ Saved to post.json.", shown(view)  # its link now names the new post.json
 
     with GuardedBlocks(title="Viral AI Studio") as demo:
         gr.Markdown("# Viral AI Studio\nTopic or script → a post-ready vertical short, made on this machine.")
@@ -257,10 +261,10 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                         checks = gr.Textbox(label="Checks measured on the video", interactive=False)
                     short_id = gr.State("")
                     retry_job = gr.State("")  # the failed or cancelled job Retry queues again
-        build_edit_tab(hooks, short_html)
+        build_edit_tab(hooks, shown)
         build_models_tab(hooks)
         if hooks.accounts_on:
-            _my_projects(hooks)
+            _my_projects(hooks, shown)
         inputs = [topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
                   voice_sample, consent, project, music]
         # an event only follows its job (the job runner or the workers meter the work), so creators wait on the
@@ -334,14 +338,17 @@ def voice_html(preset: str, language: str, sample) -> str:
             "</p></div>")
 
 
-def short_html(view) -> str:
-    """The short as the browser plays it: a phone-shaped player over signed links, and the files to download."""
+def short_html(view, bundle: str = "") -> str:
+    """The short as the browser plays it: a phone-shaped player over signed links, and the files to download
+    (``bundle``: the signed link to all of them as one zip, for posting by hand)."""
     links = view.links
     esc = html.escape
     player = (f'<video controls playsinline preload="metadata" src="{esc(links["short.mp4"])}"'
               + (f' poster="{esc(links["thumbnail.jpg"])}"' if "thumbnail.jpg" in links else "")
               + "></video>") if "short.mp4" in links else ""
     files = "".join(f'<a href="{esc(url)}" download="{esc(name)}">{esc(name)}</a>' for name, url in links.items())
+    files += (f'<a href="{esc(bundle)}" download class="bundle-download" role="button">'
+              "⬇ Download for manual posting (.zip)</a>") if bundle else ""
     title = f"<h3>{esc(view.title)}</h3>" if view.title else ""
     return f'<div class="short-result">{title}{player}<nav class="short-files">{files}</nav></div>'
 
@@ -361,7 +368,7 @@ def _drop_cached_copies(*values) -> None:
                     path.parent.rmdir()
 
 
-def _my_projects(hooks) -> None:
+def _my_projects(hooks, shown) -> None:
     """The "My projects" tab: the signed-in creator's shorts, newest first, each opened through signed links."""
     with gr.Tab("My projects") as tab:
         refresh = gr.Button("Refresh", size="sm")
@@ -380,7 +387,7 @@ def _my_projects(hooks) -> None:
         if not short_id:
             return ""
         try:
-            return short_html(hooks.view(hooks.account(request), short_id))
+            return shown(hooks.view(hooks.account(request), short_id))
         except StudioError as exc:
             raise gr.Error(f"{exc.message} {for_ui(exc)}".strip()) from None
 
