@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import subprocess
 import time
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from studio.tables import Connection, OAuthState
 from tests.api_helpers import bearer, database_url, make_settings, signup  # noqa: F401
 
 
@@ -179,6 +181,24 @@ def test_tenancy_every_id_endpoint(client):
         assert r.status_code == 404, body
     r = upload(client, bo, png_bytes(), project_id=project["id"])
     assert r.status_code == 404
+    # connected accounts (tests/test_connections.py runs the OAuth flow): Bo neither sees nor deletes Ada's account,
+    # nor finishes her connect attempt with its state
+    with client.hosted.db.session() as s:
+        account = Connection(owner_id=ada["user"]["id"], platform="youtube", account_id="UCada", name="Ada's channel",
+                             token=client.hosted.token_box.seal({"access_token": "ada-access"}))
+        s.add(account)
+        s.add(OAuthState(state_hash=hashlib.sha256(b"ada-state").hexdigest(), owner_id=ada["user"]["id"],
+                         platform="youtube"))
+    assert client.get("/api/connections", headers=bearer(bo)).json()["connections"] == []
+    r = client.delete(f"/api/connections/{account.id}", headers=bearer(bo))
+    missing = client.delete("/api/connections/" + "0" * 32, headers=bearer(bo))
+    assert r.status_code == missing.status_code == 404
+    assert r.json()["error"]["code"] == missing.json()["error"]["code"] == "connection_not_found"
+    r = client.post("/api/connections/youtube/callback", headers=bearer(bo), json={"code": "c", "state": "ada-state"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "oauth_state_mismatch"
+    assert [a["id"] for a in client.get("/api/connections", headers=bearer(ada)).json()["connections"]] == [account.id]
+    with client.hosted.db.session() as s:
+        assert s.get(OAuthState, hashlib.sha256(b"ada-state").hexdigest()).used_at is None
     # Ada's things survived Bo's attempts
     assert client.get(f"/api/projects/{project['id']}", headers=bearer(ada)).json()["shorts"][0]["id"] == short_id
     files = client.get(f"/api/shorts/{short_id}", headers=bearer(ada)).json()["files"]

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from models.errors import EngineUnavailable, InvalidMedia, InvalidRequest, StudioError
 from studio.api import auth_routes, batch_routes, media_routes, post_routes, template_routes, voice_routes, work_routes
 from studio.api.bundle_routes import router as bundle_router
+from studio.api.connection_routes import router as connection_router
 from studio.batches import BadRows
 from studio.errors import ApiError
 from studio.hosted import Hosted
@@ -89,5 +90,6 @@ def create_api(hosted: Hosted) -> FastAPI:
     app.include_router(voice_routes.router)
     app.include_router(batch_routes.router)
     app.include_router(bundle_router)
+    app.include_router(connection_router)
     app.include_router(post_routes.router)
     return app
