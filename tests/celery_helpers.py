@@ -103,14 +103,16 @@ def job_env(home: Path, redis_url: str, *, lease_s: int = 3, database_url: str |
 class WorkerProc:
     """``studio worker`` in a subprocess; its log goes to ``log``."""
 
-    def __init__(self, env: dict, log: Path, *, queues: str = "gpu,cpu,io", concurrency: int = 1) -> None:
-        self.env, self.log, self.queues, self.concurrency = env, log, queues, concurrency
+    def __init__(self, env: dict, log: Path, *, queues: str = "gpu,cpu,io", concurrency: int = 1,
+                 beat: bool = False) -> None:
+        self.env, self.log, self.queues, self.concurrency, self.beat = env, log, queues, concurrency, beat
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> WorkerProc:
         fh = open(self.log, "ab")  # noqa: SIM115 - the worker writes to it for its whole life
         self.proc = subprocess.Popen([sys.executable, "-m", "studio.cli", "worker", "--queues", self.queues,
-                                      "--concurrency", str(self.concurrency), "--loglevel", "INFO"],
+                                      "--concurrency", str(self.concurrency), "--loglevel", "INFO",
+                                      *(["--beat"] if self.beat else [])],
                                      cwd=ROOT, env=self.env, stdout=fh, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         return self

@@ -61,7 +61,7 @@ class SlotsIn(BaseModel):
     slots: list[str] = Field(max_length=24, description='Times of day in the creator\'s zone, e.g. ["09:00", "18:30"].')
 
 
-@router.post("/posts", status_code=201, responses=errors(*AUTHED, 404, 409, 422))
+@router.post("/posts", status_code=201, responses=errors(400, *AUTHED, 404, 409, 422))
 def schedule_post(body: PostIn, request: Request, who: Principal = Depends(current_user),
                   idempotency_key: str | None = Header(default=None, max_length=200)) -> JSONResponse:
     """Schedule a short to one of your connected accounts. Send an `Idempotency-Key` header to make retrying safe:
@@ -97,7 +97,7 @@ def get_post(post_id: str, request: Request, who: Principal = Depends(current_us
     return hosted(request).posts.get(who.user_id, post_id)
 
 
-@router.patch("/posts/{post_id}", responses=errors(*AUTHED, 404, 409, 422))
+@router.patch("/posts/{post_id}", responses=errors(400, *AUTHED, 404, 409, 422))
 def change_post(post_id: str, body: PostPatch, request: Request, who: Principal = Depends(current_user)) -> dict:
     """Reschedule (local_time and/or timezone), or change the text or options, while the post waits. A failed post
     changed is tried again."""
@@ -112,7 +112,7 @@ def cancel_post(post_id: str, request: Request, who: Principal = Depends(current
     return hosted(request).posts.cancel(who.user_id, post_id)
 
 
-@router.put("/connections/{connection_id}/slots", responses=errors(*AUTHED, 404, 422))
+@router.put("/connections/{connection_id}/slots", responses=errors(400, *AUTHED, 404, 422))
 async def set_slots(connection_id: str, body: SlotsIn, request: Request,
                     who: Principal = Depends(current_user)) -> dict:
     """Preset posting times for an account: the Calendar offers them when you schedule."""

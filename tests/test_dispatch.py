@@ -1,0 +1,296 @@
+"""The dispatcher posts each post exactly once, on SQLite and PostgreSQL: two `studio dispatch` processes share 50
+due posts to a local fake YouTube and one is killed mid-way; a dispatcher killed right after the fake applied an
+upload's final byte; YouTube's daily upload budget; transient failures, unconfirmed outcomes and revoked tokens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.api_helpers import database_url, make_settings  # noqa: F401
+from tests.fake_youtube import FakeYouTube
+from tests.publish_helpers import connect_account
+
+ROOT = Path(__file__).resolve().parent.parent
+DONE = ("posted", "failed", "unconfirmed", "cancelled")
+
+
+@pytest.fixture
+def fake():
+    yt = FakeYouTube()
+    yt.start()
+    yield yt
+    yt.stop()
+
+
+def _publish_settings(fake, **kw):
+    from studio.settings import PublishSettings
+
+    return PublishSettings(youtube_client_id="cid.apps.googleusercontent.com", youtube_client_secret="secret",
+                           youtube_api_url=fake.base_url, dispatch=False, **kw)
+
+
+@pytest.fixture
+def studio_env(tmp_path, database_url, fake, topic_short):  # noqa: F811
+    """A hosted studio (no dispatcher of its own) with a creator, a real rendered short and a connected channel."""
+    from studio.hosted import Hosted
+    from studio.tables import User
+
+    home = tmp_path / "home"
+    hosted = Hosted(make_settings(home, database_url, publish=_publish_settings(fake)))
+    with hosted.db.session() as s:
+        s.add(User(id="ada", email="ada@example.com"))
+    short_id = hosted.save_short("ada", None, topic_short)
+    conn_id = connect_account(hosted, "ada")
+    yield hosted, short_id, conn_id, database_url
+    hosted.db.dispose()
+
+
+def _schedule(hosted, short_id, conn_id, n: int, *, at: datetime | None = None) -> list[str]:
+    from studio.publishing.posts import PostSpec
+
+    when = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M")
+    ids = []
+    for i in range(n):
+        post, _ = hosted.posts.schedule("ada", PostSpec(
+            short_id, conn_id, when, "UTC", text={"title": f"Post {i:03d}", "caption": f"Number {i}", "hashtags": []},
+            options={"made_for_kids": False}))
+        ids.append(post["id"])
+    return ids
+
+
+def _posts(hosted) -> list:
+    from studio.tables import Post
+
+    with hosted.db.session() as s:
+        return list(s.scalars(select(Post)))
+
+
+def _dispatcher(hosted, url: str, fake, **env) -> subprocess.Popen:
+    e = {**os.environ, "STUDIO_HOME": str(hosted.settings.home), "STUDIO_DATABASE_URL": url,
+         "STUDIO_JWT_SECRET": hosted.secret, "STUDIO_YOUTUBE_CLIENT_ID": "cid.apps.googleusercontent.com",
+         "STUDIO_YOUTUBE_CLIENT_SECRET": "secret", "STUDIO_YOUTUBE_API_URL": fake.base_url,
+         "STUDIO_DISPATCH_EVERY": "0.2", "STUDIO_POST_LEASE_SECONDS": "3", "STUDIO_DISPATCH_WORKERS": "2", **env}
+    return subprocess.Popen([sys.executable, "-m", "studio.cli", "dispatch"], cwd=ROOT, env=e,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _wait(what, timeout: float, every: float = 0.1):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = what()
+        if got:
+            return got
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s")
+
+
+def _stop(*procs: subprocess.Popen) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+@pytest.mark.slow
+def test_two_dispatchers_fifty_posts_one_killed_mid_way(studio_env, fake):
+    """Every post is posted exactly once: one video per post at the fake, no post claimed by both at once, and the
+    killed dispatcher's posts are finished by the other through their saved handles (status queries), not again."""
+    hosted, short_id, conn_id, url = studio_env
+    ids = _schedule(hosted, short_id, conn_id, 50)
+    fake.final_hold_s = 0.3  # the fake answers the final chunk late: a kill lands after the irreversible step
+    a, b = _dispatcher(hosted, url, fake), _dispatcher(hosted, url, fake)
+    try:
+        tag = f":{a.pid}:"
+        held = _wait(lambda: [p for p in _posts(hosted) if p.status == "publishing" and tag in (p.claimed_by or "")]
+                     if len(fake.videos) >= 5 else [], timeout=120)
+        a.kill()  # SIGKILL: no clean-up, its claims stay until their lease lapses
+        a.wait()
+        held_ids = {p.id for p in held}
+        _wait(lambda: all(p.status in DONE for p in _posts(hosted)), timeout=240, every=0.3)
+    finally:
+        _stop(a, b)
+    posts = {p.id: p for p in _posts(hosted)}
+    assert set(posts) == set(ids)
+    assert [p.status for p in posts.values()].count("posted") == 50, {p.status: p.message for p in posts.values()}
+    titles = [v["snippet"]["title"] for v in fake.videos.values()]
+    assert len(titles) == 50 and len(set(titles)) == 50  # one video per post, none twice
+    assert {p.result["remote_id"] for p in posts.values()} == set(fake.videos)
+    for p in posts.values():
+        assert fake.videos[p.result["remote_id"]]["snippet"]["title"] == p.text["title"]
+    # the killed dispatcher's posts were taken over through their handles: a status query on each one's session
+    queried = {r.path for r in fake.requests if r.method == "PUT" and r.content_range.startswith("bytes */")}
+    assert held_ids and all(posts[i].claimed_by is None for i in held_ids)
+    rechecked = [i for i in held_ids if urlpath(posts[i].handle["upload_url"]) in queried]
+    assert rechecked, "no post of the killed dispatcher was re-checked through its saved session"
+    assert max(p.attempts for p in posts.values()) <= 3
+
+
+def urlpath(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path
+
+
+def test_a_dispatcher_killed_after_the_final_byte_leaves_exactly_one_video(studio_env, fake, tmp_path):
+    """The fake has applied the last byte (the video exists) when the dispatcher is killed, before it heard so. A
+    dispatcher started afterwards finds the video through the saved session's status query: one video, posted."""
+    hosted, short_id, conn_id, url = studio_env
+    [post_id] = _schedule(hosted, short_id, conn_id, 1)
+    touched = tmp_path / "final-applied"
+    fake.final_touch, fake.final_hold_s = str(touched), 30.0
+    first = _dispatcher(hosted, url, fake)
+    try:
+        _wait(touched.exists, timeout=120)
+        first.kill()
+        first.wait()
+    finally:
+        _stop(first)
+    fake.final_hold_s = 0.0
+    [post] = _posts(hosted)
+    assert post.status == "publishing" and post.handle.get("final_sent") and len(fake.videos) == 1
+    second = _dispatcher(hosted, url, fake)
+    try:
+        _wait(lambda: _posts(hosted)[0].status in DONE, timeout=60)
+    finally:
+        _stop(second)
+    [post] = _posts(hosted)
+    assert post.status == "posted", post.message
+    assert len(fake.videos) == 1 and post.result["remote_id"] in fake.videos
+    assert len(fake.session_starts()) == 1  # found, not uploaded again
+
+
+def _dispatcher_here(hosted, **settings):
+    from studio.publishing.dispatch import Dispatcher
+
+    d = Dispatcher(hosted, name="here")
+    d.settings = replace(d.settings, **settings)
+    return d
+
+
+def test_the_google_projects_daily_uploads_are_a_budget(studio_env, fake):
+    hosted, short_id, conn_id, _url = studio_env
+    ids = _schedule(hosted, short_id, conn_id, 3)
+    d = _dispatcher_here(hosted, youtube_daily_uploads=2)
+    try:
+        claimed = d.claim(10)
+        assert len(claimed) == 2
+        for c in claimed:
+            assert d.deliver(c) == "posted"
+        assert d.claim(10) == []  # the third waits for the Pacific midnight, saying why
+    finally:
+        d.stop(wait=False)
+    waiting = [p for p in _posts(hosted) if p.status == "scheduled"]
+    assert len(waiting) == 1 and waiting[0].id in ids and len(fake.videos) == 2
+    assert "STUDIO_YOUTUBE_DAILY_UPLOADS" in waiting[0].message and "Pacific" in waiting[0].message
+    assert waiting[0].error_code == "youtube_daily_uploads" and waiting[0].attempts == 0
+    from zoneinfo import ZoneInfo
+
+    reset = waiting[0].next_try_at.astimezone(ZoneInfo("America/Los_Angeles"))
+    assert (reset.hour, reset.minute) == (0, 0) and reset > datetime.now(UTC)
+
+
+def test_a_failure_before_the_upload_is_retried_with_backoff(studio_env, fake, monkeypatch):
+    from studio.publishing import dispatch
+
+    hosted, short_id, conn_id, _url = studio_env
+    [post_id] = _schedule(hosted, short_id, conn_id, 1)
+    fake.insert_error = (503, "backendError")  # the session start fails once: nothing was uploaded
+    d = _dispatcher_here(hosted)
+    try:
+        [c] = d.claim(5)
+        assert d.deliver(c) == "scheduled"
+        [post] = _posts(hosted)
+        assert post.attempts == 1 and post.next_try_at is not None and "tried again" in post.message
+        assert d.claim(5) == []  # not before its time
+        later = datetime.now(UTC) + timedelta(seconds=dispatch.backoff_s(1) + 1)
+        monkeypatch.setattr(dispatch, "utcnow", lambda: later)
+        [c] = d.claim(5)
+        assert d.deliver(c) == "posted"
+    finally:
+        d.stop(wait=False)
+    assert len(fake.videos) == 1 and _posts(hosted)[0].attempts == 2
+
+
+def test_an_unknown_outcome_is_unconfirmed_and_never_retried(studio_env, fake):
+    """A post whose final byte was sent, and whose session has since gone, cannot be checked: it is unconfirmed, with
+    a link to the account, and no dispatcher touches it again."""
+    from studio.tables import Post
+
+    hosted, short_id, conn_id, _url = studio_env
+    [post_id] = _schedule(hosted, short_id, conn_id, 1)
+    gone = f"{fake.base_url}/upload/youtube/v3/videos?uploadType=resumable&upload_id=vanished"
+    with hosted.db.session() as s:
+        p = s.get(Post, post_id)
+        p.status, p.handle, p.lease_until = "publishing", {"upload_url": gone, "total": 10, "final_sent": True}, \
+            datetime.now(UTC) - timedelta(seconds=1)
+    d = _dispatcher_here(hosted)
+    try:
+        [c] = d.claim(5)
+        assert d.deliver(c) == "unconfirmed"
+        assert d.claim(5) == []
+    finally:
+        d.stop(wait=False)
+    [post] = _posts(hosted)
+    assert post.status == "unconfirmed" and "studio.youtube.com" in post.result.get("check", "")
+    assert fake.session_starts() == [] and fake.videos == {}
+
+
+def test_a_revoked_token_marks_the_account_and_fails_the_post(studio_env, fake):
+    from studio.tables import Connection
+
+    hosted, short_id, conn_id, _url = studio_env
+    fake.tokens = {"another-token"}  # the platform no longer takes ours
+    _schedule(hosted, short_id, conn_id, 1)
+    d = _dispatcher_here(hosted)
+    try:
+        [c] = d.claim(5)
+        assert d.deliver(c) == "failed"
+    finally:
+        d.stop(wait=False)
+    [post] = _posts(hosted)
+    assert post.error_code == "needs_reconnect" and "Reconnect" in post.message
+    with hosted.db.session() as s:
+        assert s.get(Connection, conn_id).status == "needs_reconnect"
+    assert fake.videos == {}
+
+
+def test_studio_worker_beat_dispatches_under_celery(studio_env, fake, tmp_path):
+    """Under Celery the dispatcher runs in `studio worker --beat` (one per deployment); a plain worker does not."""
+    from tests.celery_helpers import WorkerProc, fresh_redis_url, job_env, need_redis
+
+    need_redis()
+    hosted, short_id, conn_id, url = studio_env
+    env = job_env(hosted.settings.home, fresh_redis_url(), database_url=url, STUDIO_JWT_SECRET=hosted.secret,
+                  STUDIO_YOUTUBE_CLIENT_ID="cid.apps.googleusercontent.com", STUDIO_YOUTUBE_CLIENT_SECRET="secret",
+                  STUDIO_YOUTUBE_API_URL=fake.base_url, STUDIO_DISPATCH_EVERY="0.3")
+    plain = WorkerProc(env, tmp_path / "plain.log", queues="io").start()
+    try:
+        plain.wait_ready()
+        [post_id] = _schedule(hosted, short_id, conn_id, 1)
+        time.sleep(2)
+        assert _posts(hosted)[0].status == "scheduled" and fake.videos == {}
+        beat = WorkerProc(env, tmp_path / "beat.log", queues="io", beat=True).start()
+        try:
+            beat.wait_ready()
+            _wait(lambda: _posts(hosted)[0].status in DONE, timeout=60)
+        finally:
+            beat.stop()
+    finally:
+        plain.stop()
+    [post] = _posts(hosted)
+    assert post.status == "posted", post.message
+    assert len(fake.videos) == 1
