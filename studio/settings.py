@@ -89,7 +89,7 @@ class PublishSettings:
     dispatch_workers: int = 2  # posts uploaded at once by one dispatcher
     dispatch_every_s: float = 5.0  # how often the dispatcher looks for due posts
     post_lease_s: int = 120  # a claimed post's lease; its dispatcher renews it while uploading
-    upload_chunk_mb: int = 8  # resumable upload chunks (a multiple of 256 KiB)
+    upload_chunk_mb: float = 8.0  # resumable upload chunks, rounded down to a multiple of 256 KiB
 
     @classmethod
     def from_env(cls) -> PublishSettings:
@@ -109,7 +109,7 @@ class PublishSettings:
                    dispatch_workers=_env_int("STUDIO_DISPATCH_WORKERS", d.dispatch_workers),
                    dispatch_every_s=float(env("STUDIO_DISPATCH_EVERY") or d.dispatch_every_s),
                    post_lease_s=_env_int("STUDIO_POST_LEASE_SECONDS", d.post_lease_s),
-                   upload_chunk_mb=_env_int("STUDIO_UPLOAD_CHUNK_MB", d.upload_chunk_mb))
+                   upload_chunk_mb=float(env("STUDIO_UPLOAD_CHUNK_MB") or d.upload_chunk_mb))
 
 
 @dataclass(frozen=True)
