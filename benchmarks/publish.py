@@ -4,7 +4,11 @@
 (u) upload throughput: our publisher's resumable upload of a ~50 MB file (the default chunk size from
     PublishSettings) ÷ one plain HTTP PUT of the same file to the fake's /sink. Target ≥ 0.9.
 
-Usage: python benchmarks/publish.py [--mb 50] [--runs 5]
+(d) dispatcher latency: 1,000 posts scheduled to fall due over two minutes, one `Dispatcher` (the loop `studio
+    serve` runs) posting them to the fake; per post, the seconds from its due time to its claim: p50, p95, max. Once
+    at the default pace (STUDIO_DISPATCH_EVERY=5) and once at 1 s.
+
+Usage: python benchmarks/publish.py [--mb 50] [--runs 5] [--posts 1000] [--spread 120] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -98,12 +102,92 @@ def upload_ratio(mb: int = 50, runs: int = 5) -> dict:
             "ratio": best["streamed"] / best["ours"], "ratio_in_memory": best["in_memory"] / best["ours"]}
 
 
+def _tiny_video(path: Path) -> Path:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=108x192:rate=30:duration=1",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+def dispatch_latency(posts: int = 1000, spread_s: float = 120.0, every_s: float = 5.0,
+                     database_url: str | None = None) -> dict:
+    """(d): seconds from each post's due time to its claim, with ``posts`` falling due evenly over ``spread_s``."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from studio.hosted import Hosted
+    from studio.publishing.dispatch import Dispatcher
+    from studio.settings import PublishSettings, ServerSettings, Settings
+    from studio.tables import Post, Short, User
+    from tests.publish_helpers import connect_account
+
+    with tempfile.TemporaryDirectory() as tmp, fake_youtube() as base_url:
+        publish = PublishSettings(youtube_client_id="bench", youtube_client_secret="bench", youtube_api_url=base_url,
+                                  youtube_upload_ahead_h=0.0, youtube_daily_uploads=10 * posts, dispatch=False,
+                                  dispatch_every_s=every_s)
+        hosted = Hosted(Settings(home=Path(tmp) / "home", server=ServerSettings(
+            auth_mode="local", database_url=database_url, jwt_secret="bench-" + "x" * 32, publish=publish)))
+        with hosted.db.session() as s:
+            s.add(User(id="bench", email="bench@example.com"))
+        files = hosted.store_files("bench", [_tiny_video(Path(tmp) / "short.mp4")])
+        with hosted.db.session() as s:
+            short = Short(owner_id="bench", title="bench", files=files)
+            s.add(short)
+            s.flush()
+            short_id = short.id
+        conn_id = connect_account(hosted, "bench", access_token=TOKEN)
+        start = datetime.now(UTC) + timedelta(seconds=5)
+        with hosted.db.session() as s:
+            for i in range(posts):
+                at = start + timedelta(seconds=spread_s * i / posts)
+                s.add(Post(owner_id="bench", short_id=short_id, connection_id=conn_id, platform="youtube",
+                           publish_at=at, local_time=at.strftime("%Y-%m-%dT%H:%M"), timezone="UTC",
+                           text={"title": f"Post {i}", "caption": "", "hashtags": []},
+                           options={"privacy": "public", "made_for_kids": False, "synthetic_media": True}))
+        dispatcher = Dispatcher(hosted, name="bench")
+        dispatcher.start()
+        deadline = time.monotonic() + spread_s + 600
+        try:
+            while time.monotonic() < deadline:
+                with hosted.db.session() as s:
+                    left = s.scalar(select(Post.id).where(Post.status.in_(("scheduled", "claimed", "publishing")))
+                                    .limit(1))
+                if left is None:
+                    break
+                time.sleep(1)
+        finally:
+            dispatcher.stop()
+        with hosted.db.session() as s:
+            rows = s.execute(select(Post.publish_at, Post.claimed_at, Post.status)).all()
+        hosted.db.dispose()
+    lag = sorted(((c if c.tzinfo else c.replace(tzinfo=UTC)) - (p if p.tzinfo else p.replace(tzinfo=UTC)))
+                 .total_seconds() for p, c, _ in rows if c is not None)
+    posted = sum(1 for *_, st in rows if st == "posted")
+
+    def pct(q: float) -> float:
+        return lag[min(len(lag) - 1, int(q * len(lag)))]
+
+    return {"posts": posts, "posted": posted, "every_s": every_s, "p50": pct(0.5), "p95": pct(0.95), "max": lag[-1],
+            "db": "PostgreSQL" if database_url else "SQLite"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--spread", type=float, default=120.0)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--only", choices=("upload", "dispatch"), default=None)
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores")
+    if args.only != "upload":
+        for every in (5.0, 1.0):
+            d = dispatch_latency(args.posts, args.spread, every, args.database_url)
+            print(f"(d) {d['posts']} posts due over {args.spread:.0f} s on {d['db']}, dispatcher every {every:.0f} s: "
+                  f"{d['posted']} posted; due → claimed p50 {d['p50']:.2f} s, p95 {d['p95']:.2f} s, max {d['max']:.2f} s")
+    if args.only == "dispatch":
+        return
     u = upload_ratio(args.mb, args.runs)
     print(f"(u) upload of {u['mb']:.0f} MB to the local fake (best of {args.runs}):")
     print(f"    plain PUT streamed from disk {u['streamed_s'] * 1000:6.1f} ms ({u['streamed_mb_s']:5.0f} MB/s)")
@@ -111,6 +195,7 @@ def main() -> None:
     print(f"    publisher, {u['chunk_mb']} MB chunks     {u['ours_s'] * 1000:6.1f} ms ({u['ours_mb_s']:5.0f} MB/s)")
     print(f"    ratio {u['ratio']:.2f} against the streamed PUT (target ≥ 0.9), {u['ratio_in_memory']:.2f} against the "
           "in-memory one")
+
 
 if __name__ == "__main__":
     main()

@@ -141,6 +141,7 @@ def test_reschedule_cancel_and_what_cannot_change(client):
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     listed = client.get("/api/posts", headers=bearer(ada), params={"status": "cancelled"}).json()["posts"]
     assert [p["id"] for p in listed] == [post["id"]] and listed[0]["account"] == "Fake channel"
+    assert listed[0]["account_status"] == "active"
     # the calendar's window: from/to with offsets
     start = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     assert client.get("/api/posts", headers=bearer(ada), params={"from": start}).json()["posts"] == []

@@ -82,6 +82,8 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(max(1, self.settings.dispatch_workers), thread_name_prefix="studio-post")
         self._running: set[Future] = set()
         self._stop = threading.Event()
+        self._freed = threading.Event()  # set when a post is done: its slot can take the next due one
+        self._room_before = 0
         self._thread: threading.Thread | None = None
 
     # the loop
@@ -97,21 +99,29 @@ class Dispatcher:
 
     def run(self) -> None:
         while not self._stop.is_set():
+            self._freed.clear()
+            full = False
             try:
-                self.tick()
+                full = self.tick() == self._room_before
             except Exception:  # a database that is briefly away must not end the loop
                 log.warning("dispatcher tick failed", exc_info=True)
-            self._stop.wait(self.settings.dispatch_every_s)
+            if full:  # more may be due: look again as soon as a post is done (or the stop)
+                while not (self._freed.wait(0.5) or self._stop.is_set()):
+                    pass
+            else:
+                self._stop.wait(self.settings.dispatch_every_s)
 
     def tick(self) -> int:
         """Claim what this dispatcher has room for and start posting it; answers how many were claimed."""
         self._running = {f for f in self._running if not f.done()}
-        room = max(1, self.settings.dispatch_workers) - len(self._running)
+        room = self._room_before = max(1, self.settings.dispatch_workers) - len(self._running)
         if room <= 0:
             return 0
         claimed = self.claim(room)
         for c in claimed:
-            self._running.add(self._pool.submit(self.deliver, c))
+            future = self._pool.submit(self.deliver, c)
+            future.add_done_callback(lambda _f: self._freed.set())
+            self._running.add(future)
         return len(claimed)
 
     def drain(self, timeout: float = 600) -> None:

@@ -131,9 +131,9 @@ class Posts:
 
     # 2. the calendar's reads
     def list(self, owner: str, start: datetime | None = None, end: datetime | None = None,
-             status: str | None = None) -> list[dict]:
+             status: str | None = None, post_id: str | None = None) -> list[dict]:
         with self.db.session() as s:
-            q = select(Post, Connection.name, Short.title).join(Short, Short.id == Post.short_id) \
+            q = select(Post, Connection.name, Connection.status, Short.title).join(Short, Short.id == Post.short_id) \
                 .outerjoin(Connection, Connection.id == Post.connection_id).where(Post.owner_id == owner)
             if start is not None:
                 q = q.where(Post.publish_at >= start)
@@ -141,12 +141,16 @@ class Posts:
                 q = q.where(Post.publish_at < end)
             if status:
                 q = q.where(Post.status == status)
+            if post_id:
+                q = q.where(Post.id == post_id)
             rows = s.execute(q.order_by(Post.publish_at)).all()
-            return [view(p, account=name or "", short_title=title) for p, name, title in rows]
+            return [view(p, account=name or "", short_title=title, account_status=status or "gone")
+                    for p, name, status, title in rows]
 
     def get(self, owner: str, post_id: str) -> dict:
         with self.db.session() as s:
-            return view(owned(s, Post, post_id, owner, "post"))
+            owned(s, Post, post_id, owner, "post")
+        return self.list(owner, post_id=post_id)[0]
 
     # 3. changes
     def reschedule(self, owner: str, post_id: str, *, local_time: str | None = None, timezone: str | None = None,
@@ -197,13 +201,13 @@ class Posts:
         return clean
 
 
-def view(post: Post, *, account: str = "", short_title: str = "") -> dict:
+def view(post: Post, *, account: str = "", short_title: str = "", account_status: str = "") -> dict:
     return {"id": post.id, "short_id": post.short_id, "connection_id": post.connection_id, "platform": post.platform,
             "status": post.status, "local_time": post.local_time, "timezone": post.timezone,
             "publish_at": _iso(post.publish_at), "text": post.text, "options": post.options,
             "attempts": post.attempts, "message": post.message, "error_code": post.error_code or None,
             "result": post.result, "posted_at": _iso(post.posted_at) if post.posted_at else None,
-            "account": account, "short_title": short_title}
+            "account": account, "account_status": account_status, "short_title": short_title}
 
 
 def _iso(at: datetime) -> str:
