@@ -16,6 +16,7 @@ from studio.api.bundle_routes import bundle_link
 from studio.core import Studio
 from studio.jobs import JobCancelled
 from studio.remedies import for_ui
+from studio.ui_calendar import build_calendar_tab
 from studio.ui_edit import EDIT_CSS, build_edit_tab
 from studio.ui_guard import GuardedBlocks
 from studio.ui_jobs import TabJobs
@@ -265,6 +266,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         build_models_tab(hooks)
         if hooks.accounts_on:
             _my_projects(hooks, shown)
+        build_calendar_tab(hooks, demo)  # signed-in creators only: it draws nothing in the anonymous demo
         inputs = [topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
                   voice_sample, consent, project, music]
         # an event only follows its job (the job runner or the workers meter the work), so creators wait on the

@@ -243,6 +243,45 @@ class UiHooks:
 
         return save_post(self.hosted, who.owner, short_id, edits)
 
+    # publishing (the Calendar tab): the same services /api/connections and /api/posts use
+    def platforms(self, who: Account) -> list[dict]:
+        return self.hosted.connections.platforms_view(who.owner)
+
+    def posts(self, who: Account, start, end) -> list[dict]:
+        return self.hosted.posts.list(who.owner, start, end)
+
+    def post_text(self, who: Account, short_id: str, connection_id: str) -> dict:
+        """What a post of this short to this account says unless edited: its platform's entry in post.json."""
+        from studio.tables import Connection
+
+        with self.hosted.db.session() as db:
+            files = dict(owned(db, Short, short_id, who.owner, "short").files)
+            platform = owned(db, Connection, connection_id, who.owner, "connection").platform
+        return self.hosted.posts.default_text(files, platform)
+
+    def schedule(self, who: Account, spec, idempotency_key: str) -> tuple[dict, bool]:
+        return self.hosted.posts.schedule(who.owner, spec, idempotency_key)
+
+    def reschedule(self, who: Account, post_id: str, local_time: str, timezone: str) -> dict:
+        return self.hosted.posts.reschedule(who.owner, post_id, local_time=local_time, timezone=timezone)
+
+    def post(self, who: Account, post_id: str) -> dict:
+        return self.hosted.posts.get(who.owner, post_id)
+
+    def cancel_post(self, who: Account, post_id: str) -> dict:
+        return self.hosted.posts.cancel(who.owner, post_id)
+
+    def set_slots(self, who: Account, connection_id: str, slots: list[str]) -> list[str]:
+        return self.hosted.posts.set_slots(who.owner, connection_id, slots)
+
+    def slots(self, who: Account) -> dict[str, list[str]]:
+        """Each of the caller's accounts' preset posting times."""
+        from studio.tables import Connection
+
+        with self.hosted.db.session() as db:
+            return {c.id: list(c.slots or []) for c in db.scalars(select(Connection).where(
+                Connection.owner_id == who.owner))}
+
     def my_shorts(self, who: Account) -> list[dict]:
         with self.hosted.db.session() as db:
             names = {p.id: p.name for p in db.scalars(select(Project).where(Project.owner_id == who.owner))}

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from models.errors import StudioError
 from studio.api.app import create_api
 from studio.api.auth_routes import clear_session_cookies, require_same_origin, set_session_cookies
 from studio.api.deps import ACCESS_COOKIE, REFRESH_COOKIE
@@ -29,6 +30,7 @@ UI_PATH = "/studio"
 _FILE_ROUTE = UI_PATH + "/gradio_api/file="
 _JOIN_ROUTE = UI_PATH + "/gradio_api/queue/join"
 _CALL_ROUTE = UI_PATH + "/gradio_api/call/"
+_CONNECT_ROUTE = UI_PATH + "/connect/"  # the Calendar tab's Connect links
 _MAX_UI_FILES = 20
 _UI_REQUEST_LIMIT_FACTOR = 2  # one upload request carries at most twice the largest single-file limit
 _STATIC = Path(__file__).resolve().parent / "static"
@@ -112,7 +114,7 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         path = request.scope["path"]  # decoded once, exactly as routing (and Gradio) will see it
         if path != UI_PATH and not path.startswith(UI_PATH + "/"):
             return await call_next(request)
-        kind = ui_route(path[len(UI_PATH):])
+        kind = "app" if path.startswith(_CONNECT_ROUTE) else ui_route(path[len(UI_PATH):])
         if kind is None:
             return _refuse(404, "not_found", "No such page.")
         if kind == "public":
@@ -217,6 +219,28 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         """The page asks to follow an upload's progress; the studio's upload route answers once it has the whole
         file, so there is nothing to follow: say so at once instead of leaving the page to time out on a 404."""
         return Response('data: {"msg": "done"}\n\n', media_type="text/event-stream")
+
+    @app.get(_CONNECT_ROUTE + "{platform}", include_in_schema=False)
+    def ui_connect(platform: str, request: Request) -> Response:
+        """The Calendar tab's Connect link: starts connecting an account in this browser as POST
+        /api/connections/{platform}/start does (the same binding cookie), then sends the browser to the platform,
+        which sends it back to the callback and on to /studio/?connected=<platform>."""
+        from studio.api.connection_routes import BINDING_COOKIE, redirect_uri
+
+        user = request.scope.get("state", {}).get("studio_user")  # ui_walls signed the caller in
+        if hosted.auth is None or user is None:
+            return _refuse(404, "not_found", "No such page.")
+        if request.headers.get("sec-fetch-site", "none") not in ("same-origin", "none"):
+            return _refuse(403, "cross_site_request", "Connect accounts from the studio's own Calendar tab.")
+        try:
+            started = hosted.connections.start(user.user_id, platform, redirect_uri(request, platform), UI_PATH + "/",
+                                               browser_binding=request.cookies.get(BINDING_COOKIE))
+        except StudioError as exc:  # not configured, unknown platform: the tab says so in words
+            return RedirectResponse(f"{UI_PATH}/?connect_error={exc.code}", status_code=303)
+        out = RedirectResponse(started.authorize_url, status_code=303)
+        out.set_cookie(BINDING_COOKIE, started.browser_binding, max_age=600, httponly=True, samesite="lax",
+                       secure=server.secure_cookies, path="/api/connections")
+        return out
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:
