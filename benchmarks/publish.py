@@ -108,9 +108,34 @@ def _tiny_video(path: Path) -> Path:
     return path
 
 
+@contextmanager
+def _own_schema(database_url: str | None) -> Iterator[str | None]:
+    """A PostgreSQL URL gets a schema of its own for the run, dropped after (the database may be shared)."""
+    if not database_url:
+        yield None
+        return
+    import uuid
+
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{database_url}{'&' if '?' in database_url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def dispatch_latency(posts: int = 1000, spread_s: float = 120.0, every_s: float = 5.0,
                      database_url: str | None = None) -> dict:
     """(d): seconds from each post's due time to its claim, with ``posts`` falling due evenly over ``spread_s``."""
+    with _own_schema(database_url) as url:
+        return _dispatch_latency(posts, spread_s, every_s, url)
+
+
+def _dispatch_latency(posts: int, spread_s: float, every_s: float, database_url: str | None) -> dict:
     from datetime import timedelta
 
     from sqlalchemy import select

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from functools import wraps
 from zoneinfo import ZoneInfo, available_timezones
 
 import gradio as gr
@@ -35,6 +34,7 @@ from studio.ui_calendar_html import (
     title_of,
     window,
 )
+from studio.ui_edit import plain_errors
 
 FALLBACK_ZONE = "UTC"
 IN_FLIGHT = ("claimed", "publishing")
@@ -63,19 +63,6 @@ OPEN_AFTER_CONNECT_JS = """() => {
     };
     open();
 }"""
-
-
-def _plain_errors(fn):
-    """Domain errors become plain-worded UI errors here, at the edge."""
-
-    @wraps(fn)
-    def run(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except StudioError as exc:
-            raise gr.Error(f"{exc.message} {for_ui(exc)}".strip()) from None
-
-    return run
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -207,7 +194,7 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
                 for p in platforms for a in p["accounts"]]
 
     # -- events ------------------------------------------------------------------------------------------------
-    @_plain_errors
+    @plain_errors
     def opened(zone_name, page_query, view_name, anchor_text, day_value, short_id, account_id,
                request: gr.Request):
         """The tab shown: accounts, shorts, the calendar; after a connect, what happened."""
@@ -232,7 +219,7 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
                 gr.Dropdown(choices=shorts, value=short_id), day_value or tomorrow,
                 *drawn(who, view_name, anchor_text, zone_name, platforms))
 
-    @_plain_errors
+    @plain_errors
     def prefill(short_id, account_id, request: gr.Request):
         """A short and an account chosen: that platform's text from the short's post.json, the account's preset
         times, and the questions that platform asks."""
@@ -245,7 +232,7 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
                 text["title"] if text else same, text["caption"] if text else same,
                 " ".join(text["hashtags"]) if text else same)
 
-    @_plain_errors
+    @plain_errors
     def schedule(short_id, account_id, day_value, time_text, zone_name, title_text, caption_text, tags, privacy_value,
                  kids_value, ai_value, idem, view_name, request: gr.Request):
         who = hooks.account(request)
@@ -271,12 +258,12 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         return (f'<p class="cal-ok" role="status">{html.escape(words)}</p>', uuid.uuid4().hex,
                 *drawn(who, view_name, local[:10], zone_name))
 
-    @_plain_errors
+    @plain_errors
     def redraw(view_name, anchor_text, zone_name, request: gr.Request):
         return drawn(hooks.account(request), view_name, anchor_text, zone_name, keep_pick=True)
 
     def stepper(step: int):
-        @_plain_errors
+        @plain_errors
         def go_to(view_name, anchor_text, zone_name, request: gr.Request):
             z = _zone(zone_name)
             target = _today(z) if step == 0 else shift(view_name, _anchor(anchor_text, z), step)
@@ -290,7 +277,7 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         return (f'<p class="cal-ok" role="status">{html.escape(words)}</p>',
                 *drawn(who, view_name, anchor_text, zone_name))
 
-    @_plain_errors
+    @plain_errors
     def dropped(view_name, anchor_text, zone_name, evt: gr.EventData, request: gr.Request):
         """A chip dropped on another day or hour (the page sends the post and its new wall time)."""
         data = evt._data if isinstance(evt._data, dict) else {}
@@ -298,14 +285,14 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         local = f"{_day(to[:10])}T{_time_of_day(to[11:16])}"
         return _move(hooks.account(request), post_id, local, zone_name, view_name, anchor_text)
 
-    @_plain_errors
+    @plain_errors
     def moved_by_hand(post_id, day_value, time_text, view_name, anchor_text, zone_name, request: gr.Request):
         if not post_id:
             raise InvalidRequest("Choose the post to move.", "Pick it in the list, or click its chip.")
         local = f"{_day(day_value)}T{_time_of_day(time_text)}"
         return _move(hooks.account(request), post_id, local, zone_name, view_name, anchor_text)
 
-    @_plain_errors
+    @plain_errors
     def cancelled(post_id, view_name, anchor_text, zone_name, request: gr.Request):
         if not post_id:
             raise InvalidRequest("Choose the post to cancel.", "Pick it in the list, or click its chip.")
@@ -315,7 +302,7 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         return (f'<p class="cal-ok" role="status">{html.escape(words)}</p>',
                 *drawn(who, view_name, anchor_text, zone_name))
 
-    @_plain_errors
+    @plain_errors
     def picked_chip(zone_name, evt: gr.EventData, request: gr.Request):
         data = evt._data if isinstance(evt._data, dict) else {}
         return when_of(str(data.get("post", ""))[:40], zone_name, request, from_chip=True)
@@ -335,11 +322,11 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
             raise gr.Error("This post is not waiting any more, so it cannot be moved.")
         return gr.update(value=post_id) if from_chip else gr.update(), at.date().isoformat(), f"{at:%H:%M}"
 
-    @_plain_errors
+    @plain_errors
     def slots_of(account_id, request: gr.Request):
         return ", ".join(hooks.slots(hooks.account(request)).get(account_id or "", []))
 
-    @_plain_errors
+    @plain_errors
     def saved_slots(account_id, text, form_account, request: gr.Request):
         """An account's preset times saved; the form offers them at once when it schedules to that account."""
         if not account_id:

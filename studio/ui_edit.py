@@ -43,7 +43,7 @@ EDIT_CSS = """#edit-scenes .strip {display: flex; gap: 6px; overflow-x: auto; pa
 """
 
 
-def _plain_errors(fn):
+def plain_errors(fn):
     """Domain errors become plain-worded UI errors here, at the edge."""
 
     @wraps(fn)
@@ -173,7 +173,7 @@ def build_edit_tab(hooks, short_html) -> None:
             raise InvalidRequest("This page belongs to another session.", "Reload the page.")
         return who, current(st)
 
-    @_plain_errors
+    @plain_errors
     def list_shorts(st: dict, request: gr.Request):
         who = whose(request)
         rows = hooks.my_shorts(who)
@@ -198,18 +198,18 @@ def build_edit_tab(hooks, short_html) -> None:
         st = state_of(who, hooks.open_draft(who, short_id))
         return (*draw(who, st, 0), *version_list(who, st))
 
-    @_plain_errors
+    @plain_errors
     def open_picked(short_id: str, request: gr.Request):
         if not short_id:
             return (*([gr.update()] * len(everything)), gr.update(), gr.update())
         return open_one(whose(request), short_id)
 
-    @_plain_errors
+    @plain_errors
     def select_scene(n: str, st: dict, request: gr.Request):
         who, _ = caller_and_short(st, request)
         return draw(who, st, int(n) - 1)
 
-    @_plain_errors
+    @plain_errors
     def apply_scene(st, n, text, cap, length, gap, kind, prompt_text, seed_value, picked, uploaded, move,
                     request: gr.Request):
         return change_scene(st, n, text, cap, length, gap, kind, prompt_text, seed_value, picked, uploaded, move,
@@ -245,14 +245,14 @@ def build_edit_tab(hooks, short_html) -> None:
         changes["motion"] = named_motion(move, sc.motion, seed_n)
         return save(who, st, t.with_scene(sc.id, **changes), i, f"scene {i + 1} saved")
 
-    @_plain_errors
+    @plain_errors
     def regenerate(st, n, text, cap, length, gap, kind, prompt_text, seed_value, picked, uploaded, move,
                    request: gr.Request):
         return change_scene(st, n, text, cap, length, gap, "generated", prompt_text, seed_value, None, None, move,
                             request, fresh_seed=True)
 
     def arrange(op: str):
-        @_plain_errors
+        @plain_errors
         def run(st: dict, n: str, request: gr.Request):
             who, t = caller_and_short(st, request)
             i = int(n) - 1
@@ -273,13 +273,13 @@ def build_edit_tab(hooks, short_html) -> None:
 
         return run
 
-    @_plain_errors
+    @plain_errors
     def apply_whole(st: dict, n: str, name: str, caption_style: str, level: float, request: gr.Request):
         who, t = caller_and_short(st, request)
         changed = replace(t, template=name, caption_style=caption_style, music=replace(t.music, level_db=float(level)))
         return save(who, st, changed, int(n or 1) - 1, "look saved")
 
-    @_plain_errors
+    @plain_errors
     def show_preview(st: dict, n: str, request: gr.Request):
         who, t = caller_and_short(st, request)
         i = int(n) - 1
@@ -288,14 +288,14 @@ def build_edit_tab(hooks, short_html) -> None:
             still = hooks.hosted.studio_for(who.owner).preview(t, i, Path(tmp) / "preview.jpg", file=file)
             return f'<img alt="preview of scene {i + 1}" src="{_data_uri(still, 540)}">'
 
-    @_plain_errors
+    @plain_errors
     def render_version(st: dict, fmts: list[str], request: gr.Request, progress=gr.Progress()):
         who, _ = caller_and_short(st, request)
         job_id = hooks.start_render(who, st["short"], list(fmts or ["9:16"]))
         hooks.follow(who, job_id, lambda f, words: progress(f, desc=words))
         return open_one(who, st["short"])
 
-    @_plain_errors
+    @plain_errors
     def restore_version(st: dict, number, request: gr.Request):
         who, _ = caller_and_short(st, request)
         if number is None:

@@ -39,7 +39,8 @@ _STATIC = Path(__file__).resolve().parent / "static"
 class _Redact(logging.Filter):
     """Signed links and OAuth codes are credentials: keep them out of the access log."""
 
-    _PATTERNS = (re.compile(r"(/files/)[^\s?\"]+"), re.compile(r"([?&](?:code|token|refresh_token|access_token)=)[^&\s\"]+"))
+    _PATTERNS = (re.compile(r"(/files/)[^\s?\"]+"),
+                 re.compile(r"([?&](?:code|state|token|refresh_token|access_token)=)[^&\s\"]+"))
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):

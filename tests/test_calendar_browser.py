@@ -23,6 +23,7 @@ import pytest
 from tests.fake_oauth import FakeOAuth
 from tests.fake_youtube import FakeYouTube
 from tests.test_serve import ROOT, Server
+from tests.ui_client import open_tab
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -100,13 +101,7 @@ def _overflow(page) -> int:
 
 def _open_calendar(page) -> None:
     """As a creator does: the tab, or on a phone the tab bar's "More tabs" menu, then Calendar."""
-    page.get_by_role("tab", name="Create").wait_for(timeout=30_000)
-    tab = page.get_by_role("tab", name="Calendar")
-    if tab.count():
-        tab.click()
-    else:
-        page.get_by_role("button", name="More tabs").click()
-        page.locator(".overflow-dropdown").get_by_role("button", name="Calendar").click()
+    open_tab(page, "Calendar")
     page.locator("#cal-view .cal").wait_for(timeout=30_000)
 
 

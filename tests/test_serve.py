@@ -19,6 +19,7 @@ import pytest
 
 from tests.test_api_media import png_bytes
 from tests.test_ui import ROOT, _free_port
+from tests.ui_client import open_tab
 
 CHROMIUM = shutil.which("chromium")
 
@@ -211,7 +212,7 @@ def test_browser_sign_up_make_find_in_my_projects_sign_out(server, tmp_path):
         page.get_by_role("button", name="Create short").click()
         page.wait_for_selector(".short-result video", timeout=180_000)
         page.get_by_text("19 of 20 shorts left today").wait_for(timeout=30_000)
-        page.get_by_role("tab", name="My projects").click()
+        open_tab(page, "My projects")
         page.wait_for_function("(document.querySelector('#my-shorts') || {innerText: ''}).innerText.includes('Sleep series')",
                                timeout=30_000)
         page.get_by_label("Open a short").click()

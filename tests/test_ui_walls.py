@@ -20,7 +20,18 @@ import pytest
 
 from tests.test_api_media import png_bytes
 from tests.test_serve import Server, _read_answer, send_chunked_until_answered
-from tests.ui_client import UI, browser_session, call_by_index, call_by_name, config, file_events, fn_index, upload, with_files
+from tests.ui_client import (
+    UI,
+    browser_session,
+    call_by_index,
+    call_by_name,
+    config,
+    file_events,
+    fn_index,
+    open_tab,
+    upload,
+    with_files,
+)
 
 
 @pytest.fixture
@@ -318,7 +329,7 @@ def test_browser_page_keeps_working_past_access_expiry(tmp_path):
             for _ in range(2):
                 time.sleep(4)  # the access cookie has expired
                 assert page.evaluate(burst) == [200] * 6
-                page.get_by_role("tab", name="My projects").click()
+                open_tab(page, "My projects")
                 page.get_by_role("button", name="Refresh").click()
                 page.wait_for_selector("#my-shorts", timeout=30_000)
                 page.get_by_role("tab", name="Create").click()

@@ -93,3 +93,15 @@ def upload(client: httpx.Client, name: str, data: bytes, content_type: str = "ap
 
 def fn_index(cfg: dict, api_name: str) -> int:
     return next(d["id"] for d in cfg["dependencies"] if d.get("api_name") == api_name)
+
+
+def open_tab(page, name: str) -> None:
+    """Open a UI tab as a creator does: its button in the tab bar, or on a narrow screen (where the bar holds fewer
+    tabs) Gradio's "More tabs" menu, then the tab."""
+    page.get_by_role("tab", name="Create").wait_for(timeout=30_000)
+    tab = page.get_by_role("tab", name=name)
+    if tab.count():
+        tab.click()
+    else:
+        page.get_by_role("button", name="More tabs").click()
+        page.locator(".overflow-dropdown").get_by_role("button", name=name).click()
