@@ -17,6 +17,7 @@ STATUS = {
     "claimed": ("publishing", "⏫", "Publishing…"),
     "publishing": ("publishing", "⏫", "Publishing…"),
     "posted": ("posted", "✓", "Posted"),
+    "uploaded": ("posted", "✓", "Uploaded: goes public at its time"),  # YouTube: private until publishAt
     "failed": ("failed", "✗", "Failed"),
     "unconfirmed": ("unconfirmed", "⚠", "Unconfirmed: check your account"),
     "cancelled": ("cancelled", "⊘", "Cancelled"),
@@ -77,7 +78,18 @@ def status_of(post: dict, reconnect: set[str]) -> str:
     """The chip's status: a waiting post whose account needs reconnecting says so first."""
     if post["status"] in MOVABLE and (post.get("connection_id") in reconnect or post.get("error_code") == "needs_reconnect"):
         return "reconnect"
+    if post["status"] == "posted" and _later((post.get("result") or {}).get("publish_at")):
+        return "uploaded"
     return post["status"] if post["status"] in STATUS else "scheduled"
+
+
+def _later(at: str | None) -> bool:
+    """``at`` (the platform's ISO time, e.g. YouTube's publishAt) is still to come."""
+    try:
+        when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)) > datetime.now(UTC)
 
 
 def title_of(post: dict) -> str:

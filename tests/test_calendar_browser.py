@@ -233,7 +233,8 @@ def test_connect_schedule_drag_and_the_dispatcher_posts_it(studio, google, tmp_p
         assert done["status"] == "posted", (done, (tmp_path / "dispatch.log").read_text()[-3000:])
         page.locator("#cal-refresh").click()
         posted = page.locator(f'#cal-view [data-slot="{tomorrow}T10"] .chip')
-        expect(posted).to_contain_text("Posted", timeout=30_000)
+        # uploaded private with publishAt: YouTube makes it public at its time, and the chip says so
+        expect(posted).to_contain_text("Uploaded: goes public at its time", timeout=30_000)
         link = posted.get_by_role("link", name="Open on YouTube")
         assert done["result"]["remote_id"] in link.get_attribute("href")
         page.screenshot(path=str(tmp_path / "5-posted-desktop.png"), full_page=True)

@@ -67,11 +67,13 @@ def test_status_is_said_in_words_not_only_colour():
              post("2026-12-02T11:00", status="unconfirmed", message="Check it.",
                   result={"check": "https://studio.youtube.com/"}),
              post("2026-12-02T12:00", status="publishing"),
-             post("2026-12-02T13:00", connection_id="gone-bad")]
+             post("2026-12-02T13:00", connection_id="gone-bad"),
+             post("2026-12-02T14:00", status="posted", result={"publish_at": "2999-01-01T00:00:00Z"})]
     html = calendar_html(posts, window("week", date(2026, 12, 2), BERLIN), date(2026, 12, 1), reconnect={"gone-bad"},
                          labels={"youtube": "YouTube"})
     for css, words in (("posted", "Posted"), ("failed", "Failed"), ("unconfirmed", "Unconfirmed: check your account"),
-                       ("publishing", "Publishing…"), ("reconnect", "Needs reconnecting")):
+                       ("publishing", "Publishing…"), ("reconnect", "Needs reconnecting"),
+                       ("posted", "Uploaded: goes public at its time")):
         assert re.search(rf'class="chip st-{css}[^"]*".*?{re.escape(words)}', html, re.S), css
     assert 'href="https://www.youtube.com/watch?v=abc"' in html and "Open on YouTube" in html
     assert "YouTube refused it: too long." in html and "Check the account" in html
