@@ -22,13 +22,13 @@ from studio.ui_calendar_html import (
     ACCOUNTS_CSS,
     CAL_CSS,
     DRAG_JS,
-    MOVABLE,
     NOTICE_CSS,
     STATUS,
     accounts_html,
     calendar_html,
     connect_notice,
     local_of,
+    movable,
     shift,
     status_of,
     title_of,
@@ -180,7 +180,7 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         reconnect = {a["id"] for p in platforms for a in p["accounts"] if a["status"] != "active"}
         names = labels(platforms)
         choices = [(f"{local_of(p, z):%a %d %b %H:%M} · {title_of(p)} · {names.get(p['platform'], p['platform'])}"
-                    f" · {STATUS[status_of(p, reconnect)][2]}", p["id"]) for p in posts if p["status"] in MOVABLE]
+                    f" · {STATUS[status_of(p, reconnect)][2]}", p["id"]) for p in posts if movable(p)]
         soon = datetime.now(UTC) + timedelta(hours=3)
         busy = any(p["status"] in IN_FLIGHT or (p["status"] == "scheduled" and local_of(p, UTC) <= soon)
                    for p in posts)
@@ -316,7 +316,7 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         except StudioError as exc:
             raise gr.Error(f"{exc.message} {for_ui(exc)}".strip()) from None
         at = local_of(post, _zone(zone_name))
-        if post["status"] not in MOVABLE:
+        if not movable(post):
             if from_chip:
                 return gr.update(), gr.update(), gr.update()
             raise gr.Error("This post is not waiting any more, so it cannot be moved.")

@@ -83,6 +83,12 @@ def status_of(post: dict, reconnect: set[str]) -> str:
     return post["status"] if post["status"] in STATUS else "scheduled"
 
 
+def movable(post: dict) -> bool:
+    """What studio.publishing.posts lets a creator move: a waiting post, or an upload the platform holds until its
+    time (YouTube's publishAt, moved there with videos.update)."""
+    return post["status"] in MOVABLE or (post["status"] == "posted" and _later((post.get("result") or {}).get("publish_at")))
+
+
 def _later(at: str | None) -> bool:
     """``at`` (the platform's ISO time, e.g. YouTube's publishAt) is still to come."""
     try:
@@ -119,13 +125,13 @@ def chip(post: dict, zone: ZoneInfo, reconnect: set[str], labels: dict[str, str]
     css, mark, words = STATUS[status]
     platform = labels.get(post["platform"], post["platform"])
     title = title_of(post)
-    movable = post["status"] in MOVABLE
+    can_move = movable(post)
     said = f"{at:%a %d %b %H:%M} · {platform} · {post.get('account') or ''} · {title} · {words}"
     if post.get("message") and status != "scheduled":
         said += f" · {post['message']}"
-    attrs = (f'class="chip st-{css}{" movable" if movable else ""}" data-id="{_esc(post["id"])}" '
+    attrs = (f'class="chip st-{css}{" movable" if can_move else ""}" data-id="{_esc(post["id"])}" '
              f'data-time="{at:%H:%M}" data-at="{at:%Y-%m-%dT%H:%M}" tabindex="0" role="button" '
-             f'title="{_esc(said)}" aria-label="{_esc(said)}"' + (' draggable="true"' if movable else ""))
+             f'title="{_esc(said)}" aria-label="{_esc(said)}"' + (' draggable="true"' if can_move else ""))
     links = "" if compact else _links(post, labels)
     links = f'<span class="chip-links">{links}</span>' if links else ""
     return (f'<div {attrs}><span class="chip-time">{at:%H:%M}</span> <span class="chip-platform">{_esc(platform)}'
@@ -148,7 +154,7 @@ def calendar_html(posts: list[dict], win: Window, today: date, *, reconnect: set
         heading = f"{win.anchor:%B %Y}"
     where = "hour" if win.view == "week" else "day"
     hint = (f'<p class="cal-hint">Drag a waiting post to another {where} to move it, or tap it and change its date '
-            "and time below.</p>") if any(p["status"] in MOVABLE for p in posts) else ""
+            "and time below.</p>") if any(movable(p) for p in posts) else ""
     return (f'<div class="cal cal-{win.view}" data-zone="{zone_name}"><div class="cal-head"><h3>{_esc(heading)}</h3>'
             f'<span class="cal-zone">Times in {zone_name}</span></div>' + hint
             + grid + _agenda(posts, win, reconnect, labels) + "</div>")

@@ -87,6 +87,7 @@ class FakeYouTube:
         self.videos: dict[str, dict] = {}  # video id → resource, in creation order
         self.video_bytes: dict[str, bytearray] = {}
         self.requests: list[Seen] = []
+        self.updates: list[dict] = []  # videos.update bodies, in order
         self.sink_bytes = 0
         self.keep_bytes = True  # False: uploads are read and counted only (video_bytes stays empty)
         # faults
@@ -224,6 +225,8 @@ class FakeYouTube:
             return self._start_session(h, seen, length)
         if path == "/upload/youtube/v3/videos" and method == "PUT":
             return self._put(h, seen, length)
+        if path == "/youtube/v3/videos" and method == "PUT":  # videos.update: the parts sent replace the video's
+            return self._update(seen, self._body(h, length))
         self._drain(h, length)
         if path == "/youtube/v3/channels" and method == "GET":
             items = [self.channel] if seen.query.get("mine") == "true" else []
@@ -232,6 +235,24 @@ class FakeYouTube:
             ids = seen.query.get("id", "").split(",")
             return 200, {}, {"kind": "youtube#videoListResponse", "items": [self.videos[i] for i in ids if i in self.videos]}
         return 404, {}, _error(404, "notFound", f"No such endpoint: {method} {path}")
+
+    def _update(self, seen: Seen, raw: bytes) -> tuple[int, dict, dict | None]:
+        body = json.loads(raw or b"{}")
+        video = self.videos.get(body.get("id", ""))
+        if video is None:
+            return 404, {}, _error(404, "videoNotFound", "The video could not be found.")
+        parts = [p for p in seen.query.get("part", "").split(",") if p]
+        if not parts or any(p not in ("snippet", "status") for p in parts):
+            return 400, {}, _error(400, "invalidPart", "part must name snippet and/or status.")
+        status = body.get("status", {})
+        if "publishAt" in status and status.get("privacyStatus") != "private":
+            return 400, {}, _error(400, "invalidPublishAt", "publishAt can only be set on a private video.")
+        with self._lock:
+            for part in parts:  # the whole part is replaced: fields left out are reset, as YouTube does
+                video[part] = {**({"uploadStatus": video["status"].get("uploadStatus")} if part == "status" else {}),
+                               **body.get(part, {})}
+            self.updates.append(body)
+        return 200, {}, video
 
     def _start_session(self, h: BaseHTTPRequestHandler, seen: Seen, length: int) -> tuple[int, dict, dict | None]:
         raw = self._body(h, length)

@@ -294,3 +294,38 @@ def test_studio_worker_beat_dispatches_under_celery(studio_env, fake, tmp_path):
     [post] = _posts(hosted)
     assert post.status == "posted", post.message
     assert len(fake.videos) == 1
+
+
+def test_an_uploaded_video_waiting_for_its_time_is_moved_on_youtube(studio_env, fake):
+    """Uploaded ahead as private with publishAt, the video can still be moved (videos.update keeps every status field
+    the studio set); its text cannot be changed here, nor can it be cancelled here."""
+    from studio.errors import Conflict
+
+    hosted, short_id, conn_id, _url = studio_env
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    [post_id] = _schedule(hosted, short_id, conn_id, 1, at=tomorrow.replace(hour=9, minute=0))
+    d = _dispatcher_here(hosted, youtube_upload_ahead_h=48.0)
+    try:
+        [c] = d.claim(5)
+        assert d.deliver(c) == "posted"
+    finally:
+        d.stop(wait=False)
+    [video] = fake.videos.values()
+    assert video["status"]["privacyStatus"] == "private" and video["status"]["publishAt"].endswith("T09:00:00Z")
+    moved = hosted.posts.reschedule("ada", post_id, local_time=tomorrow.strftime("%Y-%m-%dT10:30"))
+    assert moved["status"] == "posted" and moved["publish_at"].endswith("T10:30:00Z")
+    assert moved["result"]["publish_at"].endswith("T10:30:00Z")
+    [video] = fake.videos.values()
+    assert video["status"]["publishAt"].endswith("T10:30:00Z") and video["status"]["privacyStatus"] == "private"
+    assert video["status"]["selfDeclaredMadeForKids"] is False and video["status"]["containsSyntheticMedia"] is True
+    assert len(fake.updates) == 1 and len(fake.session_starts()) == 1  # moved, not uploaded again
+    with pytest.raises(Conflict, match="only its time"):
+        hosted.posts.reschedule("ada", post_id, local_time=tomorrow.strftime("%Y-%m-%dT11:00"),
+                                text={"title": "New", "caption": "", "hashtags": []})
+    with pytest.raises(Conflict, match="waits for its time"):
+        hosted.posts.cancel("ada", post_id)
+    fake.tokens = {"another-token"}  # revoked meanwhile: the move is refused, the account marked, nothing changes
+    with pytest.raises(Conflict) as refused:
+        hosted.posts.reschedule("ada", post_id, local_time=tomorrow.strftime("%Y-%m-%dT12:00"))
+    assert refused.value.code == "needs_reconnect" and "old time" in refused.value.message
+    assert hosted.posts.get("ada", post_id)["publish_at"].endswith("T10:30:00Z")

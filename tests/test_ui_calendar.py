@@ -77,8 +77,8 @@ def test_status_is_said_in_words_not_only_colour():
         assert re.search(rf'class="chip st-{css}[^"]*".*?{re.escape(words)}', html, re.S), css
     assert 'href="https://www.youtube.com/watch?v=abc"' in html and "Open on YouTube" in html
     assert "YouTube refused it: too long." in html and "Check the account" in html
-    # only waiting posts can be dragged
-    assert html.count('draggable="true"') == 2 and 'class="chip st-posted"' in html
+    # only waiting posts, and an upload YouTube holds until its time, can be dragged
+    assert html.count('draggable="true"') == 3 and 'class="chip st-posted"' in html
 
 
 def test_creator_and_platform_text_is_escaped_everywhere():

@@ -67,8 +67,13 @@ class Sink(Protocol):
 
 class Publisher(Protocol):
     platform: str
+    # the platform holds a post until its time (YouTube: private + publishAt), and that time can still be moved
+    can_reschedule: bool
 
     def publish(self, delivery: Delivery, access_token: str, sink: Sink) -> Posted: ...
+
+    def reschedule(self, delivery: Delivery, remote_id: str, access_token: str) -> Posted:
+        """Move a post the platform holds until ``delivery.publish_at`` (only where ``can_reschedule``)."""
 
 
 class PublishError(StudioError):

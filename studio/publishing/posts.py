@@ -159,6 +159,11 @@ class Posts:
         its saved handle if it had one: it is checked there before anything is sent)."""
         with self.db.session() as s:
             post = owned(s, Post, post_id, owner, "post")
+            if held(post) and (local_time or timezone):
+                if text is not None or options is not None:
+                    raise Conflict("The video is uploaded: only its time can be moved here.",
+                                   "Change its text in the platform's own studio.", code="post_not_editable")
+                return self._move_held(owner, post, local_time or post.local_time, timezone or post.timezone)
             if post.status not in EDITABLE:
                 raise Conflict(_not_editable(post), code="post_not_editable")
             tz = timezone or post.timezone
@@ -178,6 +183,34 @@ class Posts:
             if done.rowcount != 1:
                 raise Conflict("The post is being posted right now.", code="post_not_editable")
         return self.get(owner, post_id)
+
+    def _move_held(self, owner: str, post: Post, wall: str, tz: str) -> dict:
+        """A post the platform holds until its time (uploaded private with YouTube's publishAt): move that time at
+        the platform, then here."""
+        from studio.errors import UpstreamUnavailable
+        from studio.publishing.base import AuthRevoked, Delivery, PostFiles, PostText, Transient
+        from studio.publishing.platforms import platform
+
+        at = self._check_time(wall, tz)
+        publisher = platform(post.platform, self.settings).publisher()
+        if not publisher.can_reschedule or not post.connection_id:
+            raise Conflict(_not_editable(post), code="post_not_editable")
+        delivery = Delivery(post_id=post.id, platform=post.platform, account_id="", text=PostText(
+            post.text.get("title", ""), post.text.get("caption", "")), publish_at=at, options=dict(post.options),
+            files=PostFiles(video=Path()))  # a move sends no file
+        try:
+            token = self.hosted.connections.access_token(post.connection_id)
+            moved = publisher.reschedule(delivery, post.result["remote_id"], token)
+        except AuthRevoked as exc:
+            self.hosted.connections.mark_needs_reconnect(post.connection_id, exc.message)
+            raise Conflict(f"{exc.message} The video stays at its old time.", exc.hint, code="needs_reconnect") from None
+        except Transient as exc:
+            raise UpstreamUnavailable(f"{exc.message} The video stays at its old time.", exc.hint) from None
+        with self.db.session() as s:
+            s.execute(update(Post).where(Post.id == post.id, Post.status == "posted").values(
+                publish_at=at, local_time=wall, timezone=tz, updated_at=datetime.now(UTC),
+                result={**post.result, "publish_at": moved.detail.get("publish_at")}))
+        return self.get(owner, post.id)
 
     def cancel(self, owner: str, post_id: str) -> dict:
         with self.db.session() as s:
@@ -210,11 +243,26 @@ def view(post: Post, *, account: str = "", short_title: str = "", account_status
             "account": account, "account_status": account_status, "short_title": short_title}
 
 
+def held(post: Post) -> bool:
+    """Posted, and held by the platform until a time still to come (YouTube: private with publishAt)."""
+    at = (post.result or {}).get("publish_at")
+    if post.status != "posted" or not at:
+        return False
+    try:
+        when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)) > datetime.now(UTC)
+
+
 def _iso(at: datetime) -> str:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _not_editable(post: Post) -> str:
+    if held(post):
+        return ("The video is uploaded and waits for its time as a private video: move its time here, or delete it in "
+                "the platform's own studio.")
     return {"claimed": "The post is being posted right now.", "publishing": "The post is being uploaded right now.",
             "posted": "The post is already posted.", "unconfirmed": "The post may already be posted: check the account.",
             "cancelled": "The post was cancelled."}.get(post.status, f"The post is {post.status}.")

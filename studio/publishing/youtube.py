@@ -89,12 +89,29 @@ class YouTube:
 
 class YouTubePublisher:
     platform = "youtube"
+    can_reschedule = True  # an upload waiting for its publishAt is moved with videos.update
 
     def __init__(self, settings: PublishSettings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         # rounded down to whole 256 KiB units, at least one (a fractional setting still gives a valid chunk)
         self.chunk = max(1, int(settings.upload_chunk_mb * 1024 * 1024) // QUANTUM) * QUANTUM
         self._sleep = sleep
+
+    def reschedule(self, delivery: Delivery, remote_id: str, access_token: str) -> Posted:
+        """Move an uploaded video's publishAt. videos.update replaces the whole status part, so every status field
+        this studio sets is sent again (a field left out would be reset)."""
+        status = video_body(delivery, datetime.now(UTC))["status"]
+        if "publishAt" not in status:
+            raise Refused("The new time is too near to be scheduled on YouTube.", "Choose a time at least a few minutes "
+                          "ahead, or make the video public in YouTube Studio.")
+        try:
+            resource = _service(self.settings, access_token).videos().update(
+                part="status", body={"id": remote_id, "status": status}).execute()
+        except HttpError as exc:
+            raise _failure(exc.resp.status, exc.content) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise Transient("YouTube did not answer.", "Try moving it again in a minute.") from exc
+        return _posted(resource)
 
     def publish(self, delivery: Delivery, access_token: str, sink: Sink) -> Posted:
         # 1. the body, checked before anything reaches YouTube
