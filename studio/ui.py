@@ -67,7 +67,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
     languages = [(f"{v['label']} ({k})", k) for k, v in s.languages.items()]
     profiles = ["auto", *s.profile_names()]
 
-    def shown(view) -> str:  # a short as the page shows it, with its download for manual posting
+    def short_page(view) -> str:  # a short as the page shows it, with its download for manual posting
         return short_html(view, bundle_link(hooks.hosted, view.short_id))
 
     pending: dict[str, Remedy] = {}  # per browser tab: the fix its last error offers (applied by the fix button)
@@ -121,7 +121,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         if isinstance(view, JobCancelled):
             raise gr.Error(view.message)
         notes = "\n".join(f"- ⚠️ {plain(w)}" for w in view.warnings) or "All stages ran the engines you chose."
-        return shown(view), view.stages, view.checks, notes
+        return short_page(view), view.stages, view.checks, notes
 
     def create_in_page(topic, script, platform, duration, voice, template, language, photos, profile, models, strict,
                        safety, voice_sample, consent, project="", music=None, request: gr.Request | None = None,
@@ -157,7 +157,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         if isinstance(got, JobCancelled):
             return [same, gr.update(value="", visible=False), notice_html("⏹", got.message), same, same, "", "",
                     hidden, hidden, *[same] * len(post.outputs)]
-        return [same, gr.update(value="", visible=False), shown(got), got.stages, got.checks,
+        return [same, gr.update(value="", visible=False), short_page(got), got.stages, got.checks,
                 warnings_html(got.warnings), got.short_id, gr.update(visible=True), gr.update(visible=True),
                 *post.values(got.post)]
 
@@ -200,7 +200,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
             view = hooks.view(who, short_id)
         except StudioError as exc:
             raise gr.Error(plain(f"{exc.message} {for_ui(exc)}".strip())) from None
-        return "✓ Saved to post.json.", shown(view)  # its link now names the new post.json
+        return "✓ Saved to post.json.", short_page(view)  # its link now names the new post.json
 
     with GuardedBlocks(title="Viral AI Studio") as demo:
         gr.Markdown("# Viral AI Studio\nTopic or script → a post-ready vertical short, made on this machine.")
@@ -262,10 +262,10 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
                         checks = gr.Textbox(label="Checks measured on the video", interactive=False)
                     short_id = gr.State("")
                     retry_job = gr.State("")  # the failed or cancelled job Retry queues again
-        build_edit_tab(hooks, shown)
+        build_edit_tab(hooks, short_page)
         build_models_tab(hooks)
         if hooks.accounts_on:
-            _my_projects(hooks, shown)
+            _my_projects(hooks, short_page)
         build_calendar_tab(hooks, demo)  # signed-in creators only: it draws nothing in the anonymous demo
         inputs = [topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
                   voice_sample, consent, project, music]
