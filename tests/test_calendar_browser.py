@@ -238,9 +238,23 @@ def test_connect_schedule_drag_and_the_dispatcher_posts_it(studio, google, tmp_p
         link = posted.get_by_role("link", name="Open on YouTube")
         assert done["result"]["remote_id"] in link.get_attribute("href")
         page.screenshot(path=str(tmp_path / "5-posted-desktop.png"), full_page=True)
+        [video] = youtube.videos.values()
+        assert video["status"]["privacyStatus"] == "private"
+        assert datetime.fromisoformat(video["status"]["publishAt"].replace("Z", "+00:00")) == publish_at
+
+        # 9. The upload waits for its time on YouTube: moving it to 11:00 (click it, change its time) moves its
+        #    publishAt there with videos.update, and it is not uploaded again
+        later = page.locator(f'#cal-view [data-slot="{tomorrow}T11"]')
+        posted.locator(".chip-time").click()
+        expect(page.locator("#cal-move-time textarea")).to_have_value("10:00", timeout=15_000)
+        page.locator("#cal-move-time textarea").fill("11:00")
+        page.locator("#cal-move").click()
+        expect(page.locator("#cal-moved")).to_contain_text(f"{tomorrow} at 11:00", timeout=30_000)
+        expect(later.locator(".chip")).to_contain_text("Uploaded", timeout=30_000)
+        publish_at = datetime.fromisoformat(f"{tomorrow}T11:00").replace(tzinfo=ZoneInfo(ZONE)).astimezone(UTC)
         browser.close()
 
-    assert len(youtube.videos) == 1
+    assert len(youtube.videos) == 1 and len(youtube.session_starts()) == 1 and len(youtube.updates) == 1
     video = next(iter(youtube.videos.values()))
     assert video["status"]["privacyStatus"] == "private"
     assert datetime.fromisoformat(video["status"]["publishAt"].replace("Z", "+00:00")) == publish_at
