@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+from studio.publishing.posts import still_to_come
+
 # a post's status as the creator reads it: css class, a mark, words (never colour alone)
 STATUS = {
     "scheduled": ("scheduled", "🕘", "Scheduled"),
@@ -89,13 +91,7 @@ def movable(post: dict) -> bool:
     return post["status"] in MOVABLE or (post["status"] == "posted" and _later((post.get("result") or {}).get("publish_at")))
 
 
-def _later(at: str | None) -> bool:
-    """``at`` (the platform's ISO time, e.g. YouTube's publishAt) is still to come."""
-    try:
-        when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)) > datetime.now(UTC)
+_later = still_to_come  # the rule studio.publishing.posts moves posts by
 
 
 def title_of(post: dict) -> str:

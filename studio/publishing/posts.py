@@ -245,9 +245,11 @@ def view(post: Post, *, account: str = "", short_title: str = "", account_status
 
 def held(post: Post) -> bool:
     """Posted, and held by the platform until a time still to come (YouTube: private with publishAt)."""
-    at = (post.result or {}).get("publish_at")
-    if post.status != "posted" or not at:
-        return False
+    return post.status == "posted" and still_to_come((post.result or {}).get("publish_at"))
+
+
+def still_to_come(at: str | None) -> bool:
+    """``at`` (a platform's ISO 8601 time, e.g. YouTube's publishAt) is later than now."""
     try:
         when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
     except ValueError:
