@@ -226,7 +226,7 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         """The Calendar tab's Connect link: starts connecting an account in this browser as POST
         /api/connections/{platform}/start does (the same binding cookie), then sends the browser to the platform,
         which sends it back to the callback and on to /studio/?connected=<platform>."""
-        from studio.api.connection_routes import BINDING_COOKIE, redirect_uri
+        from studio.api.connection_routes import BINDING_COOKIE, redirect_uri, set_binding_cookie
 
         user = request.scope.get("state", {}).get("studio_user")  # ui_walls signed the caller in
         if hosted.auth is None or user is None:
@@ -239,8 +239,7 @@ def create_server(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         except StudioError as exc:  # not configured, unknown platform: the tab says so in words
             return RedirectResponse(f"{UI_PATH}/?connect_error={exc.code}", status_code=303)
         out = RedirectResponse(started.authorize_url, status_code=303)
-        out.set_cookie(BINDING_COOKIE, started.browser_binding, max_age=600, httponly=True, samesite="lax",
-                       secure=server.secure_cookies, path="/api/connections")
+        set_binding_cookie(out, started.browser_binding, server.secure_cookies)
         return out
 
     @app.get("/", include_in_schema=False)

@@ -38,6 +38,12 @@ class DeletedOut(BaseModel):
     message: str
 
 
+def set_binding_cookie(response: Response, binding: str, secure: bool) -> None:
+    """The cookie the callback must bring back: the API's start route and the UI's Connect link both set it."""
+    response.set_cookie(BINDING_COOKIE, binding, max_age=600, httponly=True, samesite="lax", secure=secure,
+                        path="/api/connections")
+
+
 def redirect_uri(request: Request, platform: str) -> str:
     """The callback address registered with the platform: on STUDIO_PUBLIC_URL when set (behind a proxy the
     request's own address may not be the one browsers use)."""
@@ -62,8 +68,7 @@ def start(request: Request, response: Response, platform: str = PLATFORM, body: 
     callback = redirect_uri(request, platform)
     started = h.connections.start(who.user_id, platform, callback, (body or StartIn()).return_to,
                                   browser_binding=request.cookies.get(BINDING_COOKIE))
-    response.set_cookie(BINDING_COOKIE, started.browser_binding, max_age=600, httponly=True, samesite="lax",
-                        secure=h.server.secure_cookies, path="/api/connections")
+    set_binding_cookie(response, started.browser_binding, h.server.secure_cookies)
     return {"authorize_url": started.authorize_url, "redirect_uri": callback}
 
 
