@@ -90,6 +90,25 @@ class PublishSettings:
     dispatch_every_s: float = 5.0  # how often the dispatcher looks for due posts
     post_lease_s: int = 120  # a claimed post's lease; its dispatcher renews it while uploading
     upload_chunk_mb: float = 8.0  # resumable upload chunks, rounded down to a multiple of 256 KiB
+    # Instagram (Instagram Login: an Instagram app's id and secret, from Meta's app dashboard)
+    instagram_client_id: str | None = None
+    instagram_client_secret: str | None = field(default=None, repr=False)
+    instagram_auth_url: str = "https://www.instagram.com/oauth/authorize"
+    instagram_token_url: str = "https://api.instagram.com/oauth/access_token"
+    instagram_graph_url: str = "https://graph.instagram.com/v23.0"
+    # Facebook Pages (Facebook Login: a Meta app's id and secret)
+    facebook_client_id: str | None = None
+    facebook_client_secret: str | None = field(default=None, repr=False)
+    facebook_auth_url: str = "https://www.facebook.com/v23.0/dialog/oauth"
+    facebook_graph_url: str = "https://graph.facebook.com/v23.0"  # its /oauth/access_token is the token endpoint
+    # Facebook holds a Reel until scheduled_publish_time (10 minutes to 29 days ahead): posts are uploaded this long
+    # before their time, as SCHEDULED
+    facebook_upload_ahead_h: float = 1.0
+    # TikTok (Content Posting API: the app's client key and secret)
+    tiktok_client_key: str | None = None
+    tiktok_client_secret: str | None = field(default=None, repr=False)
+    tiktok_auth_url: str = "https://www.tiktok.com/v2/auth/authorize/"
+    tiktok_api_url: str = "https://open.tiktokapis.com"  # /v2/oauth/token/, /v2/post/publish/...
 
     @classmethod
     def from_env(cls) -> PublishSettings:
@@ -109,7 +128,21 @@ class PublishSettings:
                    dispatch_workers=_env_int("STUDIO_DISPATCH_WORKERS", d.dispatch_workers),
                    dispatch_every_s=float(env("STUDIO_DISPATCH_EVERY") or d.dispatch_every_s),
                    post_lease_s=_env_int("STUDIO_POST_LEASE_SECONDS", d.post_lease_s),
-                   upload_chunk_mb=float(env("STUDIO_UPLOAD_CHUNK_MB") or d.upload_chunk_mb))
+                   upload_chunk_mb=float(env("STUDIO_UPLOAD_CHUNK_MB") or d.upload_chunk_mb),
+                   instagram_client_id=env("STUDIO_INSTAGRAM_CLIENT_ID") or None,
+                   instagram_client_secret=env("STUDIO_INSTAGRAM_CLIENT_SECRET") or None,
+                   instagram_auth_url=env("STUDIO_INSTAGRAM_AUTH_URL") or d.instagram_auth_url,
+                   instagram_token_url=env("STUDIO_INSTAGRAM_TOKEN_URL") or d.instagram_token_url,
+                   instagram_graph_url=(env("STUDIO_INSTAGRAM_GRAPH_URL") or d.instagram_graph_url).rstrip("/"),
+                   facebook_client_id=env("STUDIO_FACEBOOK_CLIENT_ID") or None,
+                   facebook_client_secret=env("STUDIO_FACEBOOK_CLIENT_SECRET") or None,
+                   facebook_auth_url=env("STUDIO_FACEBOOK_AUTH_URL") or d.facebook_auth_url,
+                   facebook_graph_url=(env("STUDIO_FACEBOOK_GRAPH_URL") or d.facebook_graph_url).rstrip("/"),
+                   facebook_upload_ahead_h=float(env("STUDIO_FACEBOOK_UPLOAD_AHEAD_HOURS") or d.facebook_upload_ahead_h),
+                   tiktok_client_key=env("STUDIO_TIKTOK_CLIENT_KEY") or None,
+                   tiktok_client_secret=env("STUDIO_TIKTOK_CLIENT_SECRET") or None,
+                   tiktok_auth_url=env("STUDIO_TIKTOK_AUTH_URL") or d.tiktok_auth_url,
+                   tiktok_api_url=(env("STUDIO_TIKTOK_API_URL") or d.tiktok_api_url).rstrip("/"))
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,25 @@ class PostTextIn(BaseModel):
 
 
 class PostOptionsIn(BaseModel):
+    """Each platform takes its own: an option another platform's post takes is refused, naming it."""
+
     model_config = ConfigDict(extra="forbid")
-    privacy: Literal["public", "unlisted", "private"] | None = None
+    synthetic_media: bool | None = Field(default=None, description="Declares AI-made content (YouTube's "
+                                         "containsSyntheticMedia, TikTok's is_aigc). On by default: the studio's "
+                                         "shorts are AI-made.")
+    privacy: Literal["public", "unlisted", "private"] | None = Field(default=None, description="YouTube.")
     made_for_kids: bool | None = Field(default=None, description="YouTube asks every upload; required there.")
-    synthetic_media: bool | None = Field(default=None, description="Declares realistic AI-made content (YouTube's "
-                                         "containsSyntheticMedia). On by default: the studio's shorts are AI-made.")
+    share_to_feed: bool | None = Field(default=None, description="Instagram: also show the Reel in the profile's "
+                                       "feed grid (default true).")
+    privacy_level: Literal["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"] | None = \
+        Field(default=None, description="TikTok, required: one of the levels GET /api/connections/{id}/posting lists "
+                                        "for the account now (no default).")
+    allow_comment: bool | None = Field(default=None, description="TikTok (default false; off if the creator turned "
+                                       "comments off).")
+    allow_duet: bool | None = Field(default=None, description="TikTok (default false).")
+    allow_stitch: bool | None = Field(default=None, description="TikTok (default false).")
+    brand_organic: bool | None = Field(default=None, description="TikTok: promotes the creator's own business.")
+    brand_content: bool | None = Field(default=None, description="TikTok: paid partnership (not with SELF_ONLY).")
 
     def given(self) -> dict:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -110,6 +124,13 @@ def change_post(post_id: str, body: PostPatch, request: Request, who: Principal 
 def cancel_post(post_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
     """Cancel a post that has not started posting; answers it, cancelled. One being uploaded is a 409."""
     return hosted(request).posts.cancel(who.user_id, post_id)
+
+
+@router.get("/connections/{connection_id}/posting", responses=errors(*AUTHED, 404, 409, 503))
+def posting_options(connection_id: str, request: Request, who: Principal = Depends(current_user)) -> dict:
+    """What a post to this account may choose, asked from the platform now where it has such a thing (TikTok's
+    creator_info: the creator's nickname, the privacy levels allowed, the longest video, interactions turned off)."""
+    return hosted(request).posts.posting_info(who.user_id, connection_id)
 
 
 @router.put("/connections/{connection_id}/slots", responses=errors(400, *AUTHED, 404, 422))

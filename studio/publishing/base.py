@@ -76,6 +76,16 @@ class Publisher(Protocol):
         """Move a post the platform holds until ``delivery.publish_at`` (only where ``can_reschedule``)."""
 
 
+class NoReschedule:
+    """For publishers of platforms that do not hold a post for later, or cannot move it once held."""
+
+    can_reschedule = False
+
+    def reschedule(self, delivery: Delivery, remote_id: str, access_token: str) -> Posted:
+        raise Refused("This platform cannot move a post it already holds.",
+                      "Delete it in the platform's own app and schedule it again.")
+
+
 class PublishError(StudioError):
     code = "publish_failed"
 
@@ -108,6 +118,18 @@ class Unconfirmed(PublishError):
     def __init__(self, message: str, link: str = "", hint: str = "") -> None:
         super().__init__(message, hint or "Check your account: the post may be there. It will not be sent again.")
         self.link = link
+
+
+class Deferred(PublishError):
+    """Not now, and not a failure: the platform's own limit is reached for now (Instagram's publishing limit, read
+    live), or the post is prepared and waits for its time (an Instagram container uploaded ahead). The dispatcher
+    puts the post back until ``until`` without counting an attempt; a saved handle stays, and is checked then."""
+
+    code = "deferred"
+
+    def __init__(self, message: str, until: datetime, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.until = until
 
 
 class ClaimLost(Exception):

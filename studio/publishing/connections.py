@@ -14,9 +14,11 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from authlib.common.security import generate_token
+from authlib.common.urls import add_params_to_qs
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 from sqlalchemy import delete, select, update
@@ -101,6 +103,32 @@ def _refusal(exc: Exception) -> str | None:
     return None
 
 
+def _stamped(token: dict) -> dict:
+    """The token set with ``expires_at`` (from ``expires_in`` where the platform gave only that) and the moment it
+    was issued: what the refresh rules read."""
+    out = dict(token)
+    if not out.get("expires_at") and out.get("expires_in"):
+        out["expires_at"] = int(time.time()) + int(out["expires_in"])
+    out.setdefault("issued_at", int(time.time()))
+    return out
+
+
+def _scopes(text: object) -> list[str]:
+    """A token answer's ``scope``: space-separated (RFC 6749), comma-separated (TikTok, Meta) or a list."""
+    if isinstance(text, list | tuple):
+        return [str(x) for x in text]
+    return [x for x in str(text or "").replace(",", " ").split() if x]
+
+
+def _client_key_post(auth, method: str, uri: str, headers: dict, body: str):
+    """Authlib client authentication for a token endpoint that wants the client in the form as ``client_key`` and
+    ``client_secret`` (TikTok)."""
+    body = add_params_to_qs(body or "", [("client_key", auth.client_id), ("client_secret", auth.client_secret)])
+    if "Content-Length" in headers:
+        headers["Content-Length"] = str(len(body))
+    return uri, headers, body
+
+
 def safe_return(path: str | None) -> str:
     """Where the browser goes after connecting: a path on this studio only (never another site)."""
     path = path or DEFAULT_RETURN
@@ -149,7 +177,12 @@ class Connections:
         verifier = generate_token(64) if spec.pkce else ""  # RFC 7636: 43-128 unreserved characters
         with self._client(spec, redirect_uri) as client:
             url, _ = client.create_authorization_url(spec.authorize_url, state=state, code_verifier=verifier or None,
-                                                     scope=" ".join(spec.scopes), **spec.authorize_params)
+                                                     scope=spec.scope_separator.join(spec.scopes),
+                                                     **spec.authorize_params)
+        if spec.client_id_name != "client_id":  # TikTok names the client "client_key"
+            parts = urlsplit(url)
+            query = [(spec.client_id_name if k == "client_id" else k, v) for k, v in parse_qsl(parts.query)]
+            url = urlunsplit(parts._replace(query=urlencode(query)))
         with self.db.session() as s:
             s.execute(delete(OAuthState).where(OAuthState.created_at < now() - STATE_TTL))
             s.add(OAuthState(state_hash=_sha(state), owner_id=owner, platform=p.name, browser_hash=_sha(binding),
@@ -178,15 +211,21 @@ class Connections:
                 raise MissingVerifier(f"This {p.label} connect attempt has no PKCE verifier stored, so its code cannot "
                                       "be exchanged (missing PKCE verifier).", "Start connecting again.")
             verifier = self.box.open_text(sealed_verifier)
-        # 3. the code for tokens, 4. who the account is, 5. kept, sealed
+        # 3. the code for tokens (the long-lived kind, where the platform has one), 4. whose accounts, 5. kept, sealed
         token = self._exchange(p, spec, redirect_uri, code, verifier)
         try:
-            account = p.account(token["access_token"])
+            token = _stamped(p.long_lived(token))
+            accounts = p.accounts(token)
         except Transient as exc:
             raise UpstreamUnavailable(exc.message, exc.hint, code="platform_unavailable") from None
-        view = self._save(owner_id, p, spec, account, token)
-        log.info("connected %s account %s as connection %s", p.name, account.account_id, view["id"])
-        return view
+        except AuthRevoked as exc:
+            raise CodeRefused(exc.message, "Start connecting again.") from None
+        views = []
+        for account in accounts:
+            views.append(self._save(owner_id, p, spec, account, _stamped(account.token) if account.token else token))
+            log.info("connected %s account %s as connection %s", p.name, account.account_id, views[-1]["id"])
+        # one login may bring several accounts (each Facebook Page): the first answers, the others ride along
+        return {**views[0], "also_connected": views[1:]} if len(views) > 1 else views[0]
 
     def _use_state(self, state: str, owner: str | None, binding: str | None, platform_name: str | None):
         """Mark the attempt used in one conditional UPDATE that also checks whose it is: of two callbacks with one
@@ -231,7 +270,7 @@ class Connections:
                     else:  # an even version above any claim: a refresh in flight cannot overwrite the new token
                         row.token_version = row.token_version + 2 - row.token_version % 2
                     row.name, row.info, row.status, row.error = account.name, dict(account.info), "active", ""
-                    row.scopes = str(token.get("scope") or "").split() or list(spec.scopes)
+                    row.scopes = _scopes(token.get("scope")) or list(spec.scopes)
                     row.token = self._seal(token, fallback_refresh=old.get("refresh_token", ""))
                     row.expires_at, row.updated_at = _expiry(token), now()
                     s.flush()
@@ -244,7 +283,8 @@ class Connections:
     def _seal(self, token: dict, fallback_refresh: str = "") -> str:
         return self.box.seal({"access_token": token["access_token"], "token_type": token.get("token_type", "Bearer"),
                               "refresh_token": token.get("refresh_token") or fallback_refresh,
-                              "expires_at": token.get("expires_at")})
+                              "expires_at": token.get("expires_at"),
+                              "issued_at": int(token.get("issued_at") or time.time())})
 
     # -- using a connection ----------------------------------------------------------------------------------------
     def access_token(self, connection_id: str) -> str:
@@ -255,7 +295,8 @@ class Connections:
             if row.status != "active":
                 raise self._revoked(row, row.error or "it was marked as needing a reconnect")
             expires = _aware(row.expires_at)
-            if expires is None or expires - now() > REFRESH_AHEAD:
+            soon = expires is not None and expires - now() <= REFRESH_AHEAD
+            if not soon and not self._old(row):
                 return self.box.open(row.token)["access_token"]
             v = row.token_version
             if v % 2 and _aware(row.updated_at) > now() - REFRESH_LEASE:  # another process is refreshing it
@@ -266,8 +307,25 @@ class Connections:
                 continue
             claim = v + 1 if v % 2 == 0 else v + 2
             if self._set(connection_id, v, token_version=claim, updated_at=now()):
-                return self._refresh(row, claim)
+                try:
+                    return self._refresh(row, claim)
+                except Transient:
+                    if soon:
+                        raise
+                    # only refreshed for its age (Instagram's rolling 60 days): the token in hand still works
+                    return self.box.open(row.token)["access_token"]
             # another dispatcher claimed it first: read again (its token, or wait for it)
+
+    def _old(self, row: Connection) -> bool:
+        """Due a refresh for its age (the platform's ``refresh_after``), though not yet near its expiry."""
+        try:
+            spec = platform(row.platform, self.publish).oauth()
+        except InvalidRequest:
+            return False
+        if spec is None or spec.refresh_after is None:
+            return False
+        issued = self.box.open(row.token).get("issued_at") or 0
+        return time.time() - issued >= spec.refresh_after.total_seconds()
 
     def _refresh(self, row: Connection, claim: int) -> str:
         """Holding the claim: one refresh at the platform. The claim ends in ``finally`` with the new token, with
@@ -279,11 +337,19 @@ class Connections:
             if spec is None:
                 raise Transient(f"{p.label} is no longer configured on this studio, so {row.name!r} cannot be refreshed.",
                                 f"Set {', '.join(p.settings_names)}.")
-            why = None if refresh else "the platform gave no refresh token"
-            if refresh:
+            own: dict | None = None
+            try:
+                own = p.refresh(spec, self.box.open(row.token))
+            except AuthRevoked as exc:
+                why = exc.message.rstrip(".")
+            else:
+                why = None if refresh or own is not None else "the platform gave no refresh token"
+            if own is not None:
+                new = _stamped(own)
+            elif refresh and why is None:
                 try:
                     with self._client(spec) as client:
-                        new = dict(client.refresh_token(spec.token_url, refresh_token=refresh))
+                        new = _stamped(dict(client.refresh_token(spec.token_url, refresh_token=refresh)))
                 except Exception as exc:
                     if (refused := _refusal(exc)) is None:
                         if isinstance(exc, (*HTTP_ERRORS, ValueError)):
@@ -297,7 +363,7 @@ class Connections:
                 raise self._revoked(row, why)
             settled = {"token": self._seal(new, fallback_refresh=refresh), "expires_at": _expiry(new)}
             if new.get("scope"):
-                settled["scopes"] = str(new["scope"]).split()
+                settled["scopes"] = _scopes(new["scope"])
             return new["access_token"]
         finally:
             if not self._settle(row.id, claim, **settled) and "token" in settled:
@@ -347,8 +413,12 @@ class Connections:
         return p, spec
 
     def _client(self, spec: OAuthSpec, redirect_uri: str | None = None) -> OAuth2Client:
-        return OAuth2Client(spec.client_id, spec.client_secret, redirect_uri=redirect_uri, timeout=HTTP_TIMEOUT_S,
-                            code_challenge_method="S256" if spec.pkce else None)
+        client = OAuth2Client(spec.client_id, spec.client_secret, redirect_uri=redirect_uri, timeout=HTTP_TIMEOUT_S,
+                              code_challenge_method="S256" if spec.pkce else None,
+                              token_endpoint_auth_method=spec.token_auth,
+                              revocation_endpoint_auth_method=spec.token_auth)
+        client.register_client_auth_method(("client_key_post", _client_key_post))
+        return client
 
     def _row(self, connection_id: str) -> Connection:
         with self.db.session() as s:

@@ -38,6 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from studio.publishing.base import (
     AuthRevoked,
     ClaimLost,
+    Deferred,
     Delivery,
     Posted,
     PostFiles,
@@ -47,6 +48,7 @@ from studio.publishing.base import (
     Transient,
     Unconfirmed,
 )
+from studio.publishing.platforms import all_platforms
 from studio.publishing.platforms import platform as platform_of
 from studio.tables import Connection, Post, QuotaCounter, Short
 
@@ -131,10 +133,11 @@ class Dispatcher:
 
     # 1. claims
     def _due(self, now: datetime):
-        ahead = now + timedelta(hours=self.settings.youtube_upload_ahead_h)
         ready = or_(Post.next_try_at.is_(None), Post.next_try_at <= now)
-        fresh = and_(Post.status == "scheduled", ready,
-                     or_(Post.publish_at <= now, and_(Post.platform == "youtube", Post.publish_at <= ahead)))
+        # a platform that holds a post until its time (or prepares it ahead) is handed its posts that much earlier
+        early = [and_(Post.platform == name, Post.publish_at <= now + ahead)
+                 for name, p in all_platforms(self.settings).items() if (ahead := p.upload_ahead) > timedelta(0)]
+        fresh = and_(Post.status == "scheduled", ready, or_(Post.publish_at <= now, *early))
         dead = and_(Post.status.in_(("claimed", "publishing")), Post.lease_until < now, ready)
         return or_(fresh, dead)
 
@@ -227,6 +230,8 @@ class Dispatcher:
             return self._finish(c, "failed", exc.code, f"{exc.message} Reconnect the account, then reschedule.")
         except Unconfirmed as exc:
             return self._finish(c, "unconfirmed", exc.code, f"{exc.message} {exc.hint}", {"check": exc.link})
+        except Deferred as exc:
+            return self._defer(c, exc, bool(sink.handle or c.handle))
         except Refused as exc:
             return self._finish(c, "failed", exc.code, str(exc))
         except Transient as exc:
@@ -262,6 +267,16 @@ class Dispatcher:
                 message=f"{exc.message} It will be {'checked' if started else 'tried'} again at "
                         f"{at:%H:%M} UTC.", updated_at=utcnow()))
         return status if done.rowcount == 1 else "lost"
+
+    def _defer(self, c: Claimed, exc: Deferred, started: bool) -> str:
+        """Back until ``exc.until``, this claim not counted: a platform limit reached for now, or a post prepared
+        ahead that waits for its time (with its handle: it stays "publishing" and is checked through it then)."""
+        with self.db.session() as s:
+            done = s.execute(update(Post).where(Post.id == c.post_id, Post.claimed_by == self.name).values(
+                status="publishing" if started else "scheduled", claimed_by=None, lease_until=utcnow(),
+                next_try_at=exc.until, attempts=Post.attempts - 1, error_code=exc.code,
+                message=" ".join(p for p in (exc.message, exc.hint) if p), updated_at=utcnow()))
+        return "deferred" if done.rowcount == 1 else "lost"
 
     def _give_up(self, c: Claimed, why: str, started: bool | None = None) -> str:
         started = bool(c.handle) if started is None else started

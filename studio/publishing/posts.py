@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from models.errors import InvalidRequest
 from studio.db import owned
 from studio.errors import Conflict
+from studio.publishing.platforms import platform
 from studio.tables import Connection, Post, Short
 
 # the platform's entry in post.json (pipelines/post.py writes one per feed preset)
 POST_TEXT_OF = {"youtube": "shorts", "instagram": "reels", "facebook": "reels", "tiktok": "tiktok"}
-PRIVACY = ("public", "unlisted", "private")
 EDITABLE = ("scheduled", "failed")  # a post being posted, posted, unconfirmed or cancelled is not rescheduled
 LATE_S = 15 * 60  # a time this far in the past is refused as a mistake; nearer, the post goes out at once
 
@@ -36,7 +36,7 @@ class PostSpec:
     local_time: str  # "2026-12-24T09:00", wall-clock time in ``timezone``
     timezone: str  # IANA name, e.g. "Europe/Berlin"
     text: dict | None = None  # {"title", "caption", "hashtags"}; None = the short's post.json for that platform
-    options: dict = field(default_factory=dict)  # privacy, made_for_kids, synthetic_media
+    options: dict = field(default_factory=dict)  # each platform's own (its check_options): privacy, made_for_kids, ...
 
 
 def utc_of(local_time: str, timezone: str) -> datetime:
@@ -86,7 +86,7 @@ class Posts:
             conn = owned(s, Connection, spec.connection_id, owner, "connection")
             platform, files = conn.platform, dict(short.files)
         text = _check_text(spec.text) if spec.text is not None else self.default_text(files, platform)
-        options = _check_options(platform, spec.options)
+        options = self._options(platform, spec.connection_id, spec.options)
         try:
             with self.db.session() as s:
                 post = Post(owner_id=owner, short_id=spec.short_id, connection_id=spec.connection_id, platform=platform,
@@ -100,6 +100,35 @@ class Posts:
             if earlier is None:
                 raise
             return earlier, False
+
+    def _options(self, platform_name: str, connection_id: str | None, options: dict) -> dict:
+        """The platform's options, checked by the platform (studio/publishing/<name>.py); where it has live posting
+        options (TikTok's creator_info), against what the platform answers for this account now."""
+        p = platform(platform_name, self.settings)
+        info = self._posting_info(p, connection_id) if p.live_options and connection_id else {}
+        return p.check_options(dict(options), info)
+
+    def posting_info(self, owner: str, connection_id: str) -> dict:
+        """What the post form offers for this account: the platform's live answer (TikTok: the creator's nickname,
+        the privacy levels it allows, the longest video, which interactions are off) or {}."""
+        with self.db.session() as s:
+            conn = owned(s, Connection, connection_id, owner, "connection")
+            name, account = conn.platform, conn.name
+        p = platform(name, self.settings)
+        info = self._posting_info(p, connection_id) if p.live_options else {}
+        return {"connection_id": connection_id, "platform": name, "account": account, "live": p.live_options, **info}
+
+    def _posting_info(self, p, connection_id: str) -> dict:
+        from studio.errors import UpstreamUnavailable
+        from studio.publishing.base import AuthRevoked, Transient
+
+        try:
+            return p.posting_info(self.hosted.connections.access_token(connection_id))
+        except AuthRevoked as exc:
+            self.hosted.connections.mark_needs_reconnect(connection_id, exc.message)
+            raise Conflict(exc.message, exc.hint, code="needs_reconnect") from None
+        except Transient as exc:
+            raise UpstreamUnavailable(exc.message, exc.hint, code="platform_unavailable") from None
 
     def _by_key(self, owner: str, key: str, digest: str) -> dict | None:
         with self.db.session() as s:
@@ -174,7 +203,7 @@ class Posts:
             if text is not None:
                 changes["text"] = _check_text(text)
             if options is not None:
-                changes["options"] = _check_options(post.platform, {**post.options, **options})
+                changes["options"] = self._options(post.platform, post.connection_id, {**post.options, **options})
             changes.update(status="scheduled", next_try_at=None, message="", error_code="")
             if post.status == "failed":
                 changes["attempts"] = 0
@@ -189,7 +218,6 @@ class Posts:
         the platform, then here."""
         from studio.errors import UpstreamUnavailable
         from studio.publishing.base import AuthRevoked, Delivery, PostFiles, PostText, Transient
-        from studio.publishing.platforms import platform
 
         at = self._check_time(wall, tz)
         publisher = platform(post.platform, self.settings).publisher()
@@ -286,22 +314,6 @@ def _check_text(text: dict) -> dict:
     return {"title": _clean(str(text.get("title", "")), "title", 100, False),
             "caption": _clean(str(text.get("caption", "")), "caption", 5000, True),
             "hashtags": parse_hashtags(" ".join(tags) if isinstance(tags, list) else str(tags))}
-
-
-def _check_options(platform: str, options: dict) -> dict:
-    unknown = set(options) - {"privacy", "made_for_kids", "synthetic_media"}
-    if unknown:
-        raise InvalidRequest(f"Unknown option {sorted(unknown)[0]!r}.", "Send privacy, made_for_kids, synthetic_media.")
-    privacy = options.get("privacy", "public")
-    if privacy not in PRIVACY:
-        raise InvalidRequest(f"Unknown privacy {privacy!r}.", f"Choose one of: {', '.join(PRIVACY)}.")
-    out = {"privacy": privacy, "synthetic_media": bool(options.get("synthetic_media", True))}
-    if platform == "youtube":
-        if "made_for_kids" not in options:
-            raise InvalidRequest("Say whether the video is made for kids (YouTube requires the answer).",
-                                 "Send options.made_for_kids: true or false.")
-        out["made_for_kids"] = bool(options["made_for_kids"])
-    return out
 
 
 def _check_slot(text: str) -> str:

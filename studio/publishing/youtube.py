@@ -23,8 +23,9 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, MediaFileUpload
 
+from models.errors import InvalidRequest
 from studio.publishing.base import AuthRevoked, Delivery, Posted, PublishError, Refused, Sink, Transient, Unconfirmed
-from studio.publishing.platforms import Account, OAuthSpec
+from studio.publishing.platforms import Account, OAuthSpec, PlatformBase, flag, no_options
 from studio.settings import PublishSettings
 
 # youtube.upload alone cannot call videos.update: the bundled discovery document lists youtube, youtube.force-ssl
@@ -40,13 +41,15 @@ HTTP_TIMEOUT_S = 60
 TRANSPORT_ERRORS = (httplib2.HttpLib2Error, OSError)  # OSError covers timeouts and resets
 
 
-class YouTube:
+class YouTube(PlatformBase):
     name = "youtube"
     label = "YouTube"
     settings_names = ("STUDIO_YOUTUBE_CLIENT_ID", "STUDIO_YOUTUBE_CLIENT_SECRET")
 
     def __init__(self, settings: PublishSettings) -> None:
         self.settings = settings
+        # YouTube holds an upload until its time (private + publishAt): uploaded this long ahead
+        self.upload_ahead = timedelta(hours=settings.youtube_upload_ahead_h)
         self.notes = (
             "Google keeps every upload private when it comes from an API project that has not passed Google's audit "
             "(Google's rule for unverified API projects created after 28 July 2020). Until this studio's project is "
@@ -82,6 +85,16 @@ class YouTube:
         return Account(account_id=channel["id"], name=channel["snippet"]["title"],
                        info={"url": f"https://www.youtube.com/channel/{channel['id']}",
                              "custom_url": channel["snippet"].get("customUrl", "")})
+
+    def check_options(self, options: dict, info: dict) -> dict:
+        out = no_options(options, ("privacy", "made_for_kids"))
+        privacy = options.get("privacy", "public")
+        if privacy not in PRIVACY:
+            raise InvalidRequest(f"Unknown privacy {privacy!r}.", f"Choose one of: {', '.join(PRIVACY)}.")
+        if "made_for_kids" not in options:
+            raise InvalidRequest("Say whether the video is made for kids (YouTube requires the answer).",
+                                 "Send options.made_for_kids: true or false.")
+        return {**out, "privacy": privacy, "made_for_kids": flag(options, "made_for_kids")}
 
     def publisher(self) -> YouTubePublisher:
         return YouTubePublisher(self.settings)
