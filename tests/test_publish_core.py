@@ -104,6 +104,7 @@ def hosted(tmp_path, database_url, oauth, monkeypatch, topic_short):  # noqa: F8
     with h.db.session() as s:
         s.add(User(id="ada", email="ada@example.com"))
     h.short_id = h.save_short("ada", None, topic_short)
+    h._test_short = topic_short
     yield h
     h.db.dispose()
 
@@ -244,3 +245,39 @@ def test_a_platform_limit_defers_a_post_that_had_not_started(hosted, oauth):
         assert (row.status, row.attempts, row.handle) == ("scheduled", 0, {})
         assert "limit of 2 posts" in row.message and row.error_code == "deferred"
     assert d.claim(1) == []
+
+
+def test_the_api_shows_live_posting_options_and_names_a_wrong_option(hosted, oauth):
+    from fastapi.testclient import TestClient
+
+    from studio.api.app import create_api
+    from tests.api_helpers import bearer, signup
+
+    with TestClient(create_api(hosted)) as client:
+        who = signup(client, "grace@example.com")
+        owner = who["user"]["id"]
+        started = hosted.connections.start(owner, "echo", "http://studio.test/cb")
+        from urllib.parse import parse_qs, urlsplit
+
+        q = parse_qs(urlsplit(oauth.approve(started.authorize_url)).query)
+        conn = hosted.connections.finish(q["state"][0], q["code"][0], "http://studio.test/cb", owner=owner)["id"]
+        short_id = hosted.save_short(owner, None, hosted_short(hosted))
+        r = client.get(f"/api/connections/{conn}/posting", headers=bearer(who))
+        assert r.status_code == 200 and r.json()["levels"] == ["low", "high"] and r.json()["platform"] == "echo"
+        assert client.get(f"/api/connections/{conn}/posting").status_code == 401
+        other = signup(client, "eve@example.com")
+        assert client.get(f"/api/connections/{conn}/posting", headers=bearer(other)).status_code == 404
+        at = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+        body = {"short_id": short_id, "connection_id": conn, "local_time": at, "timezone": "UTC",
+                "options": {"made_for_kids": False}}
+        r = client.post("/api/posts", headers=bearer(who), json=body)
+        assert r.status_code == 422 and "Unknown option 'made_for_kids'" in r.text, r.text  # YouTube's, named
+        r = client.post("/api/posts", headers=bearer(who), json={**body, "options": {"level": "high"}})
+        assert r.status_code == 422 and "level" in r.text  # not an option of any platform: the schema refuses it
+        body["options"] = {}
+        r = client.post("/api/posts", headers=bearer(who), json=body)
+        assert r.status_code == 422 and "Choose a level" in r.text
+
+
+def hosted_short(hosted):
+    return hosted._test_short

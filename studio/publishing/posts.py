@@ -19,11 +19,13 @@ from models.errors import InvalidRequest
 from studio.db import owned
 from studio.errors import Conflict
 from studio.publishing.platforms import platform
+from studio.settings import PublishSettings
 from studio.tables import Connection, Post, Short
 
 # the platform's entry in post.json (pipelines/post.py writes one per feed preset)
 POST_TEXT_OF = {"youtube": "shorts", "instagram": "reels", "facebook": "reels", "tiktok": "tiktok"}
 EDITABLE = ("scheduled", "failed")  # a post being posted, posted, unconfirmed or cancelled is not rescheduled
+_NO_SETTINGS = PublishSettings()  # a platform's fixed traits (can it move a held post?) need no settings
 LATE_S = 15 * 60  # a time this far in the past is refused as a mistake; nearer, the post goes out at once
 
 
@@ -291,8 +293,12 @@ def _iso(at: datetime) -> str:
 
 def _not_editable(post: Post) -> str:
     if held(post):
-        return ("The video is uploaded and waits for its time as a private video: move its time here, or delete it in "
-                "the platform's own studio.")
+        if platform(post.platform, _NO_SETTINGS).publisher().can_reschedule:
+            return ("The video is uploaded and waits for its time as a private video: move its time here, or delete "
+                    "it in the platform's own studio.")
+        return ("The video is uploaded and the platform publishes it at its time by itself; this studio cannot move "
+                "it there. Delete or reschedule it in the platform's own app (Meta Business Suite for a Facebook "
+                "Page), then schedule it again here if you like.")
     return {"claimed": "The post is being posted right now.", "publishing": "The post is being uploaded right now.",
             "posted": "The post is already posted.", "unconfirmed": "The post may already be posted: check the account.",
             "cancelled": "The post was cancelled."}.get(post.status, f"The post is {post.status}.")
