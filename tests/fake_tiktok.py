@@ -10,7 +10,8 @@ OAuth v2 (Login Kit for Web):
   (same redirect_uri, PKCE S256 checked, codes single-use) answers ``open_id``, a 24 h access token and a refresh
   token; ``refresh_token`` **rotates**: each refresh answers a new refresh token and the old one is refused with
   ``invalid_grant`` from then on.
-* ``POST /v2/oauth/revoke/`` (form): the token (access or refresh) and its whole grant stop working.
+* ``POST /v2/oauth/revoke/`` (form): the access token and its whole grant stop working (a refresh token is not
+  taken there).
 
 API (``Authorization: Bearer``; answers ``{"data": ..., "error": {"code": "ok"|..., "message", "log_id"}}``):
 
@@ -350,9 +351,9 @@ class FakeTikTok:
             return 401, {}, _oauth_error("invalid_client", "Client key or secret is wrong.")
         token = form.get("token", "")
         with self._lock:
-            grant = self.access_tokens.get(token) or self.refresh_tokens.get(token)
+            grant = self.access_tokens.get(token)  # TikTok's revoke takes the user's access token
             if grant is None:
-                return 400, {}, _oauth_error("invalid_request", "Unknown token.")
+                return 400, {}, _oauth_error("invalid_request", "Unknown access token.")
             self.revoked.append(token)
             grant.revoked = True
         return 200, {}, {}

@@ -281,3 +281,17 @@ def test_the_api_shows_live_posting_options_and_names_a_wrong_option(hosted, oau
 
 def hosted_short(hosted):
     return hosted._test_short
+
+
+def test_a_failed_post_moved_starts_afresh_without_its_old_handle(hosted, oauth):
+    _connect(hosted, oauth)
+    conn = _rows(hosted)[0].id
+    post, _ = hosted.posts.schedule("ada", _spec(hosted, conn, datetime.now(UTC) + timedelta(hours=1), level="low"))
+    with hosted.db.session() as s:  # the platform refused it after its handle was saved (TikTok's FAILED)
+        row = s.get(Post, post["id"])
+        row.status, row.handle, row.attempts = "failed", {"publish_id": "p-1", "final_sent": True}, 3
+    at = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    moved = hosted.posts.reschedule("ada", post["id"], local_time=at)
+    assert moved["status"] == "scheduled" and moved["attempts"] == 0
+    with hosted.db.session() as s:
+        assert s.get(Post, post["id"]).handle == {}

@@ -404,6 +404,8 @@ def test_refresh_tokens_rotate_and_the_newest_is_kept_sealed(tmp_path, fake):
             "refresh_token": first["refresh_token"]})
         assert old.status_code == 400 and old.json()["error"] == "invalid_grant" and fake.refused_refreshes == 1
         assert TikTok(settings_for(fake)).posting_info(token)["username"] == USERNAME  # the new token works
+        done = hosted.connections.delete("ada", view["id"])  # disconnecting revokes with the live access token
+        assert done.revoked and fake.revoked == [token], done.message
     finally:
         hosted.db.dispose()
 

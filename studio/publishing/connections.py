@@ -394,9 +394,11 @@ class Connections:
             return False, f"{p.label} cannot be asked to revoke the access from this studio. {by_hand}"
         try:
             token = self.box.open(row.token)
+            hint = "refresh_token" if token.get("refresh_token") and spec.revoke_with == "refresh_token" \
+                else "access_token"
+            value = token.get(hint) if hint == "refresh_token" else self.access_token(row.id)  # fresh, if need be
             with self._client(spec) as client:
-                hint = "refresh_token" if token.get("refresh_token") else "access_token"
-                r = client.revoke_token(spec.revoke_url, token=token.get(hint), token_type_hint=hint)
+                r = client.revoke_token(spec.revoke_url, token=value, token_type_hint=hint)
             if r.status_code < 400:
                 return True, f"Disconnected: {p.label} revoked the studio's access."
             return False, f"{p.label} did not revoke the access (HTTP {r.status_code}). {by_hand}"

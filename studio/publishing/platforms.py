@@ -32,6 +32,9 @@ class OAuthSpec:
     # refresh once the token is this old, besides before it expires (Instagram: a long-lived token can be refreshed
     # once it is a day old, and each refresh gives it 60 days more)
     refresh_after: timedelta | None = None
+    # what the revoke endpoint is sent: the refresh token (RFC 7009 ends the whole grant with it) or, where the
+    # platform's revoke takes only that, a live access token (TikTok)
+    revoke_with: str = "refresh_token"
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,9 @@ class Posts:
                 changes["options"] = self._options(post.platform, post.connection_id, {**post.options, **options})
             changes.update(status="scheduled", next_try_at=None, message="", error_code="")
             if post.status == "failed":
-                changes["attempts"] = 0
+                # failed means not posted: a handle it left (a session refused, TikTok's FAILED publish_id) would
+                # only answer "failed" again, so a moved failed post starts afresh
+                changes.update(attempts=0, handle={})
             # conditional: a dispatcher that claimed it meanwhile wins, and this edit is refused
             done = s.execute(update(Post).where(Post.id == post_id, Post.status.in_(EDITABLE)).values(**changes))
             if done.rowcount != 1:

@@ -107,7 +107,8 @@ class TikTok(PlatformBase):
         return OAuthSpec(authorize_url=s.tiktok_auth_url, token_url=f"{api}/v2/oauth/token/",
                          revoke_url=f"{api}/v2/oauth/revoke/", scopes=SCOPES, pkce=True,
                          client_id=s.tiktok_client_key, client_secret=s.tiktok_client_secret,
-                         token_auth="client_key_post", client_id_name="client_key", scope_separator=",")
+                         token_auth="client_key_post", client_id_name="client_key", scope_separator=",",
+                         revoke_with="access_token")  # TikTok's /v2/oauth/revoke/ takes the access token
 
     def accounts(self, token: dict) -> list[Account]:
         with _Api(self.settings, token["access_token"]) as api:
