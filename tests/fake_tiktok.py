@@ -26,6 +26,9 @@ API (``Authorization: Bearer``; answers ``{"data": ..., "error": {"code": "ok"|.
   after it, then PUBLISH_COMPLETE (with ``publicaly_available_post_id``, TikTok's spelling, for a post that is not
   SELF_ONLY) or FAILED with ``fail_reason``. An unknown publish_id is 400 ``invalid_params``.
 
+Also ``PUT /sink`` (reads and drops a body: the benchmark's plain-upload baseline). Standalone: ``python -m
+tests.fake_tiktok --port 0 [--token T] [--discard]`` prints its base URL.
+
 Knobs (attributes): ``privacy_options``, ``max_duration_s``, ``comment_disabled``/``duet_disabled``/``stitch_disabled``
 (creator_info), ``fail_reason``, ``processing_polls``, ``api_errors`` (path → (HTTP status, error code), answered
 once), and the last-chunk hook: ``final_touch`` (a file created) and ``final_hold_s`` (a delay), both after the post
@@ -182,7 +185,7 @@ class FakeTikTok:
         self.base_url = ""
 
     # ---- lifecycle
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -201,7 +204,7 @@ class FakeTikTok:
             def do_PUT(self) -> None:  # noqa: N802
                 fake._handle(self)
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.base_url
@@ -260,6 +263,8 @@ class FakeTikTok:
             return self._authorize(query)
         if method == "PUT" and path == "/upload/":
             return self._put(h, query, length)
+        if method == "PUT" and path == "/sink":  # the benchmark's baseline: one plain PUT, read and dropped
+            return 200, {}, {"received": _drain(h, length)}
         raw = h.rfile.read(length) if length else b""
         if method == "POST" and path == "/v2/oauth/token/":
             return self._token(dict(parse_qsl(raw.decode())))
@@ -500,3 +505,25 @@ def _read_into(h: BaseHTTPRequestHandler, view: memoryview) -> int:
             break
         got += n
     return got
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A local fake of TikTok's OAuth v2 and Content Posting API.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token", action="append", help="an accepted bearer token (default: test-token)")
+    parser.add_argument("--discard", action="store_true", help="check and count uploaded bytes without keeping them")
+    args = parser.parse_args()
+    fake = FakeTikTok(tokens=tuple(args.token or ("test-token",)))
+    fake.keep_bytes = not args.discard
+    fake.processing_polls = 0
+    print(fake.start(args.port), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
