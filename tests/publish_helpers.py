@@ -17,7 +17,8 @@ def connect_account(hosted, owner: str, *, platform: str = "youtube", account_id
         row = Connection(owner_id=owner, platform=platform, account_id=account_id, name=name,
                          scopes=["https://www.googleapis.com/auth/youtube.upload"],
                          token=hosted.token_box.seal({"access_token": access_token, "token_type": "Bearer",
-                                                      "refresh_token": refresh_token, "expires_at": expires}),
+                                                      "refresh_token": refresh_token, "expires_at": expires,
+                                                      "issued_at": int(time.time())}),
                          expires_at=datetime.fromtimestamp(expires, UTC),
                          info={"link": f"https://www.youtube.com/channel/{account_id}"})
         s.add(row)

@@ -241,3 +241,23 @@ def test_a_dispatcher_killed_after_finish_leaves_exactly_one_reel(hosted_env, me
     assert post.result["remote_id"] == reel.id and reel.state == "PUBLISHED"
     assert post.result["url"] == f"https://www.facebook.com/reel/{reel.id}/"
     assert len(finishes(meta)) == 1 and len(starts(meta)) == 1  # found through the handle, not finished again
+
+
+def test_a_reel_due_too_soon_to_schedule_is_uploaded_then_finished_at_its_time(meta, page_token, topic_short):
+    """Five minutes ahead is too near for SCHEDULED (10 minutes at least) and publishing now would be early: the
+    upload goes now, the finish waits for its time (Deferred), and the next try only finishes."""
+    from studio.publishing.base import Deferred
+
+    at = (datetime.now(UTC) + timedelta(minutes=5)).replace(microsecond=0)
+    sink = Recorder(meta)
+    with pytest.raises(Deferred) as held:
+        publish(meta, fb(topic_short, at), page_token, sink)
+    assert held.value.until == at and "published at" in held.value.message
+    [reel] = meta.reels.values()
+    assert finishes(meta) == [] and reel.state != "PUBLISHED" and len(reel.data) == topic_short.video.stat().st_size
+    handle = sink.saves[-1][0]
+    assert handle["video_id"] == reel.id and not handle.get("final_sent")
+    posted = publish(meta, fb(topic_short, datetime.now(UTC), handle), page_token, Recorder(meta))  # its time came
+    [finish] = finishes(meta)
+    assert finish.params["video_state"] == "PUBLISHED" and reel.state == "PUBLISHED" and posted.remote_id == reel.id
+    assert len(starts(meta)) == 1  # uploaded once

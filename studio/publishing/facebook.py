@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 from studio.publishing import meta
 from studio.publishing.base import (
     AuthRevoked,
+    Deferred,
     Delivery,
     NoReschedule,
     Posted,
@@ -35,6 +36,7 @@ __all__ = ["Facebook", "FacebookPublisher", "finish_fields", "SCOPES"]
 SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts")
 # Graph takes scheduled_publish_time 10 minutes to 29 days ahead; a minute's margin for the request's own way there
 SCHEDULE_MIN, SCHEDULE_MAX = timedelta(minutes=11), timedelta(days=29)
+EARLY_OK = timedelta(seconds=30)  # nearer its time than this, a Reel is published at once rather than held back
 MAX_PAGES_OF_PAGES = 10  # me/accounts answers 25 Pages a page
 
 
@@ -131,7 +133,11 @@ class FacebookPublisher(NoReschedule):
             # 4. the bytes, from where Facebook has them
             if where < total:
                 graph.upload(handle["upload_url"], video, where, sink)
-            # 5. finish: the irreversible step
+            # 5. not yet its time, and too near for Facebook to hold it: uploaded now, finished at its time
+            at = delivery.publish_at if delivery.publish_at.tzinfo else delivery.publish_at.replace(tzinfo=UTC)
+            if fields["video_state"] == "PUBLISHED" and at - utcnow() > EARLY_OK:
+                raise Deferred(f"Uploaded to Facebook; it is published at {at:%H:%M} UTC, its time.", until=at)
+            # 6. finish: the irreversible step
             repeat = bool(handle.get("final_sent"))
             handle = {**handle, "final_sent": True, "publish_at": fields.get("publish_at")}
             sink.save_handle(handle)
