@@ -4,11 +4,19 @@
 (u) upload throughput: our publisher's resumable upload of a ~50 MB file (the default chunk size from
     PublishSettings) ÷ one plain HTTP PUT of the same file to the fake's /sink. Target ≥ 0.9.
 
+(p) the same figure per platform, each against its own local fake (tests/fake_meta.py for Instagram and Facebook,
+    tests/fake_tiktok.py for TikTok, each in a process of its own): our publisher posting a ~50 MB MP4 (the whole
+    flow: container or session, the bytes, status, publish) against one plain PUT of the same file to that fake's
+    /sink. Throughput is marginal: (big − small file) ÷ (time big − time small), for ours and for the plain PUT, so
+    the fixed API calls (and TikTok's ffprobe of the video's length), which weigh a lot on loopback, are apart;
+    the whole post against one plain PUT is printed too.
+
 (d) dispatcher latency: 1,000 posts scheduled to fall due over two minutes, one `Dispatcher` (the loop `studio
     serve` runs) posting them to the fake; per post, the seconds from its due time to its claim: p50, p95, max. Once
     at the default pace (STUDIO_DISPATCH_EVERY=5) and once at 1 s.
 
 Usage: python benchmarks/publish.py [--mb 50] [--runs 5] [--posts 1000] [--spread 120] [--database-url URL]
+                                   [--only upload|platforms|dispatch]
 """
 
 from __future__ import annotations
@@ -100,6 +108,82 @@ def upload_ratio(mb: int = 50, runs: int = 5) -> dict:
     return {"mb": size_mb, "chunk_mb": PublishSettings().upload_chunk_mb, **{f"{k}_s": v for k, v in best.items()},
             **{f"{k}_mb_s": size_mb / v for k, v in best.items()},
             "ratio": best["streamed"] / best["ours"], "ratio_in_memory": best["in_memory"] / best["ours"]}
+
+
+@contextmanager
+def fake_process(module: str) -> Iterator[str]:
+    """A fake (tests/<module>.py) in a process of its own; yields the first line it prints."""
+    proc = subprocess.Popen([sys.executable, "-m", f"tests.{module}", "--port", "0"], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _noise_mp4(path: Path, mb: int) -> Path:
+    """A real MP4 of about ``mb`` MB (incompressible noise, near-lossless): the platforms' publishers probe it."""
+    frames = max(2, round(mb / 1.6))  # ~1.6 MB a frame at 720x1280, mpeg4 -q:v 1
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "720x1280", "-r",
+                    "30", "-i", "/dev/urandom", "-frames:v", str(frames), "-c:v", "mpeg4", "-q:v", "1", str(path)],
+                   check=True)
+    return path
+
+
+def _platform_publish(name: str, fake: dict):
+    """A callable posting ``path`` through the platform's publisher to its fake, as the dispatcher would."""
+    from studio.publishing.base import Delivery, PostFiles, PostText
+    from studio.publishing.platforms import platform
+    from studio.settings import PublishSettings
+
+    settings = PublishSettings(**{k: v for k, v in fake.items() if k in PublishSettings.__dataclass_fields__})
+    account, token, options = {"instagram": (fake.get("ig_user"), fake.get("ig_token"), {"share_to_feed": True}),
+                               "facebook": (fake.get("page"), fake.get("page_token"), {}),
+                               "tiktok": ("bench-open-id", TOKEN, {"privacy_level": "SELF_ONLY"})}[name]
+    publisher = platform(name, settings).publisher()
+
+    def run(path: Path) -> float:
+        delivery = Delivery(post_id="bench", platform=name, account_id=str(account), files=PostFiles(video=path),
+                            text=PostText(title="Benchmark", caption="upload throughput #bench", hashtags=("bench",)),
+                            publish_at=datetime.now(UTC), options={"synthetic_media": True, **options})
+        t0 = time.perf_counter()
+        publisher.publish(delivery, str(token), NullSink())
+        return time.perf_counter() - t0
+
+    return run
+
+
+def platform_ratios(mb: int = 50, runs: int = 5) -> list[dict]:
+    """(p): per platform, the best of ``runs`` interleaved runs of our publisher and of a plain PUT to its fake, each
+    with the big file and with a small one. The small one's time is the fixed part (API calls; TikTok's ffprobe);
+    the difference over the difference in size is the upload's own throughput."""
+    import json
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        big, small = _noise_mp4(Path(tmp) / "big.mp4", mb), _noise_mp4(Path(tmp) / "small.mp4", 1)
+        size_mb, extra_mb = big.stat().st_size / 1e6, (big.stat().st_size - small.stat().st_size) / 1e6
+        for name, module in (("instagram", "fake_meta"), ("facebook", "fake_meta"), ("tiktok", "fake_tiktok")):
+            with fake_process(module) as line:
+                fake = json.loads(line) if line.startswith("{") else {"base_url": line, "tiktok_client_key": "k",
+                                                                         "tiktok_client_secret": "s",
+                                                                         "tiktok_api_url": line}
+                ours = _platform_publish(name, fake)
+                ours(small)  # imports and first connections are not the figure
+                t: dict[str, list[float]] = {"put_big": [], "put_small": [], "ours_big": [], "ours_small": []}
+                for _ in range(runs):
+                    t["put_big"].append(plain_put(fake["base_url"], big))
+                    t["put_small"].append(plain_put(fake["base_url"], small))
+                    t["ours_big"].append(ours(big))
+                    t["ours_small"].append(ours(small))
+            best = {k: min(v) for k, v in t.items()}
+            plain_mb_s = extra_mb / (best["put_big"] - best["put_small"])
+            ours_mb_s = extra_mb / (best["ours_big"] - best["ours_small"])
+            out.append({"platform": name, "mb": size_mb, **best, "plain_mb_s": plain_mb_s, "ours_mb_s": ours_mb_s,
+                        "ratio": ours_mb_s / plain_mb_s, "ratio_whole": best["put_big"] / best["ours_big"]})
+    return out
 
 
 def _tiny_video(path: Path) -> Path:
@@ -203,9 +287,17 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--spread", type=float, default=120.0)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--only", choices=("upload", "dispatch"), default=None)
+    parser.add_argument("--only", choices=("upload", "platforms", "dispatch"), default=None)
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores")
+    if args.only in (None, "platforms"):
+        for p in platform_ratios(args.mb, args.runs):
+            print(f"(p) {p['platform']:9s} {p['mb']:.0f} MB: upload throughput {p['ours_mb_s']:5.0f} MB/s ÷ plain PUT "
+                  f"{p['plain_mb_s']:5.0f} MB/s = {p['ratio']:.2f}; the whole post {p['ours_big'] * 1000:5.0f} ms (of "
+                  f"which fixed {p['ours_small'] * 1000:4.0f} ms) ÷ one plain PUT {p['put_big'] * 1000:4.0f} ms: "
+                  f"{p['ratio_whole']:.2f}")
+    if args.only == "platforms":
+        return
     if args.only != "upload":
         for every in (5.0, 1.0):
             d = dispatch_latency(args.posts, args.spread, every, args.database_url)

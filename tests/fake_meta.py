@@ -26,6 +26,9 @@ the real one never gets its bytes), ``keep_only`` (the next Facebook upload keep
 and the crash hook: ``final_touch`` (a file created) and ``final_hold_s`` (a delay) right after media_publish or
 finish has been applied, before the answer.
 
+Also ``PUT /sink`` (reads a body and drops it: the benchmark's plain-upload baseline). Standalone: ``python -m
+tests.fake_meta --port 0`` prints one JSON line (base URL, tokens, settings).
+
 Records: ``containers``, ``media`` (published, id → object), ``reels`` (video id → Reel), ``requests`` (``Seen``).
 """
 
@@ -137,7 +140,7 @@ class FakeMeta:
         self.base_url = ""
 
     # ---- lifecycle and helpers for tests
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -153,7 +156,10 @@ class FakeMeta:
             def do_POST(self) -> None:  # noqa: N802
                 fake._handle(self)
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+            def do_PUT(self) -> None:  # noqa: N802
+                fake._handle(self)
+
+        self._server = _Server(("127.0.0.1", port), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.base_url
@@ -252,6 +258,8 @@ class FakeMeta:
 
     def _route(self, h, seen: Seen, p: dict, token: str, raw: bytes) -> tuple[int, dict | None, dict]:
         path, method = seen.path, seen.method
+        if path == "/sink" and method == "PUT":  # the benchmark's baseline: one plain PUT, read (as uploads are)
+            return 200, {"received": len(raw)}, {}
         if path == "/ig-www/oauth/authorize":
             return self._authorize(p, "ig", fragment="#_")  # Instagram appends #_ to the redirect
         if path == f"/fb-www/{API}/dialog/oauth":
@@ -405,7 +413,8 @@ class FakeMeta:
             self.media[media_id] = {
                 "id": media_id, "caption": c.caption, "media_type": "VIDEO", "media_product_type": "REELS",
                 "permalink": f"https://www.instagram.com/reel/{secrets.token_urlsafe(8)}/", "_order": len(self.media),
-                "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"), "_bytes": bytes(c.data)}
+                "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+                "_bytes": c.data}  # not copied: a published container is never written again
             c.status_code, c.status, c.media_id = "PUBLISHED", "Published: Media has been published.", media_id
             self.quota_usage += 1
         self._applied()  # the irreversible step has happened; the client has not heard of it yet
@@ -582,3 +591,27 @@ def _fields(obj: dict, p: dict, *always: str) -> dict:
 
 def _digits(n: int) -> str:
     return str(secrets.randbelow(9 * 10 ** (n - 1)) + 10 ** (n - 1))
+
+
+def main() -> None:
+    """Standalone (the upload benchmark runs it in a process of its own): prints one JSON line with its base URL,
+    an Instagram user token and a Facebook Page token it accepts."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A local fake of Meta's Instagram and Facebook Reels APIs.")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    fake = FakeMeta()
+    fake.processing_polls = 0
+    base = fake.start(args.port)
+    page = default_pages()[0]["id"]
+    print(json.dumps({"base_url": base, "ig_user": IG_USER_ID, "ig_token": fake.issue("ig_long", IG_USER_ID),
+                      "page": page, "page_token": fake.page_token(page), **fake.settings()}), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
