@@ -471,3 +471,20 @@ def test_a_dispatcher_killed_after_the_last_chunk_leaves_exactly_one_post(tmp_pa
         assert len(fake.inits) == 1  # found through its publish_id, not posted again
     finally:
         hosted.db.dispose()
+
+
+def test_an_attempt_cut_off_before_its_last_chunk_landed_resumes_the_same_publish_id(fake, big_video):
+    """final_sent was saved, then the attempt died before the last chunk went: TikTok's uploaded_bytes says that
+    chunk never landed, so the next attempt sends only it, on the same publish_id (one init, one post)."""
+    died = Recorder(fake, stop_at_save=2)  # the second save is final_sent: it commits, then the attempt dies
+    with pytest.raises(ClaimLost):
+        publisher(fake).publish(delivery(big_video), TOKEN, died)
+    [upload] = fake.uploads.values()
+    assert died.handle["final_sent"] and 0 < upload.received < upload.video_size and not fake.posts
+    sent_before = len(fake.content_ranges)
+    sink = Recorder(fake)
+    posted = publisher(fake).publish(delivery(big_video, handle=died.handle), TOKEN, sink)
+    assert len(fake.inits) == 1 and len(fake.posts) == 1 and posted.detail["publish_id"] == upload.publish_id
+    last_first = upload.chunk_size * (upload.total_chunk_count - 1)
+    assert fake.content_ranges[sent_before:] == [f"bytes {last_first}-{upload.video_size - 1}/{upload.video_size}"]
+    assert sink.saves == []  # nothing new to save: the handle already said final_sent

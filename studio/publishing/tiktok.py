@@ -223,7 +223,7 @@ class TikTokPublisher(NoReschedule):
         with _Api(self.settings, access_token) as api:
             # 0. an earlier attempt's publish_id: what became of it?
             if delivery.handle.get("publish_id"):
-                posted = self._check(api, dict(delivery.handle), sink)
+                posted = self._check(api, dict(delivery.handle), sink, video)
                 if posted is not None:
                     return posted
             if not video.is_file():
@@ -240,6 +240,7 @@ class TikTokPublisher(NoReschedule):
             if not data.get("publish_id") or not data.get("upload_url"):
                 raise Transient("TikTok started the post without saying where to send it.", "It is tried again shortly.")
             handle = {"publish_id": data["publish_id"], "upload_url": data["upload_url"], "total": plan.video_size,
+                      "chunk_size": plan.chunk_size, "count": plan.count,
                       "username": creator.get("creator_username", ""), "privacy_level": post_info["privacy_level"]}
             sink.save_handle(handle)
             # 3. the chunks, in order; the last one posts it
@@ -247,10 +248,18 @@ class TikTokPublisher(NoReschedule):
             # 4. TikTok processes it: wait for its word
             return self._wait(api, {**handle, "final_sent": True}, sink)
 
-    def _check(self, api: _Api, handle: dict, sink: Sink) -> Posted | None:
-        """The status of an earlier attempt's publish_id: Posted, raised, or None (start again: safe only because an
-        upload whose last chunk never went is never posted)."""
+    def _check(self, api: _Api, handle: dict, sink: Sink, video: Path) -> Posted | None:
+        """The status of an earlier attempt's publish_id: Posted, raised, resumed, or None (start again: safe only
+        because an upload whose last chunk never went is never posted)."""
         data = api.status(handle["publish_id"])
+        if data is not None and handle.get("final_sent") and (resume := _resumable(data, handle)) is not None:
+            # the last chunk was about to go when the attempt died, and TikTok holds less than the file: that chunk
+            # never landed. The same publish_id is finished (a second post cannot come of it; a new init could race
+            # a dispatcher that is only slow, not dead).
+            plan = ChunkPlan(int(handle["total"]), int(handle["chunk_size"]), int(handle["count"]))
+            if video.is_file() and video.stat().st_size == plan.video_size:
+                self._send(handle, plan, video, sink, start=resume)
+                return self._wait(api, handle, sink)
         if data is None:
             if handle.get("final_sent"):
                 raise Unconfirmed("The video's last part was sent, then TikTok stopped knowing the post (its "
@@ -265,12 +274,14 @@ class TikTokPublisher(NoReschedule):
             raise _failed(data)
         return self._wait(api, handle, sink, first=data)
 
-    def _send(self, handle: dict, plan: ChunkPlan, video: Path, sink: Sink) -> None:
+    def _send(self, handle: dict, plan: ChunkPlan, video: Path, sink: Sink, start: int = 0) -> None:
         ranges = plan.ranges()
         with httpx.Client(timeout=HTTP_TIMEOUT_S) as upload, video.open("rb") as f:  # no token: the address is enough
             for i, (first, last) in enumerate(ranges):
+                if last < start:  # TikTok has this chunk already (a resumed upload)
+                    continue
                 final = i == len(ranges) - 1
-                if final:
+                if final and not handle.get("final_sent"):
                     sink.save_handle({**handle, "final_sent": True})
                 f.seek(first)
                 body = f.read(last - first + 1)
@@ -313,6 +324,19 @@ class TikTokPublisher(NoReschedule):
             self._sleep(pause)
             waited += pause
             sink.progress(handle["total"], handle["total"])  # keeps the claim while TikTok works
+
+
+def _resumable(status: dict, handle: dict) -> int | None:
+    """Where an upload cut off before its last chunk landed resumes: TikTok's ``uploaded_bytes`` when it is still
+    waiting for bytes, holds fewer than the file and stopped at one of the plan's chunk boundaries; else None."""
+    if status.get("status") != "PROCESSING_UPLOAD" or not handle.get("chunk_size") or not handle.get("upload_url"):
+        return None
+    try:
+        got, total = int(status.get("uploaded_bytes")), int(handle["total"])  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    plan = ChunkPlan(total, int(handle["chunk_size"]), int(handle["count"]))
+    return got if got < total and got in {first for first, _ in plan.ranges()} else None
 
 
 def post_body(delivery: Delivery, creator: dict, duration_s: float) -> dict:
