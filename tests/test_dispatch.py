@@ -4,24 +4,24 @@ upload's final byte; YouTube's daily upload budget; transient failures, unconfir
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from tests.api_helpers import database_url, make_settings  # noqa: F401
 from tests.fake_youtube import FakeYouTube
-from tests.publish_helpers import connect_account
-
-ROOT = Path(__file__).resolve().parent.parent
-DONE = ("posted", "failed", "unconfirmed", "cancelled")
+from tests.publish_helpers import (
+    DONE,
+    all_posts,
+    connect_account,
+    dispatcher_process,
+    killed_after_the_final_step,
+    stop_processes,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -68,41 +68,13 @@ def _schedule(hosted, short_id, conn_id, n: int, *, at: datetime | None = None) 
     return ids
 
 
-def _posts(hosted) -> list:
-    from studio.tables import Post
-
-    with hosted.db.session() as s:
-        return list(s.scalars(select(Post)))
+def _youtube_env(fake) -> dict:
+    return {"STUDIO_YOUTUBE_CLIENT_ID": "cid.apps.googleusercontent.com", "STUDIO_YOUTUBE_CLIENT_SECRET": "secret",
+            "STUDIO_YOUTUBE_API_URL": fake.base_url}
 
 
 def _dispatcher(hosted, url: str, fake, **env) -> subprocess.Popen:
-    e = {**os.environ, "STUDIO_HOME": str(hosted.settings.home), "STUDIO_DATABASE_URL": url,
-         "STUDIO_JWT_SECRET": hosted.secret, "STUDIO_YOUTUBE_CLIENT_ID": "cid.apps.googleusercontent.com",
-         "STUDIO_YOUTUBE_CLIENT_SECRET": "secret", "STUDIO_YOUTUBE_API_URL": fake.base_url,
-         "STUDIO_DISPATCH_EVERY": "0.2", "STUDIO_POST_LEASE_SECONDS": "3", "STUDIO_DISPATCH_WORKERS": "2", **env}
-    return subprocess.Popen([sys.executable, "-m", "studio.cli", "dispatch"], cwd=ROOT, env=e,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _wait(what, timeout: float, every: float = 0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = what()
-        if got:
-            return got
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s")
-
-
-def _stop(*procs: subprocess.Popen) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    return dispatcher_process(hosted, url, {**_youtube_env(fake), **env})
 
 
 @pytest.mark.slow
@@ -115,15 +87,15 @@ def test_two_dispatchers_fifty_posts_one_killed_mid_way(studio_env, fake):
     a, b = _dispatcher(hosted, url, fake), _dispatcher(hosted, url, fake)
     try:
         tag = f":{a.pid}:"
-        held = _wait(lambda: [p for p in _posts(hosted) if p.status == "publishing" and tag in (p.claimed_by or "")]
+        held = wait_for(lambda: [p for p in all_posts(hosted) if p.status == "publishing" and tag in (p.claimed_by or "")]
                      if len(fake.videos) >= 5 else [], timeout=120)
         a.kill()  # SIGKILL: no clean-up, its claims stay until their lease lapses
         a.wait()
         held_ids = {p.id for p in held}
-        _wait(lambda: all(p.status in DONE for p in _posts(hosted)), timeout=240, every=0.3)
+        wait_for(lambda: all(p.status in DONE for p in all_posts(hosted)), timeout=240, every=0.3)
     finally:
-        _stop(a, b)
-    posts = {p.id: p for p in _posts(hosted)}
+        stop_processes(a, b)
+    posts = {p.id: p for p in all_posts(hosted)}
     assert set(posts) == set(ids)
     assert [p.status for p in posts.values()].count("posted") == 50, {p.status: p.message for p in posts.values()}
     titles = [v["snippet"]["title"] for v in fake.videos.values()]
@@ -150,24 +122,7 @@ def test_a_dispatcher_killed_after_the_final_byte_leaves_exactly_one_video(studi
     dispatcher started afterwards finds the video through the saved session's status query: one video, posted."""
     hosted, short_id, conn_id, url = studio_env
     [post_id] = _schedule(hosted, short_id, conn_id, 1)
-    touched = tmp_path / "final-applied"
-    fake.final_touch, fake.final_hold_s = str(touched), 30.0
-    first = _dispatcher(hosted, url, fake)
-    try:
-        _wait(touched.exists, timeout=120)
-        first.kill()
-        first.wait()
-    finally:
-        _stop(first)
-    fake.final_hold_s = 0.0
-    [post] = _posts(hosted)
-    assert post.status == "publishing" and post.handle.get("final_sent") and len(fake.videos) == 1
-    second = _dispatcher(hosted, url, fake)
-    try:
-        _wait(lambda: _posts(hosted)[0].status in DONE, timeout=60)
-    finally:
-        _stop(second)
-    [post] = _posts(hosted)
+    post = killed_after_the_final_step(hosted, url, fake, _youtube_env(fake), tmp_path / "final-applied")
     assert post.status == "posted", post.message
     assert len(fake.videos) == 1 and post.result["remote_id"] in fake.videos
     assert len(fake.session_starts()) == 1  # found, not uploaded again
@@ -193,7 +148,7 @@ def test_the_google_projects_daily_uploads_are_a_budget(studio_env, fake):
         assert d.claim(10) == []  # the third waits for the Pacific midnight, saying why
     finally:
         d.stop(wait=False)
-    waiting = [p for p in _posts(hosted) if p.status == "scheduled"]
+    waiting = [p for p in all_posts(hosted) if p.status == "scheduled"]
     assert len(waiting) == 1 and waiting[0].id in ids and len(fake.videos) == 2
     assert "STUDIO_YOUTUBE_DAILY_UPLOADS" in waiting[0].message and "Pacific" in waiting[0].message
     assert waiting[0].error_code == "youtube_daily_uploads" and waiting[0].attempts == 0
@@ -213,7 +168,7 @@ def test_a_failure_before_the_upload_is_retried_with_backoff(studio_env, fake, m
     try:
         [c] = d.claim(5)
         assert d.deliver(c) == "scheduled"
-        [post] = _posts(hosted)
+        [post] = all_posts(hosted)
         assert post.attempts == 1 and post.next_try_at is not None and "tried again" in post.message
         assert d.claim(5) == []  # not before its time
         later = datetime.now(UTC) + timedelta(seconds=dispatch.backoff_s(1) + 1)
@@ -222,7 +177,7 @@ def test_a_failure_before_the_upload_is_retried_with_backoff(studio_env, fake, m
         assert d.deliver(c) == "posted"
     finally:
         d.stop(wait=False)
-    assert len(fake.videos) == 1 and _posts(hosted)[0].attempts == 2
+    assert len(fake.videos) == 1 and all_posts(hosted)[0].attempts == 2
 
 
 def test_an_unknown_outcome_is_unconfirmed_and_never_retried(studio_env, fake):
@@ -244,7 +199,7 @@ def test_an_unknown_outcome_is_unconfirmed_and_never_retried(studio_env, fake):
         assert d.claim(5) == []
     finally:
         d.stop(wait=False)
-    [post] = _posts(hosted)
+    [post] = all_posts(hosted)
     assert post.status == "unconfirmed" and "studio.youtube.com" in post.result.get("check", "")
     assert fake.session_starts() == [] and fake.videos == {}
 
@@ -261,7 +216,7 @@ def test_a_revoked_token_marks_the_account_and_fails_the_post(studio_env, fake):
         assert d.deliver(c) == "failed"
     finally:
         d.stop(wait=False)
-    [post] = _posts(hosted)
+    [post] = all_posts(hosted)
     assert post.error_code == "needs_reconnect" and "Reconnect" in post.message
     with hosted.db.session() as s:
         assert s.get(Connection, conn_id).status == "needs_reconnect"
@@ -282,16 +237,16 @@ def test_studio_worker_beat_dispatches_under_celery(studio_env, fake, tmp_path):
         plain.wait_ready()
         [post_id] = _schedule(hosted, short_id, conn_id, 1)
         time.sleep(2)
-        assert _posts(hosted)[0].status == "scheduled" and fake.videos == {}
+        assert all_posts(hosted)[0].status == "scheduled" and fake.videos == {}
         beat = WorkerProc(env, tmp_path / "beat.log", queues="io", beat=True).start()
         try:
             beat.wait_ready()
-            _wait(lambda: _posts(hosted)[0].status in DONE, timeout=60)
+            wait_for(lambda: all_posts(hosted)[0].status in DONE, timeout=60)
         finally:
             beat.stop()
     finally:
         plain.stop()
-    [post] = _posts(hosted)
+    [post] = all_posts(hosted)
     assert post.status == "posted", post.message
     assert len(fake.videos) == 1
 

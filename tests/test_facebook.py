@@ -17,11 +17,11 @@ from studio.publishing.facebook import SCOPES, Facebook, FacebookPublisher, fini
 from tests import test_instagram as shared
 from tests.api_helpers import database_url  # noqa: F401
 from tests.fake_meta import CLIENT_ID, FakeMeta
+from tests.publish_helpers import killed_after_the_final_step
 from tests.test_instagram import (
     Recorder,
     connect,
     delivery,
-    killed_after_the_final_step,
     meta_connection,
     schedule,
     sealed,
@@ -235,7 +235,7 @@ def test_a_dispatcher_killed_after_finish_leaves_exactly_one_reel(hosted_env, me
     hosted, short_id, url = hosted_env
     conn_id = meta_connection(hosted, "facebook", PAGE, meta.page_token(PAGE), "Fake Bakery")
     schedule(hosted, short_id, conn_id, datetime.now(UTC))
-    post = killed_after_the_final_step(hosted, url, meta, tmp_path / "finished")
+    post = killed_after_the_final_step(hosted, url, meta, meta.env(), tmp_path / "finished")
     assert post.status == "posted", post.message
     [reel] = meta.reels.values()
     assert post.result["remote_id"] == reel.id and reel.state == "PUBLISHED"

@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -34,10 +29,9 @@ from studio.publishing.instagram import SCOPES, Instagram, InstagramPublisher, r
 from studio.settings import PublishSettings
 from tests.api_helpers import database_url, make_settings  # noqa: F401
 from tests.fake_meta import CLIENT_ID, CLIENT_SECRET, IG_USER_ID, IG_USERNAME, FakeMeta
-from tests.publish_helpers import connect_account
+from tests.publish_helpers import all_posts as posts
+from tests.publish_helpers import connect_account, killed_after_the_final_step
 
-ROOT = Path(__file__).resolve().parent.parent
-DONE = ("posted", "failed", "unconfirmed", "cancelled")
 REDIRECT = "http://studio.test/api/connections/{}/callback"
 
 
@@ -122,63 +116,8 @@ def schedule(hosted, short_id: str, conn_id: str, at: datetime, options: dict | 
     return post["id"]
 
 
-def posts(hosted) -> list:
-    from studio.tables import Post
-
-    with hosted.db.session() as s:
-        return list(s.scalars(select(Post)))
-
-
-def dispatcher(hosted, url: str, meta: FakeMeta) -> subprocess.Popen:
-    env = {**os.environ, "STUDIO_HOME": str(hosted.settings.home), "STUDIO_DATABASE_URL": url,
-           "STUDIO_JWT_SECRET": hosted.secret, **meta.env(), "STUDIO_DISPATCH_EVERY": "0.2",
-           "STUDIO_POST_LEASE_SECONDS": "3", "STUDIO_DISPATCH_WORKERS": "2"}
-    return subprocess.Popen([sys.executable, "-m", "studio.cli", "dispatch"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 def aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite gives naive UTC datetimes
-
-
-def wait_for(what, timeout: float, every: float = 0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if got := what():
-            return got
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def killed_after_the_final_step(hosted, url: str, meta: FakeMeta, touched: Path):
-    """A `studio dispatch` SIGKILLed the moment the fake has applied the irreversible step (before it answers), then a
-    second one started afterwards; answers the post once the second is done."""
-    meta.final_touch, meta.final_hold_s = str(touched), 30.0
-    first = dispatcher(hosted, url, meta)
-    try:
-        wait_for(touched.exists, timeout=120)
-        first.kill()
-        first.wait()
-    finally:
-        stop(first)
-    meta.final_hold_s = 0.0
-    [post] = posts(hosted)
-    assert post.status == "publishing" and post.handle.get("final_sent"), (post.status, post.message)
-    second = dispatcher(hosted, url, meta)
-    try:
-        wait_for(lambda: posts(hosted)[0].status in DONE, timeout=60)
-    finally:
-        stop(second)
-    return posts(hosted)[0]
 
 
 # ---- Instagram -----------------------------------------------------------------------------------------------------
@@ -388,7 +327,7 @@ def test_a_dispatcher_killed_after_media_publish_leaves_exactly_one_reel(hosted_
     conn_id = meta_connection(hosted, "instagram", IG_USER_ID, meta.issue("ig_long", IG_USER_ID), f"@{IG_USERNAME}")
     schedule(hosted, short_id, conn_id, datetime.now(UTC))
     meta.processing_polls = 0  # FINISHED at the first look: no pause in the dispatcher
-    post = killed_after_the_final_step(hosted, url, meta, tmp_path / "published")
+    post = killed_after_the_final_step(hosted, url, meta, meta.env(), tmp_path / "published")
     assert post.status == "posted", post.message
     [media] = meta.media.values()
     assert post.result["remote_id"] == media["id"] and post.result["url"] == media["permalink"]

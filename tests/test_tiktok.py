@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from models.errors import InvalidRequest
 from studio.publishing.base import (
@@ -38,12 +34,10 @@ from studio.publishing.tiktok import MB, ChunkPlan, TikTok, TikTokPublisher, chu
 from studio.settings import PublishSettings
 from tests.api_helpers import database_url, make_settings  # noqa: F401
 from tests.fake_tiktok import CLIENT_KEY, CLIENT_SECRET, NICKNAME, OPEN_ID, USERNAME, FakeTikTok, Upload, source_problem
-from tests.publish_helpers import connect_account
+from tests.publish_helpers import all_posts, connect_account, killed_after_the_final_step
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-token"
 REDIRECT = "http://testserver/api/connections/tiktok/callback"
-DONE = ("posted", "failed", "unconfirmed", "cancelled")
 
 
 @pytest.fixture
@@ -318,13 +312,6 @@ def _schedule(hosted, short_id: str, conn_id: str, options: dict, at: datetime |
     return post
 
 
-def _posts(hosted) -> list:
-    from studio.tables import Post
-
-    with hosted.db.session() as s:
-        return list(s.scalars(select(Post)))
-
-
 def test_options_are_checked_against_what_tiktok_offers_now(studio_env, fake):
     hosted, short_id, conn_id = studio_env
     fake.privacy_options = ["FOLLOWER_OF_CREATOR", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]  # a private account
@@ -366,7 +353,7 @@ def test_a_privacy_level_gone_since_scheduling_fails_the_post_before_any_upload(
         assert d.deliver(c) == "failed"
     finally:
         d.stop(wait=False)
-    [post] = _posts(hosted)
+    [post] = all_posts(hosted)
     assert "privacy_level_option_mismatch" in post.message and "Pick who can see it again" in post.message
     assert fake.inits == [] and fake.content_ranges == [] and fake.posts == {}
 
@@ -410,34 +397,6 @@ def test_refresh_tokens_rotate_and_the_newest_is_kept_sealed(tmp_path, fake):
         hosted.db.dispose()
 
 
-def _dispatcher(hosted, url: str, fake: FakeTikTok) -> subprocess.Popen:
-    e = {**os.environ, "STUDIO_HOME": str(hosted.settings.home), "STUDIO_DATABASE_URL": url,
-         "STUDIO_JWT_SECRET": hosted.secret, "STUDIO_TIKTOK_CLIENT_KEY": CLIENT_KEY,
-         "STUDIO_TIKTOK_CLIENT_SECRET": CLIENT_SECRET, "STUDIO_TIKTOK_API_URL": fake.base_url,
-         "STUDIO_TIKTOK_AUTH_URL": fake.auth_url, "STUDIO_DISPATCH_EVERY": "0.2", "STUDIO_POST_LEASE_SECONDS": "3",
-         "STUDIO_DISPATCH_WORKERS": "2"}
-    return subprocess.Popen([sys.executable, "-m", "studio.cli", "dispatch"], cwd=ROOT, env=e,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _wait(what, timeout: float, every: float = 0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if got := what():
-            return got
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def test_a_dispatcher_killed_after_the_last_chunk_leaves_exactly_one_post(tmp_path, fake, topic_short,
                                                                          database_url):  # noqa: F811
     """The fake has applied the last chunk (TikTok has the post) when the dispatcher is SIGKILLed, before it heard so.
@@ -447,24 +406,9 @@ def test_a_dispatcher_killed_after_the_last_chunk_leaves_exactly_one_post(tmp_pa
         short_id = hosted.save_short("ada", None, topic_short)
         conn_id = connect_account(hosted, "ada", platform="tiktok", account_id=OPEN_ID, name=NICKNAME)
         _schedule(hosted, short_id, conn_id, {"privacy_level": "PUBLIC_TO_EVERYONE"})
-        touched = tmp_path / "final-applied"
-        fake.final_touch, fake.final_hold_s = str(touched), 30.0
-        first = _dispatcher(hosted, database_url, fake)
-        try:
-            _wait(touched.exists, timeout=120)
-            first.kill()
-            first.wait()
-        finally:
-            _stop(first)
-        fake.final_hold_s = 0.0
-        [post] = _posts(hosted)
-        assert post.status == "publishing" and post.handle.get("final_sent") and len(fake.posts) == 1
-        second = _dispatcher(hosted, database_url, fake)
-        try:
-            _wait(lambda: _posts(hosted)[0].status in DONE, timeout=60)
-        finally:
-            _stop(second)
-        [post] = _posts(hosted)
+        env = {"STUDIO_TIKTOK_CLIENT_KEY": CLIENT_KEY, "STUDIO_TIKTOK_CLIENT_SECRET": CLIENT_SECRET,
+               "STUDIO_TIKTOK_API_URL": fake.base_url, "STUDIO_TIKTOK_AUTH_URL": fake.auth_url}
+        post = killed_after_the_final_step(hosted, database_url, fake, env, tmp_path / "final-applied")
         assert post.status == "posted", post.message
         [post_id] = fake.posts
         assert post.result["remote_id"] == post_id and post.result["publish_id"] == post.handle["publish_id"]
