@@ -38,20 +38,6 @@ sys.path.insert(0, str(ROOT))
 TOKEN = "test-token"
 
 
-@contextmanager
-def fake_youtube() -> Iterator[str]:
-    """The fake in a process of its own (so it does not share this one's GIL); yields its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_youtube", "--port", "0", "--token", TOKEN,
-                             "--discard"],  # like /sink: the figure is the transport's, not the fake's memory
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
 class NullSink:
     def save_handle(self, handle: dict) -> None:
         pass
@@ -94,7 +80,7 @@ def upload_ratio(mb: int = 50, runs: int = 5) -> dict:
     """(u): the best of ``runs`` interleaved runs of each, so a busy moment on the machine hits all alike."""
     from studio.settings import PublishSettings
 
-    with tempfile.TemporaryDirectory() as tmp, fake_youtube() as base_url:
+    with tempfile.TemporaryDirectory() as tmp, fake_process("fake_youtube", "--token", TOKEN, "--discard") as base_url:
         path = Path(tmp) / "upload.mp4"
         path.write_bytes(os.urandom(mb * 1024 * 1024))
         publisher_upload(base_url, path)  # imports and first connections are not the figure
@@ -111,9 +97,10 @@ def upload_ratio(mb: int = 50, runs: int = 5) -> dict:
 
 
 @contextmanager
-def fake_process(module: str) -> Iterator[str]:
-    """A fake (tests/<module>.py) in a process of its own; yields the first line it prints."""
-    proc = subprocess.Popen([sys.executable, "-m", f"tests.{module}", "--port", "0"], cwd=ROOT,
+def fake_process(module: str, *args: str) -> Iterator[str]:
+    """A fake (tests/<module>.py) in a process of its own, so it does not share this one's GIL; yields the first
+    line it prints (its base URL, or a JSON line with it)."""
+    proc = subprocess.Popen([sys.executable, "-m", f"tests.{module}", "--port", "0", *args], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -230,7 +217,7 @@ def _dispatch_latency(posts: int, spread_s: float, every_s: float, database_url:
     from studio.tables import Post, Short, User
     from tests.publish_helpers import connect_account
 
-    with tempfile.TemporaryDirectory() as tmp, fake_youtube() as base_url:
+    with tempfile.TemporaryDirectory() as tmp, fake_process("fake_youtube", "--token", TOKEN, "--discard") as base_url:
         publish = PublishSettings(youtube_client_id="bench", youtube_client_secret="bench", youtube_api_url=base_url,
                                   youtube_upload_ahead_h=0.0, youtube_daily_uploads=10 * posts, dispatch=False,
                                   dispatch_every_s=every_s)

@@ -39,13 +39,13 @@ import secrets
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.fake_oauth import follow_authorize
 
 API = "v23.0"
 CLIENT_ID, CLIENT_SECRET = "meta-app-id", "meta-app-secret-" + "m" * 16
@@ -196,19 +196,8 @@ class FakeMeta:
         self.containers[container_id].status = "Expired: the container was not published within 24 hours."
 
     def approve(self, authorize_url: str) -> str:
-        """Be the creator's browser at the authorize dialog: the address it sends the browser back to."""
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):
-                return None
-
-        try:
-            urllib.request.build_opener(NoRedirect).open(authorize_url, timeout=10)
-        except urllib.error.HTTPError as e:
-            if e.code == 302:
-                return e.headers["Location"]
-            raise
-        raise AssertionError("the authorize dialog did not redirect")
+        """Be the creator's browser at the authorize page: the address it sends the browser back to."""
+        return follow_authorize(authorize_url)
 
     def settings(self) -> dict:
         """PublishSettings fields pointing both platforms at this fake."""

@@ -110,18 +110,7 @@ class FakeOAuth:
     # ---- helpers for tests
     def approve(self, authorize_url: str) -> str:
         """Be the user's browser at /authorize: answer the address it redirects to (code and state in its query)."""
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):
-                return None
-
-        try:
-            urllib.request.build_opener(NoRedirect).open(authorize_url, timeout=10)
-        except urllib.error.HTTPError as e:
-            if e.code == 302:
-                return e.headers["Location"]
-            raise
-        raise AssertionError("/authorize did not redirect")
+        return follow_authorize(authorize_url)
 
     def is_live(self, access_token: str) -> bool:
         with self._lock:
@@ -244,3 +233,20 @@ class FakeOAuth:
             if self.on_revoke:
                 self.on_revoke(access)
         return 200, {}
+
+
+def follow_authorize(authorize_url: str) -> str:
+    """Be the user's browser at a (fake) platform's authorize page, which approves at once: answer the address it
+    sends the browser back to, not following it (the studio's callback is called by the test)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        urllib.request.build_opener(NoRedirect).open(authorize_url, timeout=10)
+    except urllib.error.HTTPError as e:
+        if e.code in (302, 303):
+            return e.headers["Location"]
+        raise
+    raise AssertionError("the authorize page did not redirect")

@@ -46,12 +46,12 @@ import secrets
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.fake_oauth import follow_authorize
 
 MB = 1024 * 1024  # TikTok's "MB" in its chunk rules, read as MiB here and in studio/publishing/tiktok.py
 WHOLE_BELOW, MIN_CHUNK, MAX_CHUNK, MAX_FINAL_CHUNK, MAX_CHUNKS = 5 * MB, 5 * MB, 64 * MB, 128 * MB, 1000
@@ -221,19 +221,8 @@ class FakeTikTok:
         return self.base_url + "/v2/auth/authorize/"
 
     def approve(self, authorize_url: str) -> str:
-        """Be the user's browser at the authorize page: answer the address it redirects to."""
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):
-                return None
-
-        try:
-            urllib.request.build_opener(NoRedirect).open(authorize_url, timeout=10)
-        except urllib.error.HTTPError as e:
-            if e.code == 302:
-                return e.headers["Location"]
-            raise
-        raise AssertionError("the authorize page did not redirect")
+        """Be the creator's browser at the authorize page: the address it sends the browser back to."""
+        return follow_authorize(authorize_url)
 
     def by_publish_id(self, publish_id: str) -> Upload | None:
         return next((u for u in self.uploads.values() if u.publish_id == publish_id), None)

@@ -65,9 +65,6 @@ class Instagram(PlatformBase):
         "Settings, then Website permissions, then Apps and websites.",
     )
 
-    def __init__(self, settings: PublishSettings) -> None:
-        self.settings = settings
-
     def oauth(self) -> OAuthSpec | None:
         s = self.settings
         if not (s.instagram_client_id and s.instagram_client_secret):

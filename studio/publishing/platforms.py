@@ -90,6 +90,9 @@ class PlatformBase:
     upload_ahead = timedelta(0)
     live_options = False
 
+    def __init__(self, settings: PublishSettings) -> None:
+        self.settings = settings
+
     def account(self, access_token: str) -> Account:
         raise NotImplementedError
 

@@ -96,9 +96,6 @@ class TikTok(PlatformBase):
         "TikTok cannot hold a post for later: it is sent at its time, and TikTok may take a few minutes to show it.",
     )
 
-    def __init__(self, settings: PublishSettings) -> None:
-        self.settings = settings
-
     def oauth(self) -> OAuthSpec | None:
         s = self.settings
         if not (s.tiktok_client_key and s.tiktok_client_secret):
