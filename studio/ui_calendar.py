@@ -1,10 +1,11 @@
-"""The Calendar tab (hosted studio, signed-in creators): connect accounts, schedule a short to one, and see every
-post on a week or month calendar in the creator's own time zone; drag a waiting post to another day or hour to move
-it (or pick it and change its time: touch and keyboard), cancel it.
+"""The Calendar tab (hosted studio, signed-in creators): connect accounts, schedule a short to several of them at
+once (each ticked platform asks its own questions), and see every post on a week or month calendar in the creator's
+own time zone, each with its own status; drag a waiting post to another day or hour to move it (or pick it and change
+its time: touch and keyboard), cancel it.
 
 Everything goes through the same services as /api/connections and /api/posts (studio.ui_hooks); connecting is the
 plain link /studio/connect/<platform> (studio/web.py), which starts the platform's OAuth flow in this browser. The
-grids are drawn by studio.ui_calendar_html."""
+grids are drawn by studio.ui_calendar_html; the schedule form's rules are studio.ui_calendar_form."""
 
 from __future__ import annotations
 
@@ -16,39 +17,52 @@ from zoneinfo import ZoneInfo, available_timezones
 import gradio as gr
 
 from models.errors import InvalidRequest, StudioError
-from studio.publishing.posts import PostSpec
 from studio.remedies import for_ui
+from studio.ui_calendar_form import (
+    BRANDS,
+    TIKTOK_LOCKS,
+    ScheduleForm,
+    TikTokChoice,
+    account_choices,
+    account_label,
+    accounts_by_id,
+    outcome_html,
+    schedule_all,
+    ticked_platforms,
+    tiktok_terms,
+    tiktok_view,
+)
 from studio.ui_calendar_html import (
-    ACCOUNTS_CSS,
-    CAL_CSS,
-    DRAG_JS,
-    NOTICE_CSS,
-    STATUS,
     accounts_html,
     calendar_html,
     connect_notice,
     local_of,
     movable,
+    platform_heading,
     shift,
     status_of,
     title_of,
     window,
+    words_of,
 )
+from studio.ui_calendar_style import ACCOUNTS_CSS, CAL_CSS, DRAG_JS, FORM_CSS, NOTICE_CSS
 from studio.ui_edit import plain_errors
 
 FALLBACK_ZONE = "UTC"
 IN_FLIGHT = ("claimed", "publishing")
-AI_LABEL_INFO = ("YouTube asks creators to say when realistic content is made or altered with AI (its \"altered or "
-                 "synthetic content\" label). The studio's voices and pictures are AI-made, so this is on; turn it off "
-                 "only if nothing in the short could be taken for real.")
+AI_LABEL_INFO = ("The platforms ask creators to say when realistic content is made or altered with AI (YouTube's "
+                 "\"altered or synthetic content\", TikTok's \"AI-generated\" label). The studio's voices and pictures "
+                 "are AI-made, so this is on; turn it off only if nothing in the short could be taken for real.")
+TEXT_INFO = ("Each platform gets its own text from the short unless you change it here; changed text goes to every "
+             "ticked account.")
 
 # the browser's own time zone (shown, changeable) and the page's ?connected=… after a connect; the address is then
 # cleaned so a reload does not say it again
-OPENED_JS = """(zone, query, view, anchor, day, short, account) => {
+OPENED_JS = """(zone, query, view, anchor, day, short, targets) => {
     const own = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
     const q = window.location.search;
     if (/[?&](connected|connect_error)=/.test(q)) history.replaceState(null, "", window.location.pathname);
-    return [zone || own, q, view, anchor, day, short, account];
+    return [zone || own, q, view, anchor, day, short, targets];
 }"""
 
 # on every page load: back from connecting an account, open this tab
@@ -118,26 +132,45 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
                                        min_width=200, elem_id="cal-slot-text")
                 save_slots = gr.Button("Save times", min_width=100, scale=0, elem_id="cal-save-slots")
         with gr.Accordion("Schedule a short", open=True, elem_id="cal-form") as form_box:
-            with gr.Row():
-                short = gr.Dropdown([], label="Short", min_width=240, elem_id="cal-short")
-                account = gr.Dropdown([], label="Account", min_width=200, elem_id="cal-account")
+            short = gr.Dropdown([], label="Short", elem_id="cal-short")
+            targets = gr.CheckboxGroup([], label="Post to (tick one or more accounts)", elem_id="cal-account")
             with gr.Row():
                 day = gr.DateTime(include_time=False, type="string", label="Date", min_width=150, elem_id="cal-day")
                 at = gr.Textbox(label="Time (24-hour, your time zone)", placeholder="09:00", min_width=110,
                                 elem_id="cal-time")
-            slot_pick = gr.Radio([], label="This account's preset times", visible=False, elem_id="cal-slots")
-            title = gr.Textbox(label="Title", elem_id="cal-title")
+            slot_pick = gr.Radio([], label="Preset times of the ticked accounts", visible=False, elem_id="cal-slots")
+            title = gr.Textbox(label="Title", elem_id="cal-title", info=TEXT_INFO)
             caption = gr.Textbox(label="Caption (as posted, hashtags included)", lines=3, max_lines=12,
                                  elem_id="cal-caption")
             hashtags = gr.Textbox(label="Hashtags (sent as the video's tags)", elem_id="cal-tags")
-            with gr.Row():
-                privacy = gr.Radio([("Public", "public"), ("Unlisted", "unlisted"), ("Private", "private")],
-                                   value="public", label="Who can see it once it goes out", min_width=220)
-                kids = gr.Radio([("No, it is not made for kids", "no"), ("Yes, it is made for kids", "yes")],
-                                value=None, label="Made for kids? (YouTube requires an answer)", min_width=220,
-                                elem_id="cal-kids")
             ai = gr.Checkbox(value=True, label="Label it as AI-generated content", info=AI_LABEL_INFO,
                              elem_id="cal-ai")
+            with gr.Column(visible=False, variant="panel", elem_id="cal-yt", elem_classes="cal-platform-box") as yt_box:
+                gr.HTML(platform_heading("youtube", "YouTube"), css_template=FORM_CSS, js_on_load=None)
+                privacy = gr.Radio([("Public", "public"), ("Unlisted", "unlisted"), ("Private", "private")],
+                                   value="public", label="Who can see it once it goes out", elem_id="cal-privacy")
+                kids = gr.Radio([("No, it is not made for kids", "no"), ("Yes, it is made for kids", "yes")],
+                                value=None, label="Made for kids? (YouTube requires an answer)", elem_id="cal-kids")
+            with gr.Column(visible=False, variant="panel", elem_id="cal-ig", elem_classes="cal-platform-box") as ig_box:
+                gr.HTML(platform_heading("instagram", "Instagram"), css_template=FORM_CSS, js_on_load=None)
+                ig_feed = gr.Checkbox(value=True, label="Also show in the profile grid", elem_id="cal-ig-feed",
+                                      info="Off: the Reel shows in the Reels tab only.")
+            with gr.Column(visible=False, variant="panel", elem_id="cal-tt", elem_classes="cal-platform-box") as tt_box:
+                gr.HTML(platform_heading("tiktok", "TikTok"), css_template=FORM_CSS, js_on_load=None)
+                tt_about = gr.HTML("", elem_id="cal-tt-about", css_template=FORM_CSS + NOTICE_CSS, js_on_load=None)
+                tt_privacy = gr.Radio([], value=None, label="Who can see it on TikTok (choose one: nothing is chosen "
+                                      "for you)", elem_id="cal-tt-privacy")
+                tt_allow = [gr.Checkbox(value=False, label=words, elem_id=f"cal-tt-{name}") for name, words in
+                            (("allow_comment", "Allow comments"), ("allow_duet", "Allow Duet"),
+                             ("allow_stitch", "Allow Stitch"))]
+                tt_disclose = gr.Checkbox(value=False, label="Disclose commercial content", elem_id="cal-tt-disclose",
+                                          info="Turn on if this short promotes you, a brand, a product or a service.")
+                tt_brands = gr.CheckboxGroup(list(BRANDS), value=[], label="What it promotes", visible=False,
+                                             elem_id="cal-tt-brands",
+                                             info="Your brand: yourself or your own business. Branded content: "
+                                                  "another brand, paid or in exchange for something.")
+                tt_terms = gr.HTML(tiktok_terms(False, (), None), elem_id="cal-tt-terms",
+                                   css_template=FORM_CSS + NOTICE_CSS, js_on_load=None)
             go = gr.Button("Schedule", variant="primary", elem_id="cal-schedule")
             said = gr.HTML("", elem_id="cal-said", css_template=NOTICE_CSS, js_on_load=None)
         with gr.Row(elem_id="cal-nav"):
@@ -161,8 +194,10 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
             with gr.Row():
                 move = gr.Button("Move", variant="primary", min_width=100, elem_id="cal-move")
                 drop = gr.Button("Cancel this post", variant="stop", min_width=120, elem_id="cal-cancel")
-        # the schedule form's Idempotency-Key, new for each page and after each post: a double click schedules once
+        # the schedule form's Idempotency-Key (each account's post adds its id), new for each page and after each
+        # press that scheduled: a double click schedules once
         key = gr.State(lambda: uuid.uuid4().hex)
+        prefilled = gr.State(None)  # the text last filled in from post.json: unchanged, each platform gets its own
         timer = gr.Timer(10, active=False)  # while a post in view is being posted, or soon due
 
     # -- drawing -----------------------------------------------------------------------------------------------
@@ -180,7 +215,7 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         reconnect = {a["id"] for p in platforms for a in p["accounts"] if a["status"] != "active"}
         names = labels(platforms)
         choices = [(f"{local_of(p, z):%a %d %b %H:%M} · {title_of(p)} · {names.get(p['platform'], p['platform'])}"
-                    f" · {STATUS[status_of(p, reconnect)][2]}", p["id"]) for p in posts if movable(p)]
+                    f" · {words_of(p, status_of(p, reconnect), names)}", p["id"]) for p in posts if movable(p)]
         soon = datetime.now(UTC) + timedelta(hours=3)
         busy = any(p["status"] in IN_FLIGHT or (p["status"] == "scheduled" and local_of(p, UTC) <= soon)
                    for p in posts)
@@ -188,15 +223,9 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         picks = gr.Dropdown(choices=choices) if keep_pick else gr.Dropdown(choices=choices, value=None)
         return grid, picks, gr.Timer(active=busy), win.anchor.isoformat()
 
-    def account_choices(platforms: list[dict]) -> list[tuple[str, str]]:
-        return [(f"{a['name'] or a['account_id']} · {p['label']}"
-                 + ("" if a["status"] == "active" else " (needs reconnecting)"), a["id"])
-                for p in platforms for a in p["accounts"]]
-
     # -- events ------------------------------------------------------------------------------------------------
     @plain_errors
-    def opened(zone_name, page_query, view_name, anchor_text, day_value, short_id, account_id,
-               request: gr.Request):
+    def opened(zone_name, page_query, view_name, anchor_text, day_value, short_id, ticked, request: gr.Request):
         """The tab shown: accounts, shorts, the calendar; after a connect, what happened."""
         who = hooks.account(request)
         zone_name = zone_name if zone_name in zones else FALLBACK_ZONE
@@ -204,7 +233,8 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         slots = hooks.slots(who)
         accts = account_choices(platforms)
         ids = [a for _, a in accts]
-        account_id = account_id if account_id in ids else (ids[-1] if ids else None)
+        # what was ticked stays ticked; at first, the account connected last
+        ticked = [a for a in ticked or [] if a in ids] or ids[-1:]
         shorts = [(f"{s['title'] or s['id']} · {s['created']}", s["id"]) for s in hooks.my_shorts(who)]
         short_id = short_id if short_id in {v for _, v in shorts} else (shorts[0][1] if shorts else None)
         tomorrow = (_today(_zone(zone_name)) + timedelta(days=1)).isoformat()
@@ -212,51 +242,90 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         # below): the accounts panel and the form fold, unless an account needs attention or one was just connected
         attention = not ids or any(a["status"] != "active" for p in platforms for a in p["accounts"])
         planned = bool(hooks.posts(who, datetime.now(UTC), None))
+        first = ids[-1] if ids else None
         return (zone_name, "", connect_notice(page_query, platforms), gr.Accordion(open=attention or bool(page_query)),
                 gr.Accordion(open=not planned or bool(page_query)), accounts_html(platforms, slots),
-                gr.Dropdown(choices=accts, value=account_id), ", ".join(slots.get(account_id or "", [])),
-                gr.Dropdown(choices=accts, value=account_id),
+                gr.Dropdown(choices=accts, value=first), ", ".join(slots.get(first or "", [])),
+                gr.CheckboxGroup(choices=accts, value=ticked),
                 gr.Dropdown(choices=shorts, value=short_id), day_value or tomorrow,
                 *drawn(who, view_name, anchor_text, zone_name, platforms))
 
-    @plain_errors
-    def prefill(short_id, account_id, request: gr.Request):
-        """A short and an account chosen: that platform's text from the short's post.json, the account's preset
-        times, and the questions that platform asks."""
-        who = hooks.account(request)
-        slots = hooks.slots(who).get(account_id or "", [])
-        platform = next((p["name"] for p in hooks.platforms(who) for a in p["accounts"] if a["id"] == account_id), "")
-        text = hooks.post_text(who, short_id, account_id) if short_id and account_id else None
-        same = gr.update()
-        return (gr.Radio(choices=slots, value=None, visible=bool(slots)), gr.Radio(visible=platform in ("youtube", "")),
-                text["title"] if text else same, text["caption"] if text else same,
-                " ".join(text["hashtags"]) if text else same)
+    def edited(title_text, caption_text, tags, filled) -> bool:
+        """The creator wrote the text (it is not what post.json filled in): it goes to every ticked account."""
+        mine = [title_text or "", caption_text or "", tags or ""]
+        return any(mine) and mine != list(filled or [])
+
+    def offered_slots(slots: dict[str, list[str]], ticked) -> gr.Radio:
+        times = sorted({t for a in ticked or [] for t in slots.get(a, [])})
+        return gr.Radio(choices=times, value=None, visible=bool(times))
 
     @plain_errors
-    def schedule(short_id, account_id, day_value, time_text, zone_name, title_text, caption_text, tags, privacy_value,
-                 kids_value, ai_value, idem, view_name, request: gr.Request):
+    def prefill(short_id, ticked, title_text, caption_text, tags, filled, request: gr.Request):
+        """A short or the accounts chosen: the first ticked platform's text from the short's post.json (unless the
+        creator changed the text: that is kept), and the ticked accounts' preset times."""
+        who = hooks.account(request)
+        ticked = list(ticked or [])
+        same = gr.update()
+        text = hooks.post_text(who, short_id, ticked[0]) if short_id and ticked else None
+        if text is None or edited(title_text, caption_text, tags, filled):
+            return offered_slots(hooks.slots(who), ticked), same, same, same, filled
+        new = (text["title"], text["caption"], " ".join(text["hashtags"]))
+        return (offered_slots(hooks.slots(who), ticked), *new, list(new))
+
+    @plain_errors
+    def options_shown(short_id, ticked, tt_level, comment, duet, stitch, request: gr.Request):
+        """Each ticked platform's own questions; TikTok's asked from TikTok now, for each ticked TikTok account."""
+        who = hooks.account(request)
+        platforms = hooks.platforms(who)
+        names = ticked_platforms(platforms, ticked)
+        boxes = [gr.Column(visible=name in names) for name in ("youtube", "instagram", "tiktok")]
+        allowed = (comment, duet, stitch)
+        if "tiktok" not in names:
+            return *boxes, gr.update(), gr.update(), *(gr.update() for _ in allowed)
+        known = accounts_by_id(platforms)
+        answers: list = []
+        for a in ticked:
+            if known.get(a, ("",))[0] != "tiktok":
+                continue
+            try:
+                answers.append((account_label("tiktok", known[a][1]), hooks.posting_info(who, a)))
+            except StudioError as exc:  # TikTok down, or the account needs reconnecting: said by its choice
+                answers.append((account_label("tiktok", known[a][1]), exc))
+        shown = tiktok_view(answers, hooks.short_seconds(who, short_id) if short_id else None)
+        levels = [v for _, v in shown.privacy]
+        checks = [gr.Checkbox(value=False, interactive=False, info=shown.locked[name] + ".") if name in shown.locked
+                  else gr.Checkbox(value=value, interactive=True, info=None)
+                  for (name, _, _), value in zip(TIKTOK_LOCKS, allowed, strict=True)]
+        return (*boxes, shown.about, gr.Radio(choices=shown.privacy, value=tt_level if tt_level in levels else None),
+                *checks)
+
+    @plain_errors
+    def schedule(short_id, ticked, day_value, time_text, zone_name, title_text, caption_text, tags, filled, ai_value,
+                 privacy_value, kids_value, feed, tt_level, comment, duet, stitch, disclose, brands, idem, view_name,
+                 request: gr.Request):
+        """One post per ticked account; one refused is said by name and the others still go."""
         who = hooks.account(request)
         if not short_id:
             raise InvalidRequest("Choose one of your shorts to post.", "Make one in the Create tab first.")
-        if not account_id:
-            raise InvalidRequest("Choose the account to post to.", "Connect one in Accounts above first.")
-        platform = next((p["name"] for p in hooks.platforms(who) for a in p["accounts"] if a["id"] == account_id), "")
-        options = {"privacy": privacy_value or "public", "synthetic_media": bool(ai_value)}
-        if kids_value in ("yes", "no"):
-            options["made_for_kids"] = kids_value == "yes"
-        elif platform == "youtube":
-            raise InvalidRequest("Say whether the short is made for kids: YouTube requires an answer.",
-                                 "Choose Yes or No under 'Made for kids?'.")
+        if not ticked:
+            raise InvalidRequest("Tick the accounts to post to.", "Connect one in Accounts above first.")
         local = f"{_day(day_value)}T{_time_of_day(time_text)}"
-        spec = PostSpec(short_id=short_id, connection_id=account_id, local_time=local, timezone=zone_name or "",
-                        text={"title": title_text or "", "caption": caption_text or "",
-                              "hashtags": (tags or "").split()}, options=options)
-        post, made = hooks.schedule(who, spec, idem or uuid.uuid4().hex)
-        when = local.replace("T", " at ")
-        words = (f"✓ Scheduled “{title_of(post)}” for {when} ({post['timezone']})." if made
-                 else f"✓ Already scheduled: “{title_of(post)}” for {when} ({post['timezone']}).")
-        return (f'<p class="cal-ok" role="status">{html.escape(words)}</p>', uuid.uuid4().hex,
-                *drawn(who, view_name, local[:10], zone_name))
+        own = {"title": title_text or "", "caption": caption_text or "", "hashtags": (tags or "").split()}
+        form = ScheduleForm(
+            short_id=short_id, accounts=tuple(ticked), local_time=local, timezone=zone_name or "",
+            text=own if edited(title_text, caption_text, tags, filled) else None,
+            synthetic_media=bool(ai_value), privacy=privacy_value or "public",
+            made_for_kids={"yes": True, "no": False}.get(kids_value), share_to_feed=bool(feed),
+            tiktok=TikTokChoice(tt_level or None, bool(comment), bool(duet), bool(stitch), bool(disclose),
+                                tuple(brands or ())))
+        platforms = hooks.platforms(who)
+        outcomes = schedule_all(lambda spec, k: hooks.schedule(who, spec, k), form, platforms, idem or uuid.uuid4().hex)
+        refused = [o.connection_id for o in outcomes if o.post is None]
+        # after a press, only the refused accounts stay ticked (fix them and press again); the next press is new
+        left = gr.CheckboxGroup(value=refused) if refused else gr.update()
+        named = next((s["title"] for s in hooks.my_shorts(who) if s["id"] == short_id), "")
+        return (outcome_html(outcomes, local.replace("T", " at "), form.timezone, named), uuid.uuid4().hex, left,
+                *drawn(who, view_name, local[:10], zone_name, platforms))
 
     @plain_errors
     def redraw(view_name, anchor_text, zone_name, request: gr.Request):
@@ -327,30 +396,39 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         return ", ".join(hooks.slots(hooks.account(request)).get(account_id or "", []))
 
     @plain_errors
-    def saved_slots(account_id, text, form_account, request: gr.Request):
-        """An account's preset times saved; the form offers them at once when it schedules to that account."""
+    def saved_slots(account_id, text, ticked, request: gr.Request):
+        """An account's preset times saved; the form offers them at once when that account is ticked."""
         if not account_id:
             raise InvalidRequest("Choose the account whose preset times these are.")
         who = hooks.account(request)
         times = [t for t in (text or "").replace(";", ",").split(",") if t.strip()]
         kept = hooks.set_slots(who, account_id, times)
-        offered = gr.Radio(choices=kept, value=None, visible=bool(kept)) if form_account == account_id else gr.update()
-        return accounts_html(hooks.platforms(who), hooks.slots(who)), ", ".join(kept), offered
+        slots = hooks.slots(who)
+        return accounts_html(hooks.platforms(who), slots), ", ".join(kept), offered_slots(slots, ticked)
 
     # -- wiring ------------------------------------------------------------------------------------------------
     demo.load(None, js=OPEN_AFTER_CONNECT_JS)
     shown = [cal, pick, timer, anchor]
     where = [view, anchor, zone]
-    tab.select(opened, [zone, query, view, anchor, day, short, account],
-               [zone, query, notice, accounts_box, form_box, accounts, slot_account, slot_text, account, short, day,
+    tab.select(opened, [zone, query, view, anchor, day, short, targets],
+               [zone, query, notice, accounts_box, form_box, accounts, slot_account, slot_text, targets, short, day,
                 *shown],
                js=OPENED_JS, api_visibility="private")
-    for changed in (short.change, account.change):  # chosen by the creator, or set when the tab opens
-        changed(prefill, [short, account], [slot_pick, kids, title, caption, hashtags], api_visibility="private")
+    for changed in (short.change, targets.change):  # chosen by the creator, or set when the tab opens
+        changed(prefill, [short, targets, title, caption, hashtags, prefilled],
+                [slot_pick, title, caption, hashtags, prefilled], api_visibility="private")
+        changed(options_shown, [short, targets, tt_privacy, *tt_allow], [yt_box, ig_box, tt_box, tt_about, tt_privacy,
+                *tt_allow], api_visibility="private", show_progress_on=[tt_about])
+    tt_disclose.change(lambda on: gr.CheckboxGroup(visible=True) if on else gr.CheckboxGroup(visible=False, value=[]),
+                       tt_disclose, tt_brands, api_visibility="private")
+    for changed in (tt_disclose.change, tt_brands.change, tt_privacy.change):
+        changed(tiktok_terms, [tt_disclose, tt_brands, tt_privacy], tt_terms, api_visibility="private",
+                show_progress="hidden")
     slot_pick.input(lambda chosen: chosen or gr.update(), slot_pick, at, api_visibility="private")
     # a refusal shows once, by the part that was pressed (not over the calendar too)
-    go.click(schedule, [short, account, day, at, zone, title, caption, hashtags, privacy, kids, ai, key, view],
-             [said, key, *shown], api_visibility="private", show_progress_on=[said])
+    go.click(schedule, [short, targets, day, at, zone, title, caption, hashtags, prefilled, ai, privacy, kids, ig_feed,
+                        tt_privacy, *tt_allow, tt_disclose, tt_brands, key, view],
+             [said, key, targets, *shown], api_visibility="private", show_progress_on=[said])
     for trigger in (view.input, zone.input, refresh.click, timer.tick):
         trigger(redraw, where, shown, api_visibility="private", show_progress="hidden")
     for button, step in ((prev, -1), (today, 0), (after, 1)):
@@ -362,5 +440,5 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
                show_progress_on=[moved])
     drop.click(cancelled, [pick, *where], [moved, *shown], api_visibility="private", show_progress_on=[moved])
     slot_account.input(slots_of, slot_account, slot_text, api_visibility="private")
-    save_slots.click(saved_slots, [slot_account, slot_text, account], [accounts, slot_text, slot_pick],
+    save_slots.click(saved_slots, [slot_account, slot_text, targets], [accounts, slot_text, slot_pick],
                      api_visibility="private")

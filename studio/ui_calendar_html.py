@@ -1,21 +1,24 @@
 """What the Calendar tab draws: the week and month grids of a creator's posts in their own time zone, the list of
-the same posts under them, and the accounts panel, with their styles and the script that drags a chip. Plain
-functions from the views studio.publishing answers to HTML; every piece of creator or platform text is escaped here
-(titles are hostile input). No Gradio."""
+the same posts under them (one chip per post, with its platform's mark and its own status), and the accounts panel
+(their styles and the drag script: studio.ui_calendar_style). Plain functions from the views studio.publishing
+answers to HTML; every piece of creator or platform text is escaped here (titles are hostile input). No Gradio."""
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from studio.publishing.posts import still_to_come
 
-# a post's status as the creator reads it: css class, a mark, words (never colour alone)
+# a post's status as the creator reads it: css class, a mark, words (never colour alone; {platform} is its label)
 STATUS = {
     "scheduled": ("scheduled", "🕘", "Scheduled"),
+    # the platform's own limit for now, a try again later, or prepared ahead and waiting for its time: the post's
+    # message says which ("Waiting: Instagram's limit of 50 posts a day is reached ...")
+    "waiting": ("waiting", "⏳", "Waiting for {platform}"),
     "claimed": ("publishing", "⏫", "Publishing…"),
     "publishing": ("publishing", "⏫", "Publishing…"),
     "posted": ("posted", "✓", "Posted"),
@@ -26,6 +29,9 @@ STATUS = {
     "reconnect": ("reconnect", "⚠", "Needs reconnecting"),
 }
 MOVABLE = ("scheduled", "failed")  # what studio.publishing.posts lets a creator move
+# a chip's platform at a glance (with its name beside it where there is room): the abbreviations creators use
+ICON = {"youtube": "YT", "instagram": "IG", "facebook": "FB", "tiktok": "TT"}
+SAYS_WHY = ("failed", "unconfirmed", "waiting", "reconnect")  # statuses whose message a chip shows
 EARLIEST_HOUR = 7  # the week grid starts here unless a post in it is earlier
 CONNECT_PATH = "/studio/connect/"
 
@@ -72,7 +78,7 @@ def shift(view: str, anchor: date, step: int) -> date:
     return date(month // 12, month % 12 + 1, 1)
 
 
-def local_of(post: dict, zone: ZoneInfo) -> datetime:
+def local_of(post: dict, zone: tzinfo) -> datetime:
     return datetime.fromisoformat(post["publish_at"].replace("Z", "+00:00")).astimezone(zone)
 
 
@@ -82,7 +88,18 @@ def status_of(post: dict, reconnect: set[str]) -> str:
         return "reconnect"
     if post["status"] == "posted" and _later((post.get("result") or {}).get("publish_at")):
         return "uploaded"
+    if post["status"] in ("scheduled", "publishing") and post.get("error_code"):  # put back by the dispatcher
+        return "waiting"
     return post["status"] if post["status"] in STATUS else "scheduled"
+
+
+def words_of(post: dict, status: str, labels: dict[str, str]) -> str:
+    return STATUS[status][2].format(platform=labels.get(post["platform"], post["platform"]))
+
+
+def icon(name: str) -> str:
+    """The platform's abbreviation in its own colour; screen readers read its name beside it instead."""
+    return f'<span class="pf pf-{_esc(name)}" aria-hidden="true">{_esc(ICON.get(name, name[:2].upper()))}</span>'
 
 
 def movable(post: dict) -> bool:
@@ -116,29 +133,42 @@ def _links(post: dict, labels: dict[str, str]) -> str:
 
 
 def chip(post: dict, zone: ZoneInfo, reconnect: set[str], labels: dict[str, str], compact: bool = False) -> str:
+    """One post: its time, platform, title and status in words; why it waits or failed where there is room."""
     at = local_of(post, zone)
     status = status_of(post, reconnect)
-    css, mark, words = STATUS[status]
+    css, mark, _ = STATUS[status]
+    words = words_of(post, status, labels)
     platform = labels.get(post["platform"], post["platform"])
     title = title_of(post)
     can_move = movable(post)
     said = f"{at:%a %d %b %H:%M} · {platform} · {post.get('account') or ''} · {title} · {words}"
-    if post.get("message") and status != "scheduled":
-        said += f" · {post['message']}"
+    why = post.get("message") if status in SAYS_WHY else ""
+    if why:
+        said += f" · {why}"
     attrs = (f'class="chip st-{css}{" movable" if can_move else ""}" data-id="{_esc(post["id"])}" '
-             f'data-time="{at:%H:%M}" data-at="{at:%Y-%m-%dT%H:%M}" tabindex="0" role="button" '
-             f'title="{_esc(said)}" aria-label="{_esc(said)}"' + (' draggable="true"' if can_move else ""))
+             f'data-platform="{_esc(post["platform"])}" data-time="{at:%H:%M}" data-at="{at:%Y-%m-%dT%H:%M}" '
+             f'tabindex="0" role="button" title="{_esc(said)}" aria-label="{_esc(said)}"'
+             + (' draggable="true"' if can_move else ""))
     links = "" if compact else _links(post, labels)
     links = f'<span class="chip-links">{links}</span>' if links else ""
-    return (f'<div {attrs}><span class="chip-time">{at:%H:%M}</span> <span class="chip-platform">{_esc(platform)}'
-            f'</span> <span class="chip-title">{_esc(title)}</span> <span class="chip-status"><span class="mark">{mark}'
-            f'</span> <span class="words">{_esc(words)}</span></span>{links}</div>')
+    why_html = f'<span class="chip-msg">{_esc(why)}</span>' if why and not compact else ""
+    return (f'<div {attrs}>{icon(post["platform"])} <span class="chip-time">{at:%H:%M}</span> '
+            f'<span class="chip-platform">{_esc(platform)}</span> <span class="chip-title">{_esc(title)}</span> '
+            f'<span class="chip-status"><span class="mark">{mark}</span> <span class="words">{_esc(words)}</span></span>'
+            f"{why_html}{links}</div>")
+
+
+def platform_heading(name: str, label: str) -> str:
+    """A platform's part of the schedule form starts with its name and mark."""
+    return f'<h4 class="cal-pf-head">{icon(name)} {_esc(label)}</h4>'
 
 
 def calendar_html(posts: list[dict], win: Window, today: date, *, reconnect: set[str] | None = None,
                   labels: dict[str, str] | None = None) -> str:
     """The grid for ``win`` and, under it, the same posts as a list (what a phone or a screen reader reads)."""
     reconnect, labels = reconnect or set(), labels or {}
+    order = list(ICON)  # one short posted everywhere at once: its chips always in the same order
+    posts = sorted(posts, key=lambda p: (local_of(p, UTC), order.index(p["platform"]) if p["platform"] in order else 9))
     zone_name = _esc(str(win.zone.key))
     grid = _week(posts, win, today, reconnect, labels) if win.view == "week" else _month(posts, win, today, reconnect,
                                                                                        labels)
@@ -203,7 +233,8 @@ def _agenda(posts, win: Window, reconnect, labels) -> str:
     for p in posts:
         at = local_of(p, win.zone)
         status = status_of(p, reconnect)
-        css, mark, words = STATUS[status]
+        css, mark, _ = STATUS[status]
+        words = words_of(p, status, labels)
         own = ""
         if p.get("timezone") and p["timezone"] != win.zone.key:
             own = f" ({p['local_time'][11:16]} in {p['timezone']})"
@@ -213,7 +244,8 @@ def _agenda(posts, win: Window, reconnect, labels) -> str:
         rows.append(
             f'<li class="st-{css}" data-id="{_esc(p["id"])}"><time datetime="{_esc(p["publish_at"])}">'
             f"{at:%a %d %b, %H:%M}{_esc(own)}</time> <b>{_esc(title_of(p))}</b> "
-            f'<span class="cal-where">{_esc(labels.get(p["platform"], p["platform"]))} · {_esc(p.get("account") or "")}'
+            f'<span class="cal-where">{icon(p["platform"])} {_esc(labels.get(p["platform"], p["platform"]))} · '
+            f'{_esc(p.get("account") or "")}'
             f'</span> <span class="badge">{mark} {_esc(words)}</span> {_links(p, labels)}'
             + (f'<p class="cal-msg">{_esc(message)}</p>' if message and status not in ("posted", "cancelled") else "")
             + "</li>")
@@ -227,7 +259,7 @@ def accounts_html(platforms: list[dict], slots: dict[str, list[str]]) -> str:
     for p in platforms:
         label, name = _esc(p["label"]), p["name"]
         connect = f"{CONNECT_PATH}{quote(name)}"
-        parts = [f'<section class="acct-platform"><h3>{label}</h3>']
+        parts = [f'<section class="acct-platform" data-platform="{_esc(name)}"><h3>{icon(name)} {label}</h3>']
         if not p["configured"]:
             needed = " and ".join(_esc(s) for s in p.get("settings_needed", []))
             parts.append(f'<p class="acct-off"><b>Not configured</b> — set {needed} on the server to connect '
@@ -283,141 +315,3 @@ def connect_notice(query: str, platforms: list[dict]) -> str:
         words = CONNECT_ERRORS.get(code, f"The account was not connected ({code}). Press Connect to try again.")
         return f'<p class="cal-bad" role="alert">⚠ {_esc(words)}</p>'
     return ""
-
-
-# -- the page's side: styles, and the script that lets a chip be dragged ---------------------------------------
-# drag a waiting post's chip onto another day (month) or hour (week): the post moves there, keeping its minutes.
-# A click or Enter on a chip picks it in the "move or cancel" form.
-DRAG_JS = """
-let dragged = null;
-const clean = () => {
-    element.querySelectorAll(".drop-here").forEach(x => x.classList.remove("drop-here"));
-    if (dragged) dragged.classList.remove("dragging");
-    dragged = null;
-};
-const slotOf = e => e.target instanceof Element ? e.target.closest("[data-slot]") : null;
-element.addEventListener("dragstart", e => {
-    const chip = e.target instanceof Element ? e.target.closest(".chip.movable") : null;
-    if (!chip) return;
-    dragged = chip;
-    e.dataTransfer.effectAllowed = "move";
-    e.dataTransfer.setData("text/plain", chip.dataset.id);
-    chip.classList.add("dragging");
-});
-element.addEventListener("dragend", clean);
-element.addEventListener("dragover", e => {
-    const slot = slotOf(e);
-    if (!slot || !dragged) return;
-    e.preventDefault();
-    e.dataTransfer.dropEffect = "move";
-    element.querySelectorAll(".drop-here").forEach(x => { if (x !== slot) x.classList.remove("drop-here"); });
-    slot.classList.add("drop-here");
-});
-element.addEventListener("drop", e => {
-    const slot = slotOf(e);
-    if (!slot || !dragged) return;
-    e.preventDefault();
-    const where = slot.dataset.slot, time = dragged.dataset.time;
-    const to = where.length === 10 ? where + "T" + time : where + ":" + time.slice(3);
-    const post = dragged.dataset.id, from = dragged.dataset.at;
-    clean();
-    if (to !== from) trigger("move", {post: post, to: to});
-});
-const pick = chip => trigger("pick", {post: chip.dataset.id});
-element.addEventListener("click", e => {
-    if (!(e.target instanceof Element) || e.target.closest("a")) return;
-    const chip = e.target.closest(".chip");
-    if (chip) pick(chip);
-});
-element.addEventListener("keydown", e => {
-    const chip = e.target instanceof Element ? e.target.closest(".chip") : null;
-    if (chip && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); pick(chip); }
-});
-"""
-
-CAL_CSS = """
-.cal {font-size: 15px}
-.cal-head {display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 12px; margin-bottom: 6px}
-.cal-head h3 {margin: 0; font-size: 1.15em}
-.cal-zone, .cal-hint {font-size: 0.9em; opacity: 0.8; margin: 0 0 6px}
-.cal-scroll {overflow-x: auto; border: 1px solid var(--border-color-primary); border-radius: 8px}
-.cal-grid {display: grid; grid-template-columns: 3.4em repeat(7, minmax(7.2em, 1fr))}
-.cal-grid > div {border-bottom: 1px solid var(--border-color-primary); min-width: 0}
-.cal-slot {border-left: 1px solid var(--border-color-primary); min-height: 30px; padding: 2px}
-.cal-hour, .cal-corner {position: sticky; left: 0; z-index: 1; background: var(--background-fill-primary);
-  font-size: 0.8em; padding: 3px 4px 0 2px; font-variant-numeric: tabular-nums}
-.cal-day {font-weight: 600; font-size: 0.9em; padding: 6px 4px; text-align: center;
-  background: var(--background-fill-secondary)}
-.cal-day.today, .cal-day.today span, .cal-cell.today .cal-date {color: var(--color-accent)}
-.cal-slot.today {background: rgba(127, 127, 127, 0.06)}
-.cal-month-grid {display: grid; grid-template-columns: repeat(7, minmax(0, 1fr));
-  border: 1px solid var(--border-color-primary); border-radius: 8px; overflow: hidden}
-.cal-cell {min-height: 84px; padding: 3px; border-top: 1px solid var(--border-color-primary);
-  border-left: 1px solid var(--border-color-primary); min-width: 0}
-.cal-cell.other {opacity: 0.55}
-.cal-date {display: block; font-size: 0.85em; font-weight: 600}
-.drop-here {outline: 2px dashed var(--color-accent); outline-offset: -2px; background: rgba(127, 127, 127, 0.12)}
-.chip {display: block; margin: 2px 0; padding: 3px 5px; border-radius: 6px; border-left: 4px solid;
-  font-size: 0.82em; line-height: 1.25; overflow: hidden; overflow-wrap: anywhere; cursor: pointer}
-.chip.movable {cursor: grab}
-.chip.dragging {opacity: 0.5}
-.chip:focus-visible {outline: 2px solid var(--color-accent)}
-.chip-time {font-weight: 700; font-variant-numeric: tabular-nums}
-.chip-platform {opacity: 0.85}
-.chip-title {display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis}
-.chip-status {display: block; font-weight: 600}
-.chip-links {display: block}
-.st-scheduled {border-color: #2563eb; background: rgba(37, 99, 235, 0.12)}
-.st-publishing {border-color: #d97706; background: rgba(217, 119, 6, 0.16)}
-.st-posted {border-color: #16a34a; background: rgba(22, 163, 74, 0.14)}
-.st-failed, .st-reconnect {border-color: #dc2626; background: rgba(220, 38, 38, 0.14)}
-.st-unconfirmed {border-color: #ea580c; background: rgba(234, 88, 12, 0.16)}
-.st-cancelled {border-color: #9ca3af; background: rgba(156, 163, 175, 0.12); text-decoration: line-through}
-.cal-month .chip-platform {display: none}
-.cal-list {list-style: none; padding: 0; margin: 12px 0 0}
-.cal-list li {border-left-width: 4px; border-left-style: solid; border-radius: 6px; padding: 6px 8px; margin: 6px 0;
-  overflow-wrap: anywhere}
-.cal-list time {font-weight: 700; font-variant-numeric: tabular-nums}
-.cal-list .badge {font-weight: 600; white-space: nowrap}
-.cal-msg {display: block; margin: 4px 0 0; font-size: 0.92em}
-.cal-empty {opacity: 0.8}
-.cal-day .dow, .cal-day .dom {white-space: nowrap}
-/* a phone: the whole week fits the screen; a chip is its time and status mark (the list under the grid has the
-   words, and a tap on a chip picks it to move) */
-@media (max-width: 600px) {
-  .cal-grid {grid-template-columns: 1.7em repeat(7, minmax(0, 1fr))}
-  .cal-hour {font-size: 0.8em; padding: 3px 0 0 2px}
-  .cal-hour .mm {display: none}
-  .cal-day {padding: 4px 0; font-size: 0.85em}
-  .cal-day .dow, .cal-day .dom {display: block}
-  .cal-day.today {text-decoration: underline; text-underline-offset: 3px}
-  .today-word {display: none}
-  .cal-slot {padding: 1px 0}
-  .chip, .cal-month .chip {margin: 1px 0; padding: 2px 1px 2px 1px; border-left-width: 3px; font-size: 0.75em;
-    text-align: center; border-radius: 4px}
-  .chip-platform, .chip-title, .chip-status .words, .chip-links {display: none}
-  .chip-time {display: block; white-space: nowrap; letter-spacing: -0.03em}
-  .cal-cell {min-height: 60px; padding: 2px}
-}
-"""
-
-ACCOUNTS_CSS = """
-.acct-platform {margin: 0 0 12px}
-.acct-platform h3 {margin: 0 0 6px}
-.acct-notes {margin: 0 0 8px 1.1em; padding: 0; font-size: 0.92em}
-.acct-notes li {margin: 2px 0}
-.acct-list {list-style: none; margin: 0 0 8px; padding: 0}
-.acct {padding: 6px 8px; margin: 4px 0; border-radius: 6px; border-left: 4px solid; overflow-wrap: anywhere}
-.acct-ok {border-color: #16a34a; background: rgba(22, 163, 74, 0.12)}
-.acct-bad {border-color: #dc2626; background: rgba(220, 38, 38, 0.14); font-size: 1.05em}
-.acct-off {padding: 6px 8px; border-radius: 6px; background: rgba(217, 119, 6, 0.16)}
-.acct-btn {display: inline-block; margin: 4px 0; padding: 8px 14px; border-radius: 8px; font-weight: 600;
-  text-decoration: none; background: var(--button-primary-background-fill);
-  color: var(--button-primary-text-color) !important}
-"""
-
-NOTICE_CSS = """
-.cal-ok, .cal-bad {padding: 8px 10px; border-radius: 8px; margin: 0 0 8px; border-left: 4px solid}
-.cal-ok {border-color: #16a34a; background: rgba(22, 163, 74, 0.12)}
-.cal-bad {border-color: #dc2626; background: rgba(220, 38, 38, 0.14)}
-"""

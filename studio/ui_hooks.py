@@ -262,6 +262,17 @@ class UiHooks:
     def schedule(self, who: Account, spec, idempotency_key: str) -> tuple[dict, bool]:
         return self.hosted.posts.schedule(who.owner, spec, idempotency_key)
 
+    def posting_info(self, who: Account, connection_id: str) -> dict:
+        """What a post to this account may choose, asked from the platform now (TikTok's creator_info)."""
+        return self.hosted.posts.posting_info(who.owner, connection_id)
+
+    def short_seconds(self, who: Account, short_id: str) -> float | None:
+        """How long the short lasts (its report.json), or None where it does not say."""
+        with self.hosted.db.session() as db:
+            files = dict(owned(db, Short, short_id, who.owner, "short").files)
+        seconds = self._json(files, "report.json").get("duration")
+        return float(seconds) if isinstance(seconds, (int, float)) else None
+
     def reschedule(self, who: Account, post_id: str, local_time: str, timezone: str) -> dict:
         return self.hosted.posts.reschedule(who.owner, post_id, local_time=local_time, timezone=timezone)
 

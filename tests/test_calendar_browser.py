@@ -185,6 +185,8 @@ def test_connect_schedule_drag_and_the_dispatcher_posts_it(studio, google, tmp_p
 
         # 6. Drag the chip to 10:00 the same day
         target = page.locator(f'#cal-view [data-slot="{tomorrow}T10"]')
+        # the hour under it on screen too: a drag onto a cell below the fold never starts (the page scrolls first)
+        chip.evaluate("e => e.scrollIntoView({block: 'center'})")
         chip.drag_to(target)
         expect(page.locator("#cal-moved")).to_contain_text("Moved", timeout=30_000)
         expect(target.locator(".chip")).to_have_count(1, timeout=15_000)

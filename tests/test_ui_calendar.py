@@ -5,7 +5,7 @@ tests/test_calendar_browser.py."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -182,3 +182,168 @@ def test_the_calendar_tab_is_only_for_signed_in_creators(tmp_path, auth_mode):
         config = client.get("/studio/config").json()
         tabs = [c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"]
     assert ("Calendar" in tabs) is (auth_mode == "local"), tabs
+
+
+# -- the schedule form: one press, one post per ticked account, each with its own platform's options ---------------
+def test_each_post_on_the_same_hour_has_its_own_chip_with_its_platform_and_status():
+    labels = {"youtube": "YouTube", "instagram": "Instagram", "facebook": "Facebook", "tiktok": "TikTok"}
+    posts = [post("2026-12-02T09:00", id="p-yt", status="posted"),
+             post("2026-12-02T09:00", id="p-ig", platform="instagram", status="scheduled", error_code="deferred",
+                  message="Instagram's publishing limit for this account is reached: 100 of 100 posts in 24 h."),
+             post("2026-12-02T09:00", id="p-fb", platform="facebook", status="publishing"),
+             post("2026-12-02T09:00", id="p-tt", platform="tiktok", status="failed",
+                  message="TikTok no longer offers 'PUBLIC_TO_EVERYONE' for this account.")]
+    for view in ("week", "month"):
+        html = calendar_html(posts, window(view, date(2026, 12, 2), BERLIN), date(2026, 12, 1), labels=labels)
+        chips = dict(re.findall(r'<div class="chip [^"]*" data-id="([^"]+)"(.*?)</div>', html, re.S))
+        assert set(chips) == {"p-yt", "p-ig", "p-fb", "p-tt"}, view
+        for pid, mark, words in (("p-yt", "YT", "Posted"), ("p-ig", "IG", "Waiting for Instagram"),
+                                 ("p-fb", "FB", "Publishing…"), ("p-tt", "TT", "Failed")):
+            assert f">{mark}</span>" in chips[pid] and words in chips[pid], (view, pid)
+    week = calendar_html(posts, window("week", date(2026, 12, 2), BERLIN), date(2026, 12, 1), labels=labels)
+    # why it waits or failed is on the chip where there is room, and in the list under the grid
+    assert re.search(r'class="chip-msg">Instagram&#x27;s publishing limit', week)
+    assert re.search(r'class="cal-msg">Instagram&#x27;s publishing limit', week)
+    assert re.search(r'class="chip-msg">TikTok no longer offers', week)
+
+
+@pytest.fixture
+def studio_four(tmp_path):
+    """A hosted studio with a creator, a short and four connected accounts (TikTok's creator_info on a local fake)."""
+    from studio.hosted import Hosted
+    from studio.settings import PublishSettings
+    from studio.tables import Short, User
+    from studio.ui_hooks import Account, UiHooks
+    from tests.fake_tiktok import FakeTikTok
+    from tests.publish_helpers import connect_account
+
+    tiktok = FakeTikTok(tokens=("tt-token",))
+    tiktok.start()
+    publish = PublishSettings(tiktok_client_key="key", tiktok_client_secret="secret", tiktok_api_url=tiktok.base_url,
+                              dispatch=False)
+    hosted = Hosted(make_settings(tmp_path / "home", publish=publish))
+    with hosted.db.session() as s:
+        s.add(User(id="ada", email="ada@example.com", password_hash="x"))
+        s.flush()
+        s.add(Short(id="short1", owner_id="ada", title="Morning habits", files={}))
+    ids = {name: connect_account(hosted, "ada", platform=name, account_id=f"{name}-1", name=who,
+                                 access_token="tt-token" if name == "tiktok" else "test-token")
+           for name, who in (("youtube", "Fake channel"), ("instagram", "fake.creator"), ("facebook", "Fake Bakery"),
+                             ("tiktok", "Fake Creator"))}
+    hooks, who = UiHooks(hosted), Account(owner="ada", user=None, ip="127.0.0.1")
+    yield hooks, who, ids, tiktok
+    tiktok.stop()
+    hosted.db.dispose()
+
+
+def _form(ids: dict, **over):
+    from studio.ui_calendar_form import ScheduleForm, TikTokChoice
+
+    tomorrow = (datetime.now(BERLIN) + timedelta(days=1)).strftime("%Y-%m-%dT09:00")
+    base = dict(short_id="short1", accounts=tuple(ids.values()), local_time=tomorrow, timezone="Europe/Berlin",
+                text=None, made_for_kids=False, share_to_feed=False,
+                tiktok=TikTokChoice("MUTUAL_FOLLOW_FRIENDS", allow_comment=True, disclose=True,
+                                    brands=("brand_organic",)))
+    return ScheduleForm(**{**base, **over})
+
+
+def _press(hooks, who, form, key="press-1"):
+    from studio.ui_calendar_form import schedule_all
+
+    return schedule_all(lambda spec, k: hooks.schedule(who, spec, k), form, hooks.platforms(who), key)
+
+
+def test_one_press_makes_one_post_per_ticked_account_with_its_platforms_options(studio_four):
+    from studio.ui_calendar_form import account_choices, outcome_html
+
+    hooks, who, ids, _ = studio_four
+    assert [label for label, _ in account_choices(hooks.platforms(who))] == [
+        "YouTube · Fake channel", "Instagram · @fake.creator", "Facebook Page · Fake Bakery", "TikTok · Fake Creator"]
+    outcomes = _press(hooks, who, _form(ids))
+    assert [(o.label, o.made, o.refused) for o in outcomes] == [
+        ("YouTube · Fake channel", True, ""), ("Instagram · @fake.creator", True, ""),
+        ("Facebook Page · Fake Bakery", True, ""), ("TikTok · Fake Creator", True, "")]
+    options = {p["platform"]: p["options"] for p in hooks.posts(who, None, None)}
+    assert options == {
+        "youtube": {"synthetic_media": True, "privacy": "public", "made_for_kids": False},
+        "instagram": {"synthetic_media": True, "share_to_feed": False},
+        "facebook": {"synthetic_media": True},
+        "tiktok": {"synthetic_media": True, "privacy_level": "MUTUAL_FOLLOW_FRIENDS", "allow_comment": True,
+                   "allow_duet": False, "allow_stitch": False, "brand_organic": True, "brand_content": False}}
+    said = outcome_html(outcomes, "tomorrow at 09:00", "Europe/Berlin", "Morning habits")
+    assert "✓ Scheduled “Morning habits”" in said and "TikTok · Fake Creator" in said
+    # the same press again (a double click): each account's key answers the post made the first time
+    again = _press(hooks, who, _form(ids))
+    assert [o.made for o in again] == [False] * 4 and {o.post["id"] for o in again} == {o.post["id"] for o in outcomes}
+    assert len(hooks.posts(who, None, None)) == 4
+    assert "Already scheduled" in outcome_html(again, "tomorrow at 09:00", "Europe/Berlin")
+
+
+def test_tiktok_with_no_privacy_chosen_is_refused_in_words_and_the_others_still_go(studio_four):
+    from studio.ui_calendar_form import TikTokChoice, outcome_html
+
+    hooks, who, ids, _ = studio_four
+    outcomes = _press(hooks, who, _form(ids, tiktok=TikTokChoice()))
+    assert [o.made for o in outcomes] == [True, True, True, False]
+    said = outcome_html(outcomes, "tomorrow at 09:00", "Europe/Berlin")
+    assert ("✗ Not scheduled to TikTok · Fake Creator: Choose who can see it on TikTok: nothing is chosen for you."
+            in said), said
+    assert sorted(p["platform"] for p in hooks.posts(who, None, None)) == ["facebook", "instagram", "youtube"]
+
+
+def test_one_refusal_does_not_stop_the_others(studio_four):
+    from studio.ui_calendar_form import TikTokChoice
+
+    hooks, who, ids, tiktok = studio_four
+    # YouTube's unanswered question, and TikTok no longer offering what was chosen (asked live while scheduling)
+    tiktok.privacy_options = ["SELF_ONLY"]
+    outcomes = _press(hooks, who, _form(ids, made_for_kids=None, tiktok=TikTokChoice("PUBLIC_TO_EVERYONE")))
+    refused = {o.label: o.refused for o in outcomes if not o.made}
+    assert refused.keys() == {"YouTube · Fake channel", "TikTok · Fake Creator"}
+    assert refused["YouTube · Fake channel"].startswith("Say whether the short is made for kids")
+    assert "PUBLIC_TO_EVERYONE" in refused["TikTok · Fake Creator"] and "SELF_ONLY" in refused["TikTok · Fake Creator"]
+    assert sorted(p["platform"] for p in hooks.posts(who, None, None)) == ["facebook", "instagram"]
+    # TikTok down: said for that account; the others were scheduled all the same
+    tiktok.api_errors["/v2/post/publish/creator_info/query/"] = (500, "internal_error")
+    outcomes = _press(hooks, who, _form(ids, tiktok=TikTokChoice("SELF_ONLY")), key="press-2")
+    assert [o.made for o in outcomes] == [True, True, True, False] and outcomes[3].refused
+
+
+def test_tiktoks_own_rules_are_said_before_anything_is_sent():
+    from models.errors import InvalidRequest
+    from studio.ui_calendar_form import TikTokChoice, options_for
+
+    def refusal(choice):
+        with pytest.raises(InvalidRequest) as got:
+            options_for("tiktok", _form({}, tiktok=choice))
+        return got.value.message
+
+    assert "Branded content cannot be posted as “Only me”" in refusal(
+        TikTokChoice("SELF_ONLY", disclose=True, brands=("brand_content",)))
+    assert "Say what the TikTok post promotes" in refusal(TikTokChoice("SELF_ONLY", disclose=True))
+    # brands ticked and then the disclosure turned off: nothing is disclosed
+    assert options_for("tiktok", _form({}, tiktok=TikTokChoice("SELF_ONLY", brands=("brand_content",))))[
+        "brand_content"] is False
+    assert options_for("facebook", _form({}, synthetic_media=False)) == {"synthetic_media": False}
+
+
+def test_tiktoks_live_answer_in_the_form():
+    from studio.errors import UpstreamUnavailable
+    from studio.ui_calendar_form import tiktok_terms, tiktok_view
+
+    one = {"nickname": "Fake Creator", "username": "fakecreator", "comment_disabled": True, "max_duration_s": 60,
+           "privacy_options": ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]}
+    two = {"nickname": "Cats", "privacy_options": ["FOLLOWER_OF_CREATOR", "SELF_ONLY"], "max_duration_s": 600}
+    shown = tiktok_view([("TikTok · Fake Creator", one), ("TikTok · Cats", two)], seconds=75)
+    assert "Posting to TikTok as <b>Fake Creator</b> (@fakecreator)" in shown.about and "<b>Cats</b>" in shown.about
+    assert shown.privacy == [("Only me", "SELF_ONLY")]  # what every ticked account allows
+    assert shown.locked == {"allow_comment": "Fake Creator turned comments off in TikTok's settings"}
+    assert "This short lasts 75 s; TikTok takes up to 60 s from Fake Creator" in shown.about
+    assert "audit" in shown.about and "“Only me”" in shown.about
+    down = tiktok_view([("TikTok · Cats", UpstreamUnavailable("TikTok did not answer.", "Try again in a minute."))],
+                       seconds=None)
+    assert "Could not ask TikTok how TikTok · Cats may post: TikTok did not answer." in down.about
+    assert down.privacy == [] and "The other accounts still schedule." in down.about
+    terms = tiktok_terms(True, ["brand_content"], "SELF_ONLY")
+    assert "Paid partnership" in terms and "Branded Content Policy" in terms and "cannot be “Only me”" in terms
+    assert "Music Usage Confirmation" in tiktok_terms(False, [], None)
