@@ -10,15 +10,14 @@ from dataclasses import dataclass
 
 from models.errors import InvalidRequest, StudioError
 from studio.publishing.posts import PostSpec
+from studio.publishing.tiktok import PRIVACY_WORDS
 from studio.remedies import for_ui
 
 _esc = html.escape
 
 # how an account is named in the form (a Facebook account is a Page; Instagram and TikTok names read as handles)
 KIND = {"youtube": "YouTube", "instagram": "Instagram", "facebook": "Facebook Page", "tiktok": "TikTok"}
-# TikTok's privacy levels in the words of TikTok's own app
-TIKTOK_PRIVACY = {"PUBLIC_TO_EVERYONE": "Everyone", "MUTUAL_FOLLOW_FRIENDS": "Friends",
-                  "FOLLOWER_OF_CREATOR": "Followers", "SELF_ONLY": "Only me"}
+TIKTOK_PRIVACY = PRIVACY_WORDS
 TIKTOK_LOCKS = (("allow_comment", "comment_disabled", "comments"), ("allow_duet", "duet_disabled", "Duet"),
                 ("allow_stitch", "stitch_disabled", "Stitch"))
 BRANDS = (("Your brand", "brand_organic"), ("Branded content", "brand_content"))

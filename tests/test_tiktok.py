@@ -355,6 +355,7 @@ def test_a_privacy_level_gone_since_scheduling_fails_the_post_before_any_upload(
         d.stop(wait=False)
     [post] = all_posts(hosted)
     assert "privacy_level_option_mismatch" in post.message and "Pick who can see it again" in post.message
+    assert "TikTok no longer offers “Everyone”" in post.message  # TikTok's own words, not its enum names
     assert fake.inits == [] and fake.content_ranges == [] and fake.posts == {}
 
 

@@ -336,14 +336,20 @@ def _resumable(status: dict, handle: dict) -> int | None:
     return got if got < total and got in {first for first, _ in plan.ranges()} else None
 
 
+# TikTok's privacy levels in the words of TikTok's own app (the post form shows these)
+PRIVACY_WORDS = {"PUBLIC_TO_EVERYONE": "Everyone", "MUTUAL_FOLLOW_FRIENDS": "Friends",
+                 "FOLLOWER_OF_CREATOR": "Followers", "SELF_ONLY": "Only me"}
+
+
 def post_body(delivery: Delivery, creator: dict, duration_s: float) -> dict:
     """The init's post_info, checked against the creator's options now (creator_info)."""
     options = delivery.options
     level = options.get("privacy_level")
     offered = list(creator.get("privacy_level_options") or [])
     if level not in offered:
-        raise Refused(f"privacy_level_option_mismatch: TikTok no longer offers {level!r} for this account (it offers "
-                      f"{', '.join(offered) or 'nothing'}).",
+        now = ", ".join(f"“{PRIVACY_WORDS.get(o, o)}”" for o in offered) or "nothing"
+        raise Refused(f"TikTok no longer offers “{PRIVACY_WORDS.get(level, level)}” for this account; it offers {now} "
+                      "(privacy_level_option_mismatch).",
                       "Pick who can see it again: change the post's privacy level and schedule it again.")
     longest = creator.get("max_video_post_duration_sec")
     if longest and duration_s > float(longest):
@@ -430,8 +436,8 @@ def _failure(status: int, code: str, message: str) -> PublishError:
         words, wait = LIMITS[code]
         return Deferred(words, datetime.now(UTC) + wait, "It is tried again then; nothing is lost.")
     if code == "privacy_level_option_mismatch":
-        return Refused("privacy_level_option_mismatch: TikTok does not offer the chosen privacy level for this "
-                       "account now.", "Pick who can see it again and schedule the post again.")
+        return Refused("TikTok does not offer the chosen privacy level for this account now "
+                       "(privacy_level_option_mismatch).", "Pick who can see it again and schedule the post again.")
     if code == "unaudited_client_can_only_post_to_private_accounts":
         return Refused("Until TikTok audits this studio's app, it can only post to private accounts.",
                        "Set the TikTok account to private (Settings and privacy → Privacy), then schedule again.")
