@@ -96,3 +96,10 @@ def killed_after_the_final_step(hosted, url: str, fake, env: dict, touched: Path
     finally:
         stop_processes(second)
     return all_posts(hosted)[0]
+
+
+def deliver_one(dispatcher) -> str:
+    """The one post now due, claimed and posted by an in-process ``Dispatcher`` in this thread; answers its status
+    afterwards ("posted", "failed", "deferred", ...)."""
+    [claimed] = dispatcher.claim(5)
+    return dispatcher.deliver(claimed)

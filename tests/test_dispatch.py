@@ -17,6 +17,7 @@ from tests.publish_helpers import (
     DONE,
     all_posts,
     connect_account,
+    deliver_one,
     dispatcher_process,
     killed_after_the_final_step,
     stop_processes,
@@ -166,15 +167,13 @@ def test_a_failure_before_the_upload_is_retried_with_backoff(studio_env, fake, m
     fake.insert_error = (503, "backendError")  # the session start fails once: nothing was uploaded
     d = _dispatcher_here(hosted)
     try:
-        [c] = d.claim(5)
-        assert d.deliver(c) == "scheduled"
+        assert deliver_one(d) == "scheduled"
         [post] = all_posts(hosted)
         assert post.attempts == 1 and post.next_try_at is not None and "tried again" in post.message
         assert d.claim(5) == []  # not before its time
         later = datetime.now(UTC) + timedelta(seconds=dispatch.backoff_s(1) + 1)
         monkeypatch.setattr(dispatch, "utcnow", lambda: later)
-        [c] = d.claim(5)
-        assert d.deliver(c) == "posted"
+        assert deliver_one(d) == "posted"
     finally:
         d.stop(wait=False)
     assert len(fake.videos) == 1 and all_posts(hosted)[0].attempts == 2
@@ -194,8 +193,7 @@ def test_an_unknown_outcome_is_unconfirmed_and_never_retried(studio_env, fake):
             datetime.now(UTC) - timedelta(seconds=1)
     d = _dispatcher_here(hosted)
     try:
-        [c] = d.claim(5)
-        assert d.deliver(c) == "unconfirmed"
+        assert deliver_one(d) == "unconfirmed"
         assert d.claim(5) == []
     finally:
         d.stop(wait=False)
@@ -212,8 +210,7 @@ def test_a_revoked_token_marks_the_account_and_fails_the_post(studio_env, fake):
     _schedule(hosted, short_id, conn_id, 1)
     d = _dispatcher_here(hosted)
     try:
-        [c] = d.claim(5)
-        assert d.deliver(c) == "failed"
+        assert deliver_one(d) == "failed"
     finally:
         d.stop(wait=False)
     [post] = all_posts(hosted)
@@ -261,8 +258,7 @@ def test_an_uploaded_video_waiting_for_its_time_is_moved_on_youtube(studio_env, 
     [post_id] = _schedule(hosted, short_id, conn_id, 1, at=tomorrow.replace(hour=9, minute=0))
     d = _dispatcher_here(hosted, youtube_upload_ahead_h=48.0)
     try:
-        [c] = d.claim(5)
-        assert d.deliver(c) == "posted"
+        assert deliver_one(d) == "posted"
     finally:
         d.stop(wait=False)
     [video] = fake.videos.values()

@@ -19,6 +19,7 @@ from studio.settings import PublishSettings
 from studio.tables import Connection, Post, User
 from tests.api_helpers import database_url, make_settings  # noqa: F401
 from tests.fake_oauth import FakeOAuth
+from tests.publish_helpers import deliver_one
 
 
 class Echo(PlatformBase):
@@ -209,8 +210,7 @@ def test_a_deferred_post_waits_without_spending_an_attempt_and_keeps_its_handle(
     post, _ = hosted.posts.schedule("ada", _spec(hosted, conn, at, level="low"))
     d = Dispatcher(hosted, name="here")
     Echo.outcomes = [{"prepared": "c-1"}, Deferred("Prepared; published at its time.", until=at)]
-    [claimed] = d.claim(1)
-    assert d.deliver(claimed) == "deferred"
+    assert deliver_one(d) == "deferred"
     with hosted.db.session() as s:
         row = s.get(Post, post["id"])
         assert (row.status, row.attempts, row.handle) == ("publishing", 0, {"prepared": "c-1"})
@@ -238,8 +238,7 @@ def test_a_platform_limit_defers_a_post_that_had_not_started(hosted, oauth):
     later = datetime.now(UTC) + timedelta(hours=1)
     Echo.outcomes = [Deferred("Echo's limit of 2 posts a day is reached (2 used).", until=later)]
     d = Dispatcher(hosted, name="here")
-    [claimed] = d.claim(1)
-    assert d.deliver(claimed) == "deferred"
+    assert deliver_one(d) == "deferred"
     with hosted.db.session() as s:
         row = s.get(Post, post["id"])
         assert (row.status, row.attempts, row.handle) == ("scheduled", 0, {})

@@ -34,7 +34,7 @@ from studio.publishing.tiktok import MB, ChunkPlan, TikTok, TikTokPublisher, chu
 from studio.settings import PublishSettings
 from tests.api_helpers import database_url, make_settings  # noqa: F401
 from tests.fake_tiktok import CLIENT_KEY, CLIENT_SECRET, NICKNAME, OPEN_ID, USERNAME, FakeTikTok, Upload, source_problem
-from tests.publish_helpers import all_posts, connect_account, killed_after_the_final_step
+from tests.publish_helpers import all_posts, connect_account, deliver_one, killed_after_the_final_step
 
 TOKEN = "test-token"
 REDIRECT = "http://testserver/api/connections/tiktok/callback"
@@ -349,8 +349,7 @@ def test_a_privacy_level_gone_since_scheduling_fails_the_post_before_any_upload(
     fake.privacy_options = ["SELF_ONLY"]  # the creator made the account private meanwhile
     d = Dispatcher(hosted, name="here")
     try:
-        [c] = d.claim(5)
-        assert d.deliver(c) == "failed"
+        assert deliver_one(d) == "failed"
     finally:
         d.stop(wait=False)
     [post] = all_posts(hosted)
