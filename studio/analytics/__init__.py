@@ -1,0 +1,1 @@
+"""Analytics: every run and post recorded in the metadata database, exported to Parquet, read with DuckDB."""
