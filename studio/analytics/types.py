@@ -45,6 +45,7 @@ class MetricSnapshot:
     owner_id: str | None = None
     post_id: str | None = None
     short_id: str | None = None
+    title: str | None = None
     views: int | None = None
     likes: int | None = None
     comments: int | None = None
