@@ -271,3 +271,108 @@ class Post(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now)
     posted_at: Mapped[datetime | None]
+
+
+# -- analytics (docs/analytics.md) ---------------------------------------------------------------------------------
+
+# BIGINT on PostgreSQL; SQLite only autoincrements a column declared exactly INTEGER PRIMARY KEY
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class EventRow(Base):
+    """One event (a run, a stage, a job state change, a publish attempt), appended by any process. ``export_batch`` is
+    the exporter's claim (studio/analytics/export.py): NULL until a batch takes the row. No foreign keys: deleting an
+    account or a short deletes its events explicitly (``EventStore.forget``), so the next export removes them."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    at: Mapped[datetime]
+    day: Mapped[str] = mapped_column(String(10))  # at's UTC date, YYYY-MM-DD
+    kind: Mapped[str] = mapped_column(String(16))  # run | stage | job | publish
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    short_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    post_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    platform: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(64))
+    engine: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str | None] = mapped_column(String(80))
+    seconds: Mapped[float | None] = mapped_column(Float)
+    calls: Mapped[int | None] = mapped_column(Integer)
+    hits: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(default=dict)
+    export_batch: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+class MetricSnapshotRow(Base):
+    """A post's lifetime numbers as one source reported them at ``taken_at``; a number not reported is NULL, never 0.
+    ``snapshot_id`` (``post_ref|source|taken_at``) makes an import that runs twice store nothing twice."""
+
+    __tablename__ = "metric_snapshots"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[str] = mapped_column(String(400), unique=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    post_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    short_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    remote_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32))
+    taken_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
+    day: Mapped[str] = mapped_column(String(10))  # taken_at's UTC date
+    hours: Mapped[float | None] = mapped_column(Float)
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    likes: Mapped[int | None] = mapped_column(BigInteger)
+    comments: Mapped[int | None] = mapped_column(BigInteger)
+    shares: Mapped[int | None] = mapped_column(BigInteger)
+    saves: Mapped[int | None] = mapped_column(BigInteger)
+    reach: Mapped[int | None] = mapped_column(BigInteger)
+    engaged_views: Mapped[int | None] = mapped_column(BigInteger)
+    subscribers: Mapped[int | None] = mapped_column(BigInteger)
+    avg_view_seconds: Mapped[float | None] = mapped_column(Float)
+    avg_view_ratio: Mapped[float | None] = mapped_column(Float)
+    watch_seconds: Mapped[float | None] = mapped_column(Float)
+    retention: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # [[elapsed ratio, watch ratio], ...]
+    duration: Mapped[float | None] = mapped_column(Float)
+    export_batch: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+class AnalyticsExport(Base):
+    """One exporter batch: its id is the ``export_batch`` it claimed rows with and the ``b<id>_`` in its Parquet file
+    names. ``finished_at`` stays NULL until the files are in place, so a batch whose exporter died is written again."""
+
+    __tablename__ = "analytics_exports"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(default=now)
+    finished_at: Mapped[datetime | None]
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    snapshots: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsDeletion(Base):
+    """An account's or a short's analytics deleted from the tables; the exporter rewrites the Parquet files that held
+    its rows, then sets ``done_at``."""
+
+    __tablename__ = "analytics_deletions"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    short_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    done_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Experiment(Base):
+    """An A/B test: one short posted as two or three variants. ``variants`` is
+    ``{"items": [{"label": "A", "short_id": ...}, ...]}``; ``alpha`` is the level the sequential test holds."""
+
+    __tablename__ = "experiments"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    variants: Mapped[dict] = mapped_column(default=dict)
+    alpha: Mapped[float] = mapped_column(Float, default=0.05)
+    created_at: Mapped[datetime] = mapped_column(default=now)
