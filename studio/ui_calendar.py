@@ -273,15 +273,14 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
         return (offered_slots(hooks.slots(who), ticked), *new, list(new))
 
     @plain_errors
-    def options_shown(short_id, ticked, tt_level, comment, duet, stitch, request: gr.Request):
+    def options_shown(short_id, ticked, tt_level, request: gr.Request):
         """Each ticked platform's own questions; TikTok's asked from TikTok now, for each ticked TikTok account."""
         who = hooks.account(request)
         platforms = hooks.platforms(who)
         names = ticked_platforms(platforms, ticked)
         boxes = [gr.Column(visible=name in names) for name in ("youtube", "instagram", "tiktok")]
-        allowed = (comment, duet, stitch)
         if "tiktok" not in names:
-            return *boxes, gr.update(), gr.update(), *(gr.update() for _ in allowed)
+            return *boxes, gr.update(), gr.update(), *(gr.update() for _ in TIKTOK_LOCKS)
         known = accounts_by_id(platforms)
         answers: list = []
         for a in ticked:
@@ -293,11 +292,14 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
                 answers.append((account_label("tiktok", known[a][1]), exc))
         shown = tiktok_view(answers, hooks.short_seconds(who, short_id) if short_id else None)
         levels = [v for _, v in shown.privacy]
+        # the creator's own choices are never set back to what they were when this look started: ticking a second
+        # account while TikTok answers for the first, the answer arrives after they chose. A level is cleared only
+        # when TikTok no longer offers it, a toggle only when the creator turned it off on TikTok.
         checks = [gr.Checkbox(value=False, interactive=False, info=shown.locked[name] + ".") if name in shown.locked
-                  else gr.Checkbox(value=value, interactive=True, info=None)
-                  for (name, _, _), value in zip(TIKTOK_LOCKS, allowed, strict=True)]
-        return (*boxes, shown.about, gr.Radio(choices=shown.privacy, value=tt_level if tt_level in levels else None),
-                *checks)
+                  else gr.Checkbox(interactive=True, info=None) for name, _, _ in TIKTOK_LOCKS]
+        level = gr.Radio(choices=shown.privacy) if tt_level in (None, *levels) else \
+            gr.Radio(choices=shown.privacy, value=None)
+        return (*boxes, shown.about, level, *checks)
 
     @plain_errors
     def schedule(short_id, ticked, day_value, time_text, zone_name, title_text, caption_text, tags, filled, ai_value,
@@ -417,7 +419,7 @@ def build_calendar_tab(hooks, demo: gr.Blocks) -> None:
     for changed in (short.change, targets.change):  # chosen by the creator, or set when the tab opens
         changed(prefill, [short, targets, title, caption, hashtags, prefilled],
                 [slot_pick, title, caption, hashtags, prefilled], api_visibility="private")
-        changed(options_shown, [short, targets, tt_privacy, *tt_allow], [yt_box, ig_box, tt_box, tt_about, tt_privacy,
+        changed(options_shown, [short, targets, tt_privacy], [yt_box, ig_box, tt_box, tt_about, tt_privacy,
                 *tt_allow], api_visibility="private", show_progress_on=[tt_about])
     tt_disclose.change(lambda on: gr.CheckboxGroup(visible=True) if on else gr.CheckboxGroup(visible=False, value=[]),
                        tt_disclose, tt_brands, api_visibility="private")

@@ -160,6 +160,7 @@ class FakeTikTok:
         self.privacy_options = list(PUBLIC_ACCOUNT)
         self.max_duration_s = 600
         self.comment_disabled = self.duet_disabled = self.stitch_disabled = False
+        self.creator_info_delay_s = 0.0  # a slow TikTok: the form's answer arrives after the creator chose
         # outcomes
         self.fail_reason: str | None = None  # the next completed upload ends FAILED with this reason
         self.processing_polls = 1
@@ -272,6 +273,7 @@ class FakeTikTok:
             fields = query.get("fields", "").split(",")
             return 200, {}, _ok({"user": {k: v for k, v in user.items() if k in fields}})
         if method == "POST" and path == "/v2/post/publish/creator_info/query/":
+            time.sleep(self.creator_info_delay_s)
             return 200, {}, _ok(self._creator())
         if method == "POST" and path == "/v2/post/publish/video/init/":
             if not h.headers.get("Content-Type", "").startswith("application/json"):

@@ -113,6 +113,9 @@ def test_one_short_to_four_platforms_at_once_each_post_with_its_own_status(studi
             expect(panel.locator(f"section.acct-platform:has(h3:text('{label}')) .acct-ok")).to_contain_text(
                 "connected")
         picks = page.locator("#cal-account")
+        # TikTok answers slowly: the answers to these ticks arrive while the creator is already choosing below, and
+        # must not set their choices back
+        tiktok.creator_info_delay_s = 1.5
         for label in ACCOUNTS:
             box = picks.get_by_label(label)
             if not box.is_checked():
@@ -139,8 +142,14 @@ def test_one_short_to_four_platforms_at_once_each_post_with_its_own_status(studi
         page.locator("#cal-day input").first.press("Enter")
         page.locator("#cal-time textarea").fill(f"{now:%H:%M}")
         page.get_by_text("No, it is not made for kids").click()
-        privacy.get_by_text("Everyone").click()
+        picks.get_by_label(ACCOUNTS[1]).uncheck()  # a second thought: TikTok is asked again, and answers slowly
+        picks.get_by_label(ACCOUNTS[1]).check()
+        privacy.get_by_text("Everyone").click()  # chosen while those answers are on their way
         page.locator("#cal-tt-allow_comment input").check()
+        page.wait_for_timeout(4_000)  # every look asked above has answered
+        assert privacy.locator("input:checked").count() == 1, "the creator's privacy choice was set back"
+        assert page.locator("#cal-tt-allow_comment input").is_checked(), "the creator's comment choice was set back"
+        tiktok.creator_info_delay_s = 0.0
         assert _overflow(page) <= 0, f"the form scrolls sideways by {_overflow(page)}px on a phone"
         page.locator("#cal-tt").scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "1-phone-four-ticked.png"), full_page=True)
@@ -153,7 +162,8 @@ def test_one_short_to_four_platforms_at_once_each_post_with_its_own_status(studi
         for label in ACCOUNTS:
             expect(said).to_contain_text(label)
         posts = api.get(studio.url + "/api/posts", headers=auth).json()["posts"]
-        assert sorted(p["platform"] for p in posts) == ["facebook", "instagram", "tiktok", "youtube"], posts
+        assert sorted(p["platform"] for p in posts) == ["facebook", "instagram", "tiktok", "youtube"], \
+            said.inner_text()
         options = {p["platform"]: p["options"] for p in posts}
         assert options["youtube"]["made_for_kids"] is False and options["instagram"]["share_to_feed"] is True
         assert options["tiktok"] == {"synthetic_media": True, "privacy_level": "PUBLIC_TO_EVERYONE",
