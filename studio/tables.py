@@ -285,6 +285,8 @@ class EventRow(Base):
     account or a short deletes its events explicitly (``EventStore.forget``), so the next export removes them."""
 
     __tablename__ = "events"
+    # (export_batch, id) serves both the claim (NULL, lowest ids first) and the read of one batch in id order
+    __table_args__ = (Index("ix_events_export_batch", "export_batch", "id"),)
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(200), unique=True)
     at: Mapped[datetime]
@@ -304,7 +306,7 @@ class EventRow(Base):
     calls: Mapped[int | None] = mapped_column(Integer)
     hits: Mapped[int | None] = mapped_column(Integer)
     data: Mapped[dict] = mapped_column(default=dict)
-    export_batch: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    export_batch: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class MetricSnapshotRow(Base):
@@ -312,6 +314,7 @@ class MetricSnapshotRow(Base):
     ``snapshot_id`` (``post_ref|source|taken_at``) makes an import that runs twice store nothing twice."""
 
     __tablename__ = "metric_snapshots"
+    __table_args__ = (Index("ix_metric_snapshots_export_batch", "export_batch", "id"),)
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     snapshot_id: Mapped[str] = mapped_column(String(400), unique=True)
     owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -338,7 +341,7 @@ class MetricSnapshotRow(Base):
     watch_seconds: Mapped[float | None] = mapped_column(Float)
     retention: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # [[elapsed ratio, watch ratio], ...]
     duration: Mapped[float | None] = mapped_column(Float)
-    export_batch: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    export_batch: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AnalyticsExport(Base):
@@ -348,7 +351,7 @@ class AnalyticsExport(Base):
     __tablename__ = "analytics_exports"
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     started_at: Mapped[datetime] = mapped_column(default=now)
-    finished_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
     events: Mapped[int] = mapped_column(Integer, default=0)
     snapshots: Mapped[int] = mapped_column(Integer, default=0)
 

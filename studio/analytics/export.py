@@ -165,10 +165,14 @@ class Exporter:
                         .where(table.c.export_batch.is_(None), table.c.id <= bounds[folder])
                         .order_by(table.c.id).limit(batch_size))
                 if conn.dialect.name == "postgresql":
-                    pick = pick.with_for_update(skip_locked=True)  # rows another exporter is claiming are its own
-                claimed += conn.execute(update(table)
-                                        .where(table.c.export_batch.is_(None), table.c.id.in_(pick))
-                                        .values(export_batch=batch)).rowcount
+                    # SKIP LOCKED: rows another exporter is claiming are its own. A CTE, evaluated once: as an IN
+                    # subquery PostgreSQL may rescan it per row, skip the rows this very UPDATE just changed, and
+                    # so claim far more than batch_size.
+                    picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+                    claim = update(table).where(table.c.id == picked.c.id, table.c.export_batch.is_(None))
+                else:  # SQLite: one writer at a time
+                    claim = update(table).where(table.c.export_batch.is_(None), table.c.id.in_(pick))
+                claimed += conn.execute(claim.values(export_batch=batch)).rowcount
             if not claimed:
                 tx.rollback()  # nothing new: leave no empty batch behind
                 return None
@@ -202,7 +206,7 @@ class Exporter:
                     counts.append(len(frame))
                     if len(frame):
                         con.register("batch_rows", frame)
-                        con.execute(_copy_sql(columns, staging / folder, batch))
+                        con.execute(_copy_sql(columns, staging / folder, batch)).fetchall()
                         con.unregister("batch_rows")
                     self._place(staging / folder, self.root / folder, batch)
             finally:
@@ -248,27 +252,70 @@ class Exporter:
     # -- 4. deletions -----------------------------------------------------------------------------------------------
 
     def _apply_deletions(self) -> int:
-        """Rewrite every Parquet file holding a row of a pending deletion without those rows (a file left empty is
-        removed), then mark the deletions done. Returns the number of files rewritten or removed."""
+        """Rewrite every Parquet file holding a row of a pending deletion without it (a file left empty is removed),
+        then mark the deletions done. Returns the number of files rewritten or removed.
+
+        A row matching a deletion goes only if it is no longer in the table: an event recorded for the same short
+        after the deletion stays, exactly as it stays in the database."""
         with self.db.engine.connect() as conn:
             pending = conn.execute(select(DELETIONS.c.id, DELETIONS.c.owner_id, DELETIONS.c.short_id)
                                    .where(DELETIONS.c.done_at.is_(None)).order_by(DELETIONS.c.id)).all()
         if not pending:
             return 0
-        gone = " OR ".join(_deletion_sql(owner, short) for _, owner, short in pending)
+        matches = "coalesce(" + " OR ".join(_deletion_sql(owner, short) for _, owner, short in pending) + ", false)"
         changed = 0
         with self._lock():
-            duckdb = _duckdb()
-            con = duckdb.connect()
+            con = _duckdb().connect()
             try:
                 for folder in SCHEMAS:
-                    changed += _rewrite_without(con, self.root / folder, f"coalesce({gone}, false)")
+                    changed += self._rewrite_without(con, folder, matches)
             finally:
                 con.close()
             with self.db.engine.begin() as conn:
                 conn.execute(update(DELETIONS).where(DELETIONS.c.id.in_([d for d, _, _ in pending]))
                              .values(done_at=_now()))
         return changed
+
+    def _rewrite_without(self, con: duckdb.DuckDBPyConnection, folder: str, matches: str) -> int:
+        """Rewrite the files under ``root/folder`` holding rows that match the SQL condition ``matches`` and are gone
+        from the table, without those rows."""
+        import pandas as pd
+
+        table, columns = SCHEMAS[folder]
+        key = "event_id" if "event_id" in columns else "snapshot_id"  # the row's natural key
+        files = self.root / folder / "day=*" / "*.parquet"
+        if not any(self.root.glob(f"{folder}/day=*/*.parquet")):
+            return 0
+        # hive_partitioning=false: the files do not hold ``day`` and must not gain it from their folder's name
+        found = con.execute(f"SELECT filename, id, {key} FROM read_parquet({_sql_str(str(files))}, filename = true, "
+                            f"hive_partitioning = false) WHERE {matches}").fetchall()
+        if not found:
+            return 0
+        still: set[tuple[int, str]] = set()
+        with self.db.engine.connect() as conn:
+            wanted = sorted({k for _, _, k in found})
+            for i in range(0, len(wanted), 1000):
+                rows = conn.execute(select(table.c.id, table.c[key]).where(table.c[key].in_(wanted[i:i + 1000])))
+                still.update((row_id, row_key) for row_id, row_key in rows)
+        gone = [(f, i) for f, i, k in found if (i, k) not in still]
+        for name in sorted({f for f, _ in gone}):
+            ids = pd.DataFrame({"id": pd.array([i for f, i in gone if f == name], dtype="Int64")})
+            con.register("gone_ids", ids)
+            path = Path(name)
+            src = f"read_parquet({_sql_str(name)}, hive_partitioning = false)"
+            keep = "id NOT IN (SELECT id FROM gone_ids)"
+            # DuckDB 2.0 refuses new work on a connection while a result is unread: fetchall(), not fetchone()
+            (kept,), = con.execute(f"SELECT count(*) FROM {src} WHERE {keep}").fetchall()
+            if kept:
+                tmp = path.with_name(f".{path.name}.tmp")  # not *.parquet: readers' globs never see it
+                con.execute(f"COPY (SELECT * FROM {src} WHERE {keep} ORDER BY id) TO {_sql_str(str(tmp))} "
+                            "(FORMAT parquet, COMPRESSION zstd)").fetchall()
+                os.replace(tmp, path)
+            else:
+                path.unlink()
+                _rmdir_if_empty(path.parent)
+            con.unregister("gone_ids")
+        return len({f for f, _ in gone})
 
     # -- the lock ---------------------------------------------------------------------------------------------------
 
@@ -289,28 +336,6 @@ def _copy_sql(columns: dict[str, str], dest: Path, batch: int) -> str:
     return (f"COPY (SELECT {picks} FROM batch_rows ORDER BY id) TO {_sql_str(str(dest))} "
             f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), "
             f"FILENAME_PATTERN '{_stem(batch)}_{{i}}', OVERWRITE_OR_IGNORE true)")
-
-
-def _rewrite_without(con: duckdb.DuckDBPyConnection, folder: Path, gone: str) -> int:
-    """Rewrite the Parquet files under ``folder`` that hold rows matching the SQL condition ``gone`` without them."""
-    if not any(folder.glob("day=*/*.parquet")):
-        return 0
-    # hive_partitioning=false: the files do not hold ``day`` and must not gain it from their folder's name
-    hits = con.execute(f"SELECT DISTINCT filename FROM read_parquet({_sql_str(str(folder / 'day=*' / '*.parquet'))}, "
-                       f"filename = true, hive_partitioning = false) WHERE {gone}").fetchall()
-    for (name,) in hits:
-        path = Path(name)
-        tmp = path.with_name(f".{path.name}.tmp")  # not *.parquet: readers' globs never see it
-        src = f"read_parquet({_sql_str(str(path))}, hive_partitioning = false)"
-        kept = con.execute(f"SELECT count(*) FROM {src} WHERE NOT {gone}").fetchone()
-        if kept and kept[0]:
-            con.execute(f"COPY (SELECT * FROM {src} WHERE NOT {gone} ORDER BY id) TO {_sql_str(str(tmp))} "
-                        "(FORMAT parquet, COMPRESSION zstd)")
-            os.replace(tmp, path)
-        else:
-            path.unlink()
-            _rmdir_if_empty(path.parent)
-    return len(hits)
 
 
 def _deletion_sql(owner_id: str | None, short_id: str | None) -> str:

@@ -49,6 +49,11 @@ class EventStore:
         with self.db.engine.begin() as conn:
             return _insert_new(conn, EVENTS, "event_id", rows)
 
+    def record_in(self, conn: Connection, events: Iterable[Event]) -> int:
+        """Store events inside the caller's open transaction (``session.connection()``), so they commit or roll back
+        with the change they describe (a job's new status, a post's outcome). Returns how many were new."""
+        return _insert_new(conn, EVENTS, "event_id", _unique((event_row(e) for e in events), "event_id"))
+
     def snapshots(self, items: Iterable[MetricSnapshot]) -> int:
         """Store metric snapshots in ONE transaction; returns how many were new. If ``items`` raises part-way nothing
         is stored, and running the same import again stores each snapshot exactly once."""
@@ -114,8 +119,9 @@ def snapshot_row(s: MetricSnapshot) -> dict[str, Any]:
 def _insert_new(conn: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> int:
     stored = 0
     for chunk in _chunks(sorted(rows, key=lambda r: r[key]), CHUNK):
-        stmt = _insert(conn, table).values(chunk).on_conflict_do_nothing(index_elements=[key])
-        stored += conn.execute(stmt).rowcount
+        # RETURNING names exactly the rows inserted (rowcount is not reliable for this through every driver)
+        stmt = _insert(conn, table).values(chunk).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+        stored += len(conn.execute(stmt).all())
     return stored
 
 

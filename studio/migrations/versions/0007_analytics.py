@@ -47,7 +47,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_events_owner_id'), 'events', ['owner_id'])
     op.create_index(op.f('ix_events_short_id'), 'events', ['short_id'])
     op.create_index(op.f('ix_events_post_id'), 'events', ['post_id'])
-    op.create_index(op.f('ix_events_export_batch'), 'events', ['export_batch'])
+    op.create_index('ix_events_export_batch', 'events', ['export_batch', 'id'])
     op.create_table('metric_snapshots',
                     sa.Column('id', ROW_ID, autoincrement=True, nullable=False),
                     sa.Column('snapshot_id', sa.String(length=400), nullable=False),
@@ -81,7 +81,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_metric_snapshots_owner_id'), 'metric_snapshots', ['owner_id'])
     op.create_index(op.f('ix_metric_snapshots_post_id'), 'metric_snapshots', ['post_id'])
     op.create_index(op.f('ix_metric_snapshots_short_id'), 'metric_snapshots', ['short_id'])
-    op.create_index(op.f('ix_metric_snapshots_export_batch'), 'metric_snapshots', ['export_batch'])
+    op.create_index('ix_metric_snapshots_export_batch', 'metric_snapshots', ['export_batch', 'id'])
     op.create_table('analytics_exports',
                     sa.Column('id', ROW_ID, autoincrement=True, nullable=False),
                     sa.Column('started_at', TZ, nullable=False),
@@ -89,6 +89,7 @@ def upgrade() -> None:
                     sa.Column('events', sa.Integer(), nullable=False),
                     sa.Column('snapshots', sa.Integer(), nullable=False),
                     sa.PrimaryKeyConstraint('id'))
+    op.create_index(op.f('ix_analytics_exports_finished_at'), 'analytics_exports', ['finished_at'])
     op.create_table('analytics_deletions',
                     sa.Column('id', ROW_ID, autoincrement=True, nullable=False),
                     sa.Column('owner_id', sa.String(length=64), nullable=True),
