@@ -79,6 +79,7 @@ class PublishSettings:
     youtube_daily_uploads: int = 100
     # where Google is: only tests (a local fake) change these
     youtube_api_url: str = "https://youtube.googleapis.com/"
+    youtube_analytics_url: str = "https://youtubeanalytics.googleapis.com/"  # YouTube Analytics API v2 (post metrics)
     google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     google_token_url: str = "https://oauth2.googleapis.com/token"
     google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
@@ -89,6 +90,7 @@ class PublishSettings:
     dispatch_workers: int = 2  # posts uploaded at once by one dispatcher
     dispatch_every_s: float = 5.0  # how often the dispatcher looks for due posts
     post_lease_s: int = 120  # a claimed post's lease; its dispatcher renews it while uploading
+    metrics_every_s: float = 300.0  # how often the metrics puller looks for posts due a snapshot (studio/analytics)
     upload_chunk_mb: float = 8.0  # resumable upload chunks, rounded down to a multiple of 256 KiB
     # Instagram (Instagram Login: an Instagram app's id and secret, from Meta's app dashboard)
     instagram_client_id: str | None = None
@@ -120,6 +122,7 @@ class PublishSettings:
                    youtube_client_secret=env("STUDIO_YOUTUBE_CLIENT_SECRET") or None,
                    youtube_daily_uploads=_env_int("STUDIO_YOUTUBE_DAILY_UPLOADS", d.youtube_daily_uploads),
                    youtube_api_url=env("STUDIO_YOUTUBE_API_URL") or d.youtube_api_url,
+                   youtube_analytics_url=env("STUDIO_YOUTUBE_ANALYTICS_URL") or d.youtube_analytics_url,
                    google_auth_url=env("STUDIO_GOOGLE_AUTH_URL") or d.google_auth_url,
                    google_token_url=env("STUDIO_GOOGLE_TOKEN_URL") or d.google_token_url,
                    google_revoke_url=env("STUDIO_GOOGLE_REVOKE_URL") or d.google_revoke_url,
@@ -128,6 +131,7 @@ class PublishSettings:
                    dispatch_workers=_env_int("STUDIO_DISPATCH_WORKERS", d.dispatch_workers),
                    dispatch_every_s=float(env("STUDIO_DISPATCH_EVERY") or d.dispatch_every_s),
                    post_lease_s=_env_int("STUDIO_POST_LEASE_SECONDS", d.post_lease_s),
+                   metrics_every_s=float(env("STUDIO_METRICS_EVERY") or d.metrics_every_s),
                    upload_chunk_mb=float(env("STUDIO_UPLOAD_CHUNK_MB") or d.upload_chunk_mb),
                    instagram_client_id=env("STUDIO_INSTAGRAM_CLIENT_ID") or None,
                    instagram_client_secret=env("STUDIO_INSTAGRAM_CLIENT_SECRET") or None,
