@@ -7,7 +7,8 @@ messages (it keeps nothing on disk here) or deliver one twice. A sweeper (in eve
 running jobs whose lease has lapsed.
 
 Queues: ``gpu`` (makes and renders whose profile uses GPU engines; ``auto`` goes there only while a live worker
-consumes it), ``cpu`` (offline and CPU makes, timeline re-renders), ``io`` (uploads, publishing, imports)."""
+consumes it), ``cpu`` (offline and CPU makes, timeline re-renders), ``io`` (uploads, publishing, imports, and the
+post metrics: ``studio worker --beat`` sends ``studio.pull_metrics`` there every ``STUDIO_METRICS_EVERY`` seconds)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from studio.tables import Job, Worker
 
 log = logging.getLogger("studio.celery")
 TASK = "studio.run_job"
+METRICS_TASK = "studio.pull_metrics"  # one look of the post metrics puller (studio/analytics/metrics.py)
+METRICS_LOCK_S = 15 * 60  # a look longer than this is assumed dead: the next one may start
 HEARTBEAT_S = 5.0
 INSTALL_HINT = "Install the job queue with: pip install 'celery[redis]' (scripts/setup.sh installs it)."
 
@@ -53,6 +56,7 @@ def celery_config(server: ServerSettings) -> dict[str, Any]:
         "worker_cancel_long_running_tasks_on_connection_loss": False,  # a Redis restart must not stop a render
         "broker_connection_retry_on_startup": True,
         "task_default_queue": "cpu",
+        "task_routes": {METRICS_TASK: {"queue": "io"}},
         "task_create_missing_queues": True,
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -70,6 +74,7 @@ def make_app(server: ServerSettings):
     app = Celery("studio")
     app.conf.update(celery_config(server))
     app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(_run_job)
+    app.task(name=METRICS_TASK, bind=True, ignore_result=True)(_pull_metrics)
     return app
 
 
@@ -77,6 +82,17 @@ def _run_job(task, job_id: str) -> str:
     """The task: claim and run one job in this worker process (models stay loaded between jobs)."""
     here = WorkerProcess.get()
     return here.run(job_id)
+
+
+def _pull_metrics(task) -> str:
+    """The metrics task: one look for posts due a snapshot, in this worker process."""
+    return WorkerProcess.get().pull_metrics()
+
+
+def send_metrics_task(app, every_s: float) -> None:
+    """What the beat sends every ``every_s`` seconds; a message nobody took within that time expires (the next one
+    does its work), so an io queue without a worker does not pile them up."""
+    app.send_task(METRICS_TASK, queue="io", expires=max(1.0, every_s), retry=False, ignore_result=True)
 
 
 class CeleryJobRunner:
@@ -229,6 +245,7 @@ class WorkerProcess:
         self.id = f"{os.uname().nodename}:{os.getpid()}"
         self.pid = os.getpid()
         self.jobs_done = 0
+        self.metrics = None  # this process's metrics puller, built on its first look
 
     @classmethod
     def get(cls) -> WorkerProcess:
@@ -247,6 +264,27 @@ class WorkerProcess:
             _trim()
         self.report()
         return got
+
+    def pull_metrics(self) -> str:
+        """One look of the metrics puller. One at a time across the deployment (a Redis lock): a look still running
+        when the next message comes would read the same due posts again at another moment."""
+        from redis.exceptions import LockError
+
+        lock = self.hosted.runner.redis().lock("studio:metrics", timeout=METRICS_LOCK_S)
+        if not lock.acquire(blocking=False):
+            return "busy"
+        try:
+            if self.metrics is None:
+                from studio.analytics.metrics import MetricsPuller
+
+                self.metrics = MetricsPuller.for_hosted(self.hosted)
+            stats = self.metrics.pull()
+            return f"{stats.saved} snapshots of {stats.due} due posts"
+        finally:
+            try:
+                lock.release()
+            except LockError:  # it outlived its timeout: another look may have started since
+                log.warning("the metrics look outlived its %d s lock", METRICS_LOCK_S)
 
     def report(self) -> None:
         """This process's row in ``workers``: jobs done, models loaded (by model), resident memory."""
@@ -327,6 +365,14 @@ def run_worker(queues: tuple[str, ...], concurrency: int, *, loglevel: str = "IN
 
     dispatchers = []
 
+    def metrics_beat() -> None:
+        every = settings.server.publish.metrics_every_s
+        while not stop.wait(every):
+            try:
+                send_metrics_task(runner.app, every)
+            except Exception:  # Redis away for a moment: the next beat sends it
+                log.warning("could not send the metrics task", exc_info=True)
+
     @signals.worker_ready.connect(weak=False)
     def _ready(**_kw) -> None:
         threading.Thread(target=heartbeat, name="studio-heartbeat", daemon=True).start()
@@ -337,6 +383,8 @@ def run_worker(queues: tuple[str, ...], concurrency: int, *, loglevel: str = "IN
 
             dispatchers.append(Dispatcher(Hosted(settings, role="dispatcher")))
             dispatchers[0].start()
+            # and it schedules the post metrics: a look every STUDIO_METRICS_EVERY seconds, run on the io queue
+            threading.Thread(target=metrics_beat, name="studio-metrics-beat", daemon=True).start()
 
     @signals.worker_shutdown.connect(weak=False)
     def _down(**_kw) -> None:

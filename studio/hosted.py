@@ -76,6 +76,7 @@ class Hosted:
         self.role = role  # "web" serves and (under the local runner) runs jobs; "worker" is a Celery pool process
         self.runner: JobRunner = self._runner()
         self.dispatcher = None  # the post dispatcher (studio/publishing/dispatch.py), once started
+        self.metrics_puller = None  # the post metrics puller (studio/analytics/metrics.py), started with it
         from studio.editing import Editing
 
         self.editing = Editing(self)
@@ -87,14 +88,20 @@ class Hosted:
         """Clear what a previous process left behind (a crash, a kill), then start taking jobs."""
         self.clean_leftovers()
         self.runner.start()
-        # posts are dispatched here under the local runner; under celery by `studio worker --beat`
+        # posts are dispatched, and their metrics pulled, here under the local runner; under celery by
+        # `studio worker --beat`
         if self.server.jobs == "local" and self.server.publish.dispatch and self.auth is not None:
+            from studio.analytics.metrics import MetricsPuller
             from studio.publishing.dispatch import Dispatcher
 
             self.dispatcher = Dispatcher(self)
             self.dispatcher.start()
+            self.metrics_puller = MetricsPuller.for_hosted(self)
+            self.metrics_puller.start()
 
     def stop(self) -> None:
+        if self.metrics_puller is not None:
+            self.metrics_puller.stop()
         if self.dispatcher is not None:
             self.dispatcher.stop()
         self.runner.stop()
