@@ -30,6 +30,9 @@ Also ``PUT /sink`` (reads a body and drops it: the benchmark's plain-upload base
 tests.fake_meta --port 0`` prints one JSON line (base URL, tokens, settings).
 
 Records: ``containers``, ``media`` (published, id → object), ``reels`` (video id → Reel), ``requests`` (``Seen``).
+
+Metrics: with ``audience`` set (a tests/fake_metrics.AudienceModel), ``GET /ig/v23.0/<media>/insights?metric=...``
+answers the model's Reels (an Audience whose ``account`` is set answers only that account's token).
 """
 
 from __future__ import annotations
@@ -135,6 +138,7 @@ class FakeMeta:
         self.final_applied = threading.Event()
         self.final_touch: str | None = None
         self.final_hold_s = 0.0
+        self.audience = None  # a tests/fake_metrics.AudienceModel: insights of its Reels
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.base_url = ""
@@ -317,6 +321,9 @@ class FakeMeta:
         if parts == ["me"]:
             return 200, _fields({"id": "9" + user[-15:], "user_id": user, "username": IG_USERNAME,
                                  "account_type": self.account_type}, p, "id")
+        if parts[1:] == ["insights"] and method == "GET" and self.audience is not None \
+                and (a := self.audience.posts.get(parts[0])) is not None and a.account in ("", user):
+            return self.audience.instagram_insights(parts[0], [m for m in p.get("metric", "").split(",") if m])
         if len(parts) == 2 and parts[0] != user:
             return _graph_error(100, f"Unsupported request: object '{parts[0]}' is not this account's", sub=33)
         if parts[1:] == ["content_publishing_limit"]:

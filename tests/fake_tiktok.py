@@ -26,6 +26,9 @@ API (``Authorization: Bearer``; answers ``{"data": ..., "error": {"code": "ok"|.
   after it, then PUBLISH_COMPLETE (with ``publicaly_available_post_id``, TikTok's spelling, for a post that is not
   SELF_ONLY) or FAILED with ``fail_reason``. An unknown publish_id is 400 ``invalid_params``.
 
+Metrics: with ``audience`` set (a tests/fake_metrics.AudienceModel), ``POST /v2/video/query/?fields=...`` with
+``{"filters": {"video_ids": [...]}}`` (at most 20) answers the model's videos among those ids.
+
 Also ``PUT /sink`` (reads and drops a body: the benchmark's plain-upload baseline). Standalone: ``python -m
 tests.fake_tiktok --port 0 [--token T] [--discard]`` prints its base URL.
 
@@ -169,6 +172,7 @@ class FakeTikTok:
         self.final_applied = threading.Event()
         self.final_touch: str | None = None
         self.final_hold_s = 0.0
+        self.audience = None  # a tests/fake_metrics.AudienceModel: its videos for video/query
         # records
         self.codes: dict[str, Code] = {}
         self.access_tokens: dict[str, Grant] = {}
@@ -281,6 +285,8 @@ class FakeTikTok:
             return self._init(json.loads(raw or b"{}"))
         if method == "POST" and path == "/v2/post/publish/status/fetch/":
             return self._status(json.loads(raw or b"{}").get("publish_id", ""))
+        if method == "POST" and path == "/v2/video/query/" and self.audience is not None:
+            return self._video_query(query, json.loads(raw or b"{}"))
         return 404, {}, _api_error("not_found", f"No such endpoint: {method} {path}")
 
     # ---- OAuth
@@ -455,6 +461,19 @@ class FakeTikTok:
             public = upload.post_info.get("privacy_level") != "SELF_ONLY"
             data["publicaly_available_post_id"] = [int(upload.post_id)] if public else []
         return 200, {}, _ok(data)
+
+
+    def _video_query(self, query: dict, body: dict) -> tuple[int, dict, dict | None]:
+        from tests.fake_metrics import TIKTOK_FIELDS
+
+        fields = [f for f in query.get("fields", "").split(",") if f]
+        ids = (body.get("filters") or {}).get("video_ids")
+        if not fields or any(f not in TIKTOK_FIELDS for f in fields):
+            return 400, {}, _api_error("invalid_params", f"fields must be chosen from {', '.join(TIKTOK_FIELDS)}.")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 20:
+            return 400, {}, _api_error("invalid_params", "filters.video_ids takes 1 to 20 video ids.")
+        videos = self.audience.tiktok_videos([str(i) for i in ids], fields)
+        return 200, {}, _ok({"videos": videos, "cursor": 0, "has_more": False})
 
 
 class _Server(ThreadingHTTPServer):

@@ -12,6 +12,11 @@ It follows Google's documented resumable upload protocol:
 Also ``GET /youtube/v3/channels?mine=true`` and ``GET /youtube/v3/videos?id=...``, a bearer-token check (401),
 and ``PUT /sink`` which reads and drops a body (the benchmark's plain-upload baseline).
 
+Metrics: with ``audience`` set (a tests/fake_metrics.AudienceModel), ``videos.list`` also answers the model's videos
+(statistics, contentDetails) and ``GET /v2/reports`` is the YouTube Analytics API's reports.query (the same base
+address stands in for youtubeanalytics.googleapis.com); ``report_error`` = (status, reason) answers the next report
+query with that error, once.
+
 Faults, switched on by attributes or methods (or ``POST /_fake/set`` with a JSON object from another process):
 ``expire_sessions(410)``, ``expire_at_chunk``, ``drop_range_once``, ``fail_at_chunk`` (a 5xx once), ``insert_error``
 (e.g. a 403 quotaExceeded), and the final-byte hook (``final_applied`` event, ``on_final`` callable,
@@ -100,6 +105,8 @@ class FakeYouTube:
         self.final_touch: str | None = None  # a file created when the final byte is applied
         self.final_hold_s = 0.0
         self.chunk_puts = 0  # data-carrying PUTs so far
+        self.audience = None  # a tests/fake_metrics.AudienceModel: videos with statistics, and Analytics reports
+        self.report_error: tuple[int, str] | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.base_url = ""
@@ -233,7 +240,17 @@ class FakeYouTube:
             return 200, {}, {"kind": "youtube#channelListResponse", "items": items}
         if path == "/youtube/v3/videos" and method == "GET":
             ids = seen.query.get("id", "").split(",")
-            return 200, {}, {"kind": "youtube#videoListResponse", "items": [self.videos[i] for i in ids if i in self.videos]}
+            items = [self.videos[i] for i in ids if i in self.videos]
+            if self.audience is not None:  # metrics: the model's videos, with the parts asked for
+                parts = seen.query.get("part", "").split(",")
+                items += [v for i in ids if i not in self.videos and (v := self.audience.youtube_video(i, parts))]
+            return 200, {}, {"kind": "youtube#videoListResponse", "items": items}
+        if path == "/v2/reports" and method == "GET" and self.audience is not None:  # YouTube Analytics reports.query
+            if self.report_error:
+                (status, reason), self.report_error = self.report_error, None
+                return status, {}, _error(status, reason, f"The request cannot be completed ({reason}).")
+            status, body = self.audience.youtube_report(seen.query)
+            return status, {}, body
         return 404, {}, _error(404, "notFound", f"No such endpoint: {method} {path}")
 
     def _update(self, seen: Seen, raw: bytes) -> tuple[int, dict, dict | None]:
