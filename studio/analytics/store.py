@@ -9,7 +9,7 @@ wait for each other in the same order instead of deadlocking.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,9 +24,6 @@ __all__ = ["EventStore", "KINDS", "SOURCES"]
 
 KINDS = frozenset({"run", "stage", "job", "publish"})
 SOURCES = frozenset({"youtube_analytics", "youtube_data", "instagram", "tiktok", "csv_youtube", "csv_tiktok"})
-
-# rows per INSERT statement: 20-odd columns each stays far below SQLite's 32,766 and PostgreSQL's 65,535 parameters
-CHUNK = 500
 
 EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
 SNAPSHOTS: Table = MetricSnapshotRow.__table__  # type: ignore[assignment]
@@ -117,12 +114,14 @@ def snapshot_row(s: MetricSnapshot) -> dict[str, Any]:
 
 
 def _insert_new(conn: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> int:
-    stored = 0
-    for chunk in _chunks(sorted(rows, key=lambda r: r[key]), CHUNK):
-        # RETURNING names exactly the rows inserted (rowcount is not reliable for this through every driver)
-        stmt = _insert(conn, table).values(chunk).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
-        stored += len(conn.execute(stmt).all())
-    return stored
+    """Insert ``rows``, skipping those whose ``key`` is already stored; returns how many were inserted."""
+    if not rows:
+        return 0
+    # one executemany: SQLAlchemy's "insertmanyvalues" sends multi-row INSERTs with one cached statement (ten times
+    # faster than building a VALUES list per call); RETURNING names exactly the rows inserted, which rowcount does not
+    # through every driver for ON CONFLICT DO NOTHING
+    stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+    return len(conn.execute(stmt, sorted(rows, key=lambda r: r[key])).all())
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -143,11 +142,6 @@ def _unique(rows: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     for row in rows:
         seen.setdefault(row[key], row)
     return list(seen.values())
-
-
-def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
 
 
 def _utc(value: datetime, what: str) -> datetime:
