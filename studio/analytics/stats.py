@@ -31,6 +31,8 @@ import numpy as np
 
 from studio.analytics.types import VariantResult, Verdict
 
+__all__ = ["MIN_ENGAGED", "MIN_VIEWS", "TAU", "judge", "leaders", "log_mixture_lr", "threshold", "views_needed"]
+
 TAU = 0.01  # sd of the mixing distribution over the true difference in rates
 MIN_VIEWS = 100  # per variant, before the test may speak
 MIN_ENGAGED = 10
