@@ -378,3 +378,34 @@ def test_studio_serve_starts_and_stops_the_puller_next_to_the_dispatcher(tmp_pat
     assert not hosted.metrics_puller.running
     assert "studio-metrics" not in {t.name for t in threading.enumerate()}
     hosted.db.dispose()
+
+
+def test_studio_worker_beat_pulls_metrics_through_the_io_queue(tmp_path):
+    """End to end under Celery: `studio worker --queues io --beat` sends the task, runs it, and the snapshot lands."""
+    import time
+
+    from tests.celery_helpers import WorkerProc, fresh_redis_url, job_env, need_redis, wait_for
+
+    need_redis()
+    url = f"sqlite:///{tmp_path / 'meta.db'}"
+    w = World(tmp_path, url)
+    try:
+        posted = datetime.now(UTC) - timedelta(minutes=90)  # real time now: its first mark (1 h) has passed
+        post_id = w.post("youtube", YT_VIDEO, posted)
+        w.model.now = posted + timedelta(minutes=90)
+        env = job_env(w.hosted.settings.home, fresh_redis_url(), database_url=url, STUDIO_JWT_SECRET=w.hosted.secret,
+                      STUDIO_YOUTUBE_API_URL=w.yt.base_url, STUDIO_YOUTUBE_ANALYTICS_URL=w.yt.base_url,
+                      STUDIO_METRICS_EVERY="0.5")
+        beat = WorkerProc(env, tmp_path / "beat.log", queues="io", beat=True).start()
+        try:
+            beat.wait_ready()
+            [row] = wait_for(lambda: w.snapshots(), timeout=60, what="the first snapshot")
+            time.sleep(2)  # more looks: nothing more is due until the 2 h mark
+        finally:
+            beat.stop()
+        rows = w.snapshots()
+        assert [(r.post_id, r.source) for r in rows] == [(post_id, "youtube_data")]
+        assert rows[0].views == w.model.posts[YT_VIDEO].views(1.5)
+        assert "studio.pull_metrics" in (tmp_path / "beat.log").read_text()
+    finally:
+        w.close()
