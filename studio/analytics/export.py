@@ -124,9 +124,9 @@ class Exporter:
 
         # 2. new rows, up to the newest ids at the start (so a run ends even while writers keep appending)
         bounds = self._newest_ids()
-        while (batch := self._claim(batch_size, bounds)) is not None:
+        while (claimed := self._claim(batch_size, bounds)) is not None:
             _pause("claimed")
-            written = self._write(batch)
+            written = self._write(claimed)
             if written is not None:
                 events, snapshots, batches = events + written[0], snapshots + written[1], batches + 1
 
@@ -158,7 +158,8 @@ class Exporter:
     def _claim(self, batch_size: int, bounds: dict[str, int]) -> int | None:
         """A new batch holding up to ``batch_size`` unclaimed rows of each table; None when there are none."""
         with self.db.engine.connect() as conn, conn.begin() as tx:
-            batch = conn.execute(insert(EXPORTS).values(started_at=_now(), events=0, snapshots=0)).inserted_primary_key[0]
+            made = conn.execute(insert(EXPORTS).values(started_at=_now(), events=0, snapshots=0))
+            batch = int(made.inserted_primary_key[0])  # type: ignore[index]  # an INSERT always has one
             claimed = 0
             for folder, (table, _) in SCHEMAS.items():
                 pick = (select(table.c.id)
@@ -176,7 +177,7 @@ class Exporter:
             if not claimed:
                 tx.rollback()  # nothing new: leave no empty batch behind
                 return None
-        return int(batch)
+        return batch
 
     def _unfinished(self, resume: bool) -> list[int]:
         cutoff = _now() - self.grace
@@ -297,10 +298,12 @@ class Exporter:
             for i in range(0, len(wanted), 1000):
                 rows = conn.execute(select(table.c.id, table.c[key]).where(table.c[key].in_(wanted[i:i + 1000])))
                 still.update((row_id, row_key) for row_id, row_key in rows)
-        gone = [(f, i) for f, i, k in found if (i, k) not in still]
-        for name in sorted({f for f, _ in gone}):
-            ids = pd.DataFrame({"id": pd.array([i for f, i in gone if f == name], dtype="Int64")})
-            con.register("gone_ids", ids)
+        gone: dict[str, list[int]] = {}
+        for name, row_id, row_key in found:
+            if (row_id, row_key) not in still:
+                gone.setdefault(name, []).append(row_id)
+        for name, ids in sorted(gone.items()):
+            con.register("gone_ids", pd.DataFrame({"id": pd.array(ids, dtype="Int64")}))
             path = Path(name)
             src = f"read_parquet({_sql_str(name)}, hive_partitioning = false)"
             keep = "id NOT IN (SELECT id FROM gone_ids)"
@@ -315,7 +318,7 @@ class Exporter:
                 path.unlink()
                 _rmdir_if_empty(path.parent)
             con.unregister("gone_ids")
-        return len({f for f, _ in gone})
+        return len(gone)
 
     # -- the lock ---------------------------------------------------------------------------------------------------
 

@@ -128,12 +128,14 @@ def _insert(conn: Connection, table: Table) -> Any:
     """The dialect's INSERT, the one with ``on_conflict_do_nothing`` (SQLite ≥ 3.24 and PostgreSQL share the syntax)."""
     name = conn.dialect.name
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        raise RuntimeError(f"The event store supports SQLite and PostgreSQL, not {name!r}.")
-    return insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+    raise RuntimeError(f"The event store supports SQLite and PostgreSQL, not {name!r}.")
 
 
 def _unique(rows: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
