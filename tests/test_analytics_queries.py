@@ -3,8 +3,13 @@ synthetic data (tests/analytics_data.py); the flop diagnosis names the planted c
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from statistics import mean, median
 from zoneinfo import ZoneInfo
 
@@ -18,6 +23,7 @@ from studio.errors import NotFound
 from tests import analytics_data
 
 MARKS = (1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -269,6 +275,26 @@ def test_bad_arguments_fail_early(tmp_path):
         Dashboards(tmp_path, "alice").studio(days=0)
     with pytest.raises(ValueError, match="hour marks"):
         Dashboards(tmp_path, "alice").posts(hour_marks=(0, 24))
+
+
+def test_times_stay_utc_on_a_machine_in_another_zone(tmp_path):
+    """DuckDB reads TIMESTAMPTZ in its session's zone, which defaults to the machine's: a studio in New York must
+    place posts at the same instants (and so the same heatmap cells) as one in UTC."""
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from tests import analytics_data
+        from studio.analytics.queries import Dashboards
+        root = Path({str(tmp_path)!r})
+        planted = analytics_data.build(root)
+        board = Dashboards(root, "alice", timezone=planted.timezone, today=planted.today)
+        got = {{p.post_id: p.posted_at for p in board.posts().posts}}
+        assert got == {{p.key: p.posted_at for p in planted.posts_of("alice")}}, "posting times moved"
+        print("ok")
+    """)
+    env = {**os.environ, "TZ": "America/New_York"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
 def test_a_million_events_load_and_every_query_runs(tmp_path):

@@ -9,6 +9,8 @@ DuckDB does the aggregating; Python only shapes the per-post and per-day results
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -74,7 +76,6 @@ class Dashboards:
         self.owner_id = owner_id
         self.timezone = timezone
         self._today = today
-        self._con = _connect()
 
     # -- My studio ----------------------------------------------------------------------------------------------------
 
@@ -187,7 +188,7 @@ class Dashboards:
     def _sql(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         if self.owner_id is not None:
             params["owner"] = self.owner_id
-        cur = self._con.cursor()  # one connection per query: the web server asks from several threads
+        cur = _cursor()
         try:
             result = cur.execute(sql, params)
             names = [d[0] for d in result.description]
@@ -196,16 +197,28 @@ class Dashboards:
             cur.close()
 
 
-def _connect():
-    try:
-        import duckdb
-    except ImportError as exc:  # pragma: no cover - pinned in requirements.txt
-        raise RuntimeError("The analytics dashboards need DuckDB: pip install duckdb") from exc
-    con = duckdb.connect(":memory:")
-    con.execute("SET enable_progress_bar = false")
-    con.execute("SET TimeZone = 'UTC'")  # TIMESTAMPTZ columns read as UTC wall time, whatever the machine's zone
-    con.execute("SET parquet_metadata_cache = true")  # a year of daily files: read each footer once per Dashboards
-    return con
+_databases: dict[int, Any] = {}  # process id → its in-memory DuckDB (a connection must not cross a fork)
+_databases_lock = threading.Lock()
+
+
+def _cursor():
+    """A fresh connection (cursor) to this process's in-memory DuckDB, one per query: the web server asks from
+    several threads, and a DuckDB connection serves one at a time. Sharing the database keeps the Parquet footers it
+    has read cached (checked against each file's modification, so a rewritten file is read again)."""
+    with _databases_lock:
+        con = _databases.get(os.getpid())
+        if con is None:
+            try:
+                import duckdb
+            except ImportError as exc:  # pragma: no cover - pinned in requirements.txt
+                raise RuntimeError("The analytics dashboards need DuckDB: pip install duckdb==2.0.1") from exc
+            con = duckdb.connect(":memory:")
+            # GLOBAL: a cursor is a new session and would not see a session setting. TIMESTAMPTZ columns then read
+            # as UTC wall time whatever the machine's zone; a year of daily files has each footer read once.
+            con.execute("SET GLOBAL TimeZone = 'UTC'")
+            con.execute("SET GLOBAL parquet_metadata_cache = true")
+            _databases[os.getpid()] = con
+        return con.cursor()
 
 
 # The posts: the owner's posted publish events and their snapshots; a snapshot without a post id joins its post by
@@ -223,7 +236,8 @@ WITH pub AS (
          data->>'hook_style' AS hook_style
   FROM pub
 ), snap AS (
-  SELECT coalesce(m.post_id, p.post_id, m.platform || ':' || m.remote_id) AS key, m.platform, m.short_id, m.title,
+  SELECT coalesce(m.post_id::VARCHAR, p.post_id, m.platform || ':' || m.remote_id) AS key, m.platform::VARCHAR AS platform,
+         m.short_id::VARCHAR AS short_id, m.title::VARCHAR AS title,
          m.taken_at::TIMESTAMP AS taken_at, m.posted_at::TIMESTAMP AS posted_at,
          coalesce(m.hours::DOUBLE, (epoch(m.taken_at::TIMESTAMP) - epoch(m.posted_at::TIMESTAMP)) / 3600) AS h,
          m.views::BIGINT AS views, m.likes::BIGINT AS likes, m.comments::BIGINT AS comments,
