@@ -12,7 +12,10 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from models.errors import EngineUnavailable, InvalidMedia, InvalidRequest, StudioError
+from studio.analytics.imports import ImportRefused
 from studio.api import auth_routes, batch_routes, media_routes, post_routes, template_routes, voice_routes, work_routes
+from studio.api.analytics_routes import import_refused
+from studio.api.analytics_routes import router as analytics_router
 from studio.api.bundle_routes import router as bundle_router
 from studio.api.connection_routes import router as connection_router
 from studio.batches import BadRows
@@ -47,6 +50,8 @@ def create_api(hosted: Hosted) -> FastAPI:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError):
         return error_response(exc.status, exc.code, exc.message, exc.hint, exc.headers)
+
+    app.add_exception_handler(ImportRefused, import_refused)  # the body says the refusal's reason
 
     @app.exception_handler(StudioError)
     async def _studio_error(_request: Request, exc: StudioError):
@@ -92,4 +97,5 @@ def create_api(hosted: Hosted) -> FastAPI:
     app.include_router(bundle_router)
     app.include_router(connection_router)
     app.include_router(post_routes.router)
+    app.include_router(analytics_router)
     return app
