@@ -20,4 +20,4 @@ def test_migrations_from_empty_match_the_models(database_url):  # noqa: F811
         version = conn.exec_driver_sql("select version_num from alembic_version").scalar()
     db.dispose()
     assert diff == [], f"the models changed without a migration: {diff}"
-    assert version == "0006"
+    assert version == "0007"
