@@ -163,20 +163,22 @@ class Dashboards:
     # -- plumbing -----------------------------------------------------------------------------------------------------
 
     def _events(self, where: str) -> str:
-        return self._scan("events", EVENT_TYPES, where)
+        return self._scan("events", EVENT_TYPES, where, hive=True)
 
     def _metrics(self) -> str:
-        return self._scan("metrics", METRIC_TYPES, "true")
+        return self._scan("metrics", METRIC_TYPES, "true", hive=False)  # no query of snapshots needs their day
 
-    def _scan(self, table: str, types: dict[str, str], where: str) -> str:
-        """A filtered scan of one table, the owner's filter inside it so DuckDB pushes it into the Parquet reader."""
+    def _scan(self, table: str, types: dict[str, str], where: str, *, hive: bool) -> str:
+        """A filtered scan of one table, the owner's filter inside it so DuckDB pushes it into the Parquet reader.
+        ``hive``: read the partition's ``day`` from the folder name (and prune folders on it)."""
         owner = "owner_id IS NULL" if self.owner_id is None else "owner_id = $owner"
         folder = self.root / table
         if any(folder.glob("day=*/*.parquet")):
             files = str(folder / "day=*" / "*.parquet").replace("'", "''")
             # one schema for every file (the exporter writes the documented columns): union_by_name would
             # triple the cost of opening a year of daily partitions
-            source = f"read_parquet('{files}', hive_partitioning = true, hive_types = {{'day': VARCHAR}})"
+            partitions = "hive_partitioning = true, hive_types = {'day': VARCHAR}" if hive else "hive_partitioning = false"
+            source = f"read_parquet('{files}', {partitions})"
         else:
             source = "(SELECT " + ", ".join(f'NULL::{t} AS "{c}"' for c, t in types.items()) + " LIMIT 0)"
         return f"(SELECT * FROM {source} WHERE {owner} AND ({where}))"
@@ -223,15 +225,15 @@ def _cursor():
 
 # The posts: the owner's posted publish events and their snapshots; a snapshot without a post id joins its post by
 # platform and remote id, or is an imported video of its own. `post` has one row per post. A post is posted once; were
-# it recorded twice, one event is picked deterministically. Its time is data.posted_at, else its snapshots' posted_at:
-# reading the events' `at` column for ten million rows would cost more than the rest of the query.
+# it recorded twice, one event is picked deterministically. Its time is data.posted_at, else the event's time.
 _POSTS_SQL = """
 WITH pub AS (
-  SELECT post_id, arg_max(platform, data) AS platform, arg_max(short_id, data) AS short_id, max(data) AS data
+  SELECT post_id, arg_max(platform, data) AS platform, arg_max(short_id, data) AS short_id, max(data) AS data,
+         max("at")::TIMESTAMP AS "at"
   FROM {events} GROUP BY post_id
 ), posted AS (
   SELECT post_id, platform, short_id, data->>'remote_id' AS remote_id, data->>'title' AS title,
-         TRY_CAST(data->>'posted_at' AS TIMESTAMPTZ)::TIMESTAMP AS posted_at,
+         coalesce(TRY_CAST(data->>'posted_at' AS TIMESTAMPTZ)::TIMESTAMP, "at") AS posted_at,
          TRY_CAST(data->>'duration' AS DOUBLE) AS duration, data->>'template' AS template, data->>'voice' AS voice,
          data->>'hook_style' AS hook_style
   FROM pub
