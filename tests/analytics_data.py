@@ -184,7 +184,7 @@ def _iso(t: datetime) -> str:
 
 def build(root: Path, *, today: date | None = None, timezone: str = "America/New_York", seed: int = 7) -> Planted:
     """A month of three owners' studios under ``root`` (events/ and metrics/ in the documented layout). ``alice`` has
-    the most: ~100 runs, ~45 posts (three planted for the flop diagnosis: ``hook_flop`` lost viewers in the first
+    the most: ~100 runs, ~55 posts (three planted for the flop diagnosis: ``hook_flop`` lost viewers in the first
     3 s, ``hour_flop`` went out at 03:00 when her posts do poorly, ``good`` did three times her usual), two A/B
     experiments and three CSV-imported videos. ``bob`` has a few posts with huge numbers (a leak would show); ``None``
     (this machine's own CLI runs) a few runs and posts."""
@@ -267,7 +267,7 @@ def _alice_posts(w: _Writer, rng, planted: Planted, zone: ZoneInfo) -> None:
         planted.special[name] = f"alice-{name}"
     # one of alice's YouTube videos also came in through a CSV export without the studio's post id
     first = planted.post("alice-0")
-    h = first.age - 2.0
+    h = max(first.age - 2.0, first.age / 2)
     views = round(_views(first.v24, h))
     w.snapshot(first, "csv_youtube", h, imported=True, views=views, title=first.title)
     first.points.append((h, views))
@@ -281,8 +281,8 @@ def _alice_posts(w: _Writer, rng, planted: Planted, zone: ZoneInfo) -> None:
 
 
 def _experiments(w: _Writer, rng, planted: Planted) -> None:
-    now = planted.now
     """Two A/B tests posted at her usual 18:00: a clear one four days old, and one ten hours old with too few views."""
+    now = planted.now
     zone = ZoneInfo(planted.timezone)
     plans = {"ab-clear": {"A": (0.03, 3, 10_000, 4), "B": (0.06, 3, 10_000, 4)},
              "ab-young": {"A": (0.05, 1, 150, 0), "B": (0.05, 1, 150, 0)}}

@@ -268,6 +268,22 @@ def test_no_parquet_yet_gives_empty_answers(tmp_path):
         boards.why("p1")
 
 
+def test_a_post_known_only_from_its_publish_event(tmp_path):
+    """No snapshots yet (no metrics folder at all), and an older recorder left posted_at out of the event's data: the
+    post is still listed, at the event's time, with no numbers."""
+    import duckdb
+
+    (tmp_path / "events").mkdir()
+    duckdb.execute(f"""COPY (SELECT 'e1' AS event_id, TIMESTAMPTZ '2026-03-04 05:06:07+00' AS "at", '2026-03-04' AS day,
+                                    'publish' AS kind, 'alice' AS owner_id, 's1' AS short_id, 'p1' AS post_id,
+                                    'tiktok' AS platform, 'posted' AS status, '{{"title": "First"}}' AS data)
+                       TO '{tmp_path / "events"}' (FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN 'b1_{{i}}')""")
+    board = Dashboards(tmp_path, "alice").posts()
+    assert [(p.post_id, p.title, p.posted_at.isoformat(), p.views) for p in board.posts] == [
+        ("p1", "First", "2026-03-04T05:06:07+00:00", None)]
+    assert board.curves == {"p1": ()} and board.median_curve == ()
+
+
 def test_bad_arguments_fail_early(tmp_path):
     with pytest.raises(ValueError, match="time zone"):
         Dashboards(tmp_path, "alice", timezone="Mars/Olympus")
