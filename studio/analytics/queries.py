@@ -267,7 +267,7 @@ WITH pub AS (
 
 # Views at each hour mark: per post the lifetime counts by hours since posting (the highest where sources agree on the
 # hour), without any count lower than an earlier one, then the straight line between the points either side; one row
-# per post with its marks and views as lists, so the Parquet is read once.
+# per post with its marks and views as lists, so the Parquet is read once (and only the columns named are read).
 _CURVES_SQL = """
 , pts AS (
   SELECT key, h, max(views) AS v FROM snap WHERE views IS NOT NULL AND h IS NOT NULL GROUP BY key, h
@@ -286,7 +286,9 @@ _CURVES_SQL = """
          list(CASE WHEN h1 = h0 THEN v0 ELSE v0 + (v1 - v0) * (mark - h0) / (h1 - h0) END ORDER BY mark) AS at_marks
   FROM around WHERE h0 IS NOT NULL AND h1 IS NOT NULL GROUP BY key
 )
-SELECT post.*, curve.marks, curve.at_marks FROM post LEFT JOIN curve USING (key) WHERE post.posted_at IS NOT NULL"""
+SELECT post.key, post.platform, post.title, post.posted_at, post.duration, post.template, post.voice, post.hook_style,
+       post.views, post.hours, post.avg_view_ratio, post.avg_view_seconds, post.retention, curve.marks, curve.at_marks
+FROM post LEFT JOIN curve USING (key) WHERE post.posted_at IS NOT NULL"""
 
 
 # -- shaping the answers ----------------------------------------------------------------------------------------------
