@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from models.errors import InvalidRequest
@@ -22,6 +22,7 @@ from pipelines.render import EncodeOptions
 from pipelines.short import Presets, ShortPlan, check_inputs, make_short, render_timeline
 from pipelines.timeline import Timeline
 from pipelines.types import Platform, ShortRequest, ShortResult
+from studio.analytics.record import LocalRuns, device_of
 from studio.engines import EngineChoice, choose_engines, parse_overrides
 from studio.requests import no_consent
 from studio.settings import Settings
@@ -33,6 +34,10 @@ class Studio:
     def __init__(self, settings: Settings | None = None, *, home: Path | str | None = None) -> None:
         self.settings = settings or Settings.from_env(Path(home) if home else None)
         self.models = ModelManager(self.settings.model_budget_bytes)
+        # analytics: each run is recorded into this machine's metadata database as made by ``front`` (the CLI sets
+        # "cli"); a hosted studio records its jobs' runs itself, with their creator, and sets ``runs`` to None
+        self.front = "python"
+        self.runs: LocalRuns | None = LocalRuns(self.settings)
 
     def for_account(self, templates: dict[str, dict]) -> Studio:
         """This studio (the same loaded models) seeing a hosted account's own templates beside the built-in ones."""
@@ -40,6 +45,7 @@ class Studio:
             return self
         view = object.__new__(Studio)
         view.settings, view.models = self.settings.with_account_templates(templates), self.models
+        view.front, view.runs = self.front, self.runs
         return view
 
     def plan(self, request: ShortRequest) -> ShortPlan:
@@ -86,9 +92,11 @@ class Studio:
         out = Path(out_dir) if out_dir else self.settings.outputs_dir / _folder_name(request)
         check_out_dir(out)
         choice = self.engines(request, plan)
-        return make_short(plan, choice.engines, out_dir=out, cache_dir=self.settings.cache_dir,
-                          encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
-                          on_progress=on_progress, keep_work=keep_work)
+        result = make_short(plan, choice.engines, out_dir=out, cache_dir=self.settings.cache_dir,
+                            encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
+                            on_progress=on_progress, keep_work=keep_work)
+        self._recorded(result, choice.profile, {f.name: getattr(request, f.name) for f in fields(request)})
+        return result
 
 
     def presets(self, timeline: Timeline) -> Presets:
@@ -129,11 +137,17 @@ class Studio:
                                 timeline.language, parse_overrides(models), strict=strict, seed=timeline.seed,
                                 unused=unused_stages(timeline=timeline))
         out.mkdir(parents=True, exist_ok=True)
-        return render_timeline(timeline, presets, choice.engines, base=base or out, out_dir=out,
-                               cache_dir=self.settings.cache_dir,
-                               encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
-                               on_progress=on_progress, safety=safety, formats=variants, assets=assets,
-                               keep_work=keep_work)
+        result = render_timeline(timeline, presets, choice.engines, base=base or out, out_dir=out,
+                                 cache_dir=self.settings.cache_dir,
+                                 encode_options=EncodeOptions(self.settings.x264_preset, self.settings.x264_crf),
+                                 on_progress=on_progress, safety=safety, formats=variants, assets=assets,
+                                 keep_work=keep_work)
+        self._recorded(result, choice.profile, {"platform": timeline.platform, "render": True})
+        return result
+
+    def _recorded(self, result: ShortResult, profile: str, request: dict) -> None:
+        if self.runs is not None:
+            self.runs.record(result, front=self.front, device=device_of(profile), request=request)
 
 
     def voice_preview(self, preset: str, language: str = "en", profile: str = "auto") -> VoicePreview:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.errors import InvalidMedia, InvalidRequest
@@ -30,6 +30,13 @@ if TYPE_CHECKING:
     from studio.jobs import Lease
 
 log = logging.getLogger("studio.editing")
+
+
+@dataclass(frozen=True)
+class Variant:
+    short_id: str  # the new short (rendered by ``job_id``)
+    job_id: str
+    experiment: dict  # the A/B test it joined: {id, name, alpha, variants: [{label, short_id}], created_at}
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,38 @@ class Editing:
                 draft_rev=Short.draft_rev + 1, title=str(version.timeline.get("title") or short.title)[:300]))
         return self.draft(owner, short_id)
 
+    # A/B variants
+    def variant(self, owner: str, short_id: str, *, hook: str | None = None, title: str | None = None,
+                caption: str | None = None, hashtags: list[str] | None = None) -> Variant:
+        """A variant of a short for an A/B test: a new short from its timeline with a different hook, title, caption
+        or hashtags, rendered as a re-render (today's re-render quota), and the experiment it belongs to (the
+        short's own, while it has fewer than three variants, else a new one)."""
+        changes = {k: v for k, v in (("hook", hook), ("title", title), ("caption", caption),
+                                     ("hashtags", hashtags)) if v is not None}
+        draft = self.draft(owner, short_id)
+        doc = {**draft.timeline, **changes}
+        if not changes or all(draft.timeline.get(k) == v for k, v in changes.items()):
+            raise InvalidRequest("A variant needs a different hook, title, caption or hashtags than the short.",
+                                 "Change at least one of them; the test then shows which one works better.")
+        timeline = self.check(owner, doc)
+        with self.h.db.session() as s:
+            base = owned(s, Short, short_id, owner, "short")
+            formats = s.scalar(select(ShortVersion.formats).where(ShortVersion.short_id == base.id)
+                               .order_by(ShortVersion.number.desc()).limit(1)) or {}
+            copy = Short(owner_id=owner, project_id=base.project_id, title=(timeline.title or base.title)[:300],
+                         files={}, engines={}, warnings={}, version=0, draft=timeline.to_dict(), draft_rev=1)
+            s.add(copy)
+            s.flush()
+            new_id = copy.id
+        try:
+            job_id = self.start_render(owner, new_id, formats.get("items") or ["9:16"])
+        except Exception:
+            with self.h.db.session() as s:  # refused (the quota): no half-made variant is left behind
+                s.execute(delete(Short).where(Short.id == new_id, Short.owner_id == owner))
+            raise
+        experiment = self.h.analytics.join_experiment(owner, short_id, new_id)
+        return Variant(new_id, job_id, experiment)
+
     # rendering
     def start_render(self, owner: str, short_id: str, formats: tuple[str, ...] | list[str] = ("9:16",), *,
                      quota: tuple[str, int] | None = None) -> str:
@@ -211,6 +250,7 @@ class Editing:
                     s.execute(update(Short).where(Short.id == short.id, Short.draft_rev == rev)
                               .values(draft=doc, draft_rev=rev + 1))
                     h.jobs.succeed(s, job_id, short.id, resolve_profile(result.timeline.profile))
+                    h.record_run(s, result, owner, job_id, short.id, {"render": True, "platform": doc.get("platform")})
                 return
             except IntegrityError:
                 with h.db.session() as s:

@@ -58,6 +58,7 @@ class Hosted:
         self.settings = settings
         self.server: ServerSettings = settings.server
         self.studio = studio or Studio(settings)
+        self.studio.runs = None  # its jobs' runs are recorded with their creator (run_short_job, editing)
         self._make = on_zero_gpu(_make)  # on a ZeroGPU Space a GPU is attached for each make call
         self.db = Database.for_home(settings.home, self.server.database_url)
         self.db.migrate()
@@ -139,6 +140,13 @@ class Hosted:
     @property
     def jobs(self) -> JobStore:
         return self.runner.store
+
+    # analytics (studio/analytics): the dashboards read the Parquet exported under STUDIO_HOME/analytics
+    @functools.cached_property
+    def analytics(self):
+        from studio.analytics.service import Analytics
+
+        return Analytics(self.db, self.settings.home / "analytics")
 
     # publishing (studio/publishing): connected accounts, scheduled posts, the export bundle
     @functools.cached_property
@@ -293,6 +301,7 @@ class Hosted:
                   **({"batch_id": batch[0], "batch_row": batch[1]} if batch else {}))
         session.add(job)
         session.flush()
+        self.jobs.noted(job.id, "queued", session)
         return job.id
 
     # the creator's controls of a job: the REST API's cancel and retry routes and the UI's buttons call these
@@ -364,8 +373,22 @@ class Hosted:
             short_id = self.save_short(owner, spec.get("project_id"), result, job_id=job_id)
             with self.db.session() as s:
                 self.jobs.succeed(s, job_id, short_id, resolve_profile(result.timeline.profile))
+                self.record_run(s, result, owner, job_id, short_id, spec)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def record_run(self, session, result: ShortResult, owner: str, job_id: str, short_id: str, request: dict) -> None:
+        """The run's events (studio/analytics), in the transaction that records the job as done."""
+        from studio.analytics.record import device_of, result_events, warned
+
+        try:
+            events = result_events(result, front=str(request.get("front") or "web"),
+                                   device=device_of(result.timeline.profile), owner_id=owner, job_id=job_id,
+                                   short_id=short_id, request=request)
+        except Exception as exc:  # a bug in counting never fails the job: said once, as a warning
+            warned(f"the run of job {job_id}", exc)
+            return
+        self.jobs.events.record_in(session.connection(), events)  # the database's own errors are the job's
 
     def _work_dir(self) -> Path:
         """A job's scratch folder, named by this process (its leftovers are cleared once the process is gone)."""

@@ -29,6 +29,8 @@ from sqlalchemy import and_, func, null, or_, select, update
 from sqlalchemy.orm import aliased
 
 from models.errors import Cancelled, StudioError
+from studio.analytics.record import failed_run_event, job_event, warned
+from studio.analytics.store import EventStore
 from studio.db import Database
 from studio.tables import Job, User
 
@@ -79,6 +81,22 @@ class JobStore:
         self.db = db
         self.policy = policy
         self._pg = db.engine.dialect.name == "postgresql"
+        self.events = EventStore(db)
+
+    # analytics: every state change is an event (studio/analytics), written in the change's own transaction
+    def noted(self, job_id: str, status: str, session=None) -> None:
+        """Record that ``job_id`` moved to ``status`` (read from its row: owner, attempts, queue, worker); a failed
+        short or render is also a failed run, by its error code."""
+        if session is None:
+            with self.db.session() as s:
+                return self.noted(job_id, status, s)
+        try:
+            job = session.get(Job, job_id, populate_existing=True)  # as the change just left it
+            events = _events_of(job, status) if job is not None else []
+        except Exception as exc:  # a bug in building the events never changes the job's outcome: said, once
+            warned(f"job {job_id} → {status}", exc)
+            return
+        self.events.record_in(session.connection(), events)  # the database's own errors are the change's
 
     # claiming
     def claim(self, job_id: str, worker: str) -> str:
@@ -116,6 +134,8 @@ class JobStore:
                                      attempts=attempts + 1, started_at=func.coalesce(Job.started_at, now),
                                      message="Started." if status == "queued" else "Taken over after its worker "
                                      "stopped.")).rowcount == 1
+            if took:
+                self.noted(job_id, "running", s)
         if took:
             return RUN
         with self.db.session() as s:
@@ -157,6 +177,7 @@ class JobStore:
             status="succeeded", progress=1.0, stage="done", short_id=short_id, finished_at=utcnow(),
             message="Your short is ready.", lease_until=None, error=None,
             **({"profile": profile} if profile else {})))
+        self.noted(job_id, "succeeded", session)
 
     def fail(self, job_id: str, code: str, message: str, hint: str = "", remedy: dict | None = None, *,
              expect: tuple[str, ...] = UNFINISHED) -> None:
@@ -168,8 +189,11 @@ class JobStore:
 
     def _set_final(self, job_id: str, expect: tuple[str, ...], status: str, **values) -> bool:
         with self.db.session() as s:
-            return s.execute(update(Job).where(Job.id == job_id, Job.status.in_(expect)).values(
+            done = s.execute(update(Job).where(Job.id == job_id, Job.status.in_(expect)).values(
                 status=status, finished_at=utcnow(), lease_until=None, **values)).rowcount == 1
+            if done:
+                self.noted(job_id, status, s)
+            return done
 
     # the creator's and the operator's controls
     def request_cancel(self, job_id: str) -> str:
@@ -185,10 +209,15 @@ class JobStore:
     def retry(self, job_id: str) -> bool:
         """A failed or cancelled job back to the queue, from the beginning, with its attempts counted afresh."""
         with self.db.session() as s:
-            return s.execute(update(Job).where(Job.id == job_id, Job.status.in_(("failed", "cancelled"))).values(
+            done = s.execute(update(Job).where(Job.id == job_id, Job.status.in_(("failed", "cancelled"))).values(
                 status="queued", progress=0.0, stage="", message="Queued again.", error=None, attempts=0,
                 cancel_requested=False, worker=None, lease_until=None, enqueued_at=None, finished_at=None,
                 started_at=None)).rowcount == 1
+            if done:  # queued again: a new life of the job (its own event, not the first "queued")
+                self.events.record_in(s.connection(), [job_event(
+                    job_id, "queued", owner_id=s.scalar(select(Job.owner_id).where(Job.id == job_id)),
+                    event_id=f"job:{job_id}:retried:{uuid.uuid4().hex}")])
+            return done
 
     def give_back(self, job_id: str, *, unstarted_only: bool = True) -> bool:
         """Return the quota a job spent, at most once: its ``charge`` is cleared in the same transaction that lowers
@@ -405,3 +434,22 @@ class LocalJobRunner:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _events_of(job: Job, status: str) -> list:
+    code = (job.error or {}).get("code") if status == "failed" else None
+    # one event per change: the same change recorded twice is stored once, a retried job's new life is new
+    when = {"running": job.started_at, "queued": job.created_at}.get(status, job.finished_at)
+    key = f"job:{job.id}:{status}:{job.attempts or 0}:{when.isoformat() if when else ''}"
+    events = [job_event(job.id, status, owner_id=job.owner_id, attempts=job.attempts or 0, queue=job.queue,
+                        worker=job.worker, short_id=job.short_id, code=code, event_id=key)]
+    if status == "failed" and job.kind in ("short", "render"):
+        events.append(failed_run_event(front=_front(job.request), code=code or "failed", owner_id=job.owner_id,
+                                       job_id=job.id, request=job.request, attempt=job.attempts or 0))
+    return events
+
+
+def _front(request: dict | None) -> str:
+    """Which front end asked for a job (recorded with its runs): ``web`` (the API and the UI) unless the request
+    names another."""
+    return str((request or {}).get("front") or "web")

@@ -177,6 +177,19 @@ def test_a_failure_before_the_upload_is_retried_with_backoff(studio_env, fake, m
     finally:
         d.stop(wait=False)
     assert len(fake.videos) == 1 and all_posts(hosted)[0].attempts == 2
+    # each attempt is an analytics event, the posted one carrying what the "what works" dashboards group by
+    from sqlalchemy import select
+
+    from studio.tables import EventRow
+
+    with hosted.db.session() as s:
+        events = s.scalars(select(EventRow).where(EventRow.post_id == post_id).order_by(EventRow.id)).all()
+        assert [(e.status, e.code, e.data["attempt"]) for e in events] == [("retry", "publish_transient", 1),
+                                                                        ("posted", None, 2)]
+        posted = events[-1]
+        assert posted.owner_id == "ada" and posted.short_id == short_id and posted.platform == "youtube"
+        assert posted.data["remote_id"] == next(iter(fake.videos)) and posted.data["title"] == "Post 000"
+        assert posted.data["template"] and posted.data["voice"] and posted.data["hook_style"]
 
 
 def test_an_unknown_outcome_is_unconfirmed_and_never_retried(studio_env, fake):

@@ -170,6 +170,7 @@ def delete_short(short_id: str, request: Request, who: Principal = Depends(curre
             keys += [f["key"] for f in v.files.values()]
             db.delete(v)
         db.delete(s)
+    h.analytics.forget_short(who.user_id, short_id)  # its runs, posts and numbers; the Parquet at the next export
     for key in keys:
         h.delete_object_if_unused(key)
     return Response(status_code=204)
@@ -211,6 +212,26 @@ def render_short(short_id: str, request: Request, body: RenderIn | None = None,
     job_id = h.editing.start_render(who.user_id, short_id, (body or RenderIn()).formats)
     with h.db.session() as db:
         return job_body(request, db.get(Job, job_id), None)
+
+
+class VariantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hook: str | None = Field(None, max_length=200, description="The variant's hook (the first words on screen).")
+    title: str | None = Field(None, max_length=300)
+    caption: str | None = Field(None, max_length=2200)
+    hashtags: list[str] | None = Field(None, max_length=30)
+
+
+@router.post("/shorts/{short_id}/variants", status_code=202, responses=errors(400, *AUTHED, 404, 422, 429))
+def make_variant(short_id: str, body: VariantIn, request: Request, who: Principal = Depends(current_user)) -> dict:
+    """A variant of the short for an A/B test: a new short from its timeline with a different hook, title, caption
+    or hashtags, rendered as a re-render. Answers the new short's id, the render job to follow, and the experiment
+    (GET /api/analytics/experiments/{id}) the two or three variants now form."""
+    h = hosted(request)
+    made = h.editing.variant(who.user_id, short_id, **body.model_dump())
+    with h.db.session() as db:
+        job = job_body(request, db.get(Job, made.job_id), None)
+    return {"short_id": made.short_id, "job": job, "experiment": made.experiment}
 
 
 def version_body(request: Request, v: ShortVersion, current: int) -> dict:

@@ -50,7 +50,7 @@ from studio.publishing.base import (
 )
 from studio.publishing.platforms import all_platforms
 from studio.publishing.platforms import platform as platform_of
-from studio.tables import Connection, Post, QuotaCounter, Short
+from studio.tables import Connection, EventRow, Post, QuotaCounter, Short, ShortVersion
 
 log = logging.getLogger("studio.publishing")
 
@@ -266,6 +266,8 @@ class Dispatcher:
                 status=status, claimed_by=None, lease_until=utcnow(), next_try_at=at, error_code=exc.code,
                 message=f"{exc.message} It will be {'checked' if started else 'tried'} again at "
                         f"{at:%H:%M} UTC.", updated_at=utcnow()))
+            if done.rowcount == 1:
+                self._noted(s, c, "retry", exc.code, exc.message)
         return status if done.rowcount == 1 else "lost"
 
     def _defer(self, c: Claimed, exc: Deferred, started: bool) -> str:
@@ -276,6 +278,8 @@ class Dispatcher:
                 status="publishing" if started else "scheduled", claimed_by=None, lease_until=utcnow(),
                 next_try_at=exc.until, attempts=Post.attempts - 1, error_code=exc.code,
                 message=" ".join(p for p in (exc.message, exc.hint) if p), updated_at=utcnow()))
+            if done.rowcount == 1:
+                self._noted(s, c, "deferred", exc.code, exc.message)
         return "deferred" if done.rowcount == 1 else "lost"
 
     def _give_up(self, c: Claimed, why: str, started: bool | None = None) -> str:
@@ -295,11 +299,37 @@ class Dispatcher:
             if posted_at is not None:
                 values["posted_at"] = posted_at
             done = s.execute(update(Post).where(Post.id == c.post_id, Post.claimed_by == self.name).values(**values))
+            if done.rowcount == 1:
+                self._noted(s, c, status, code, message, result)
         if done.rowcount != 1:
             log.warning("post %s: claim lost before recording %s", c.post_id, status)
             return "lost"
         log.info("post %s %s %s", c.post_id, status, code)
         return status
+
+
+    def _noted(self, s, c: Claimed, status: str, code: str, message: str, result: dict | None = None) -> None:
+        """The attempt's outcome as an analytics event (studio/analytics), in the transaction that records it."""
+        from studio.analytics.record import publish_event, timeline_facts, warned
+
+        try:
+            post = s.get(Post, c.post_id, populate_existing=True)
+            facts: dict = {}
+            if status == "posted":
+                timeline = s.scalar(select(ShortVersion.timeline).where(ShortVersion.short_id == post.short_id)
+                                    .order_by(ShortVersion.number.desc()).limit(1)) or {}
+                made = s.scalar(select(EventRow.data).where(EventRow.kind == "run", EventRow.short_id == post.short_id,
+                                                            EventRow.status == "succeeded")
+                                .order_by(EventRow.at.desc()).limit(1)) or {}
+                facts = {**timeline_facts(timeline), "title": post.text.get("title") or timeline.get("title") or "",
+                         "posted_at": (post.posted_at or utcnow()).isoformat(), "duration": made.get("duration")}
+            event = publish_event(c.post_id, status, attempt=c.attempts, owner_id=post.owner_id,
+                                  short_id=post.short_id, platform=post.platform, code=code, message=message,
+                                  result=result, facts=facts)
+        except Exception as exc:  # a bug in building the event never changes the post's outcome: said, once
+            warned(f"post {c.post_id} → {status}", exc)
+            return
+        self.hosted.jobs.events.record_in(s.connection(), [event])
 
 
 class _Sink:
