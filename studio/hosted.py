@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from studio.auth.base import AuthProvider, Principal
 from studio.core import Studio, on_zero_gpu
 from studio.db import Database, owned
 from studio.engines import resolve_profile
-from studio.errors import Conflict, RateLimited, UpstreamUnavailable
+from studio.errors import Conflict, NotFound, RateLimited, UpstreamUnavailable
 from studio.jobs import UNFINISHED, JobPolicy, JobRunner, JobStore, Lease, LocalJobRunner
 from studio.limits import Limiter, Quota, RedisSignInThrottle, SignInThrottle
 from studio.requests import request_of
@@ -73,7 +73,7 @@ class Hosted:
         self.upload_limiter = Limiter(self.server.ui_uploads_per_minute, shared)
         self._last_clean = 0.0
         self.uploads_dir = settings.home / "uploads-in-progress"
-        self._known_users: set[str] = set()  # user rows known to exist (rows are never deleted)
+        self._known_users: set[str] = set()  # user rows known to exist (delete_account forgets its own)
         self.role = role  # "web" serves and (under the local runner) runs jobs; "worker" is a Celery pool process
         self.runner: JobRunner = self._runner()
         self.dispatcher = None  # the post dispatcher (studio/publishing/dispatch.py), once started
@@ -389,6 +389,38 @@ class Hosted:
             warned(f"the run of job {job_id}", exc)
             return
         self.jobs.events.record_in(session.connection(), events)  # the database's own errors are the job's
+
+    def delete_account(self, owner: str) -> dict:
+        """Everything of ``owner`` in this studio: the platforms' access revoked (where they allow it), the user row
+        and with it every project, short, asset, job, post, connection and experiment (their foreign keys cascade),
+        the stored files no one else uses, and the analytics events (gone from the Parquet at the next export).
+        Answers what was removed and which platforms could not be asked to revoke."""
+        from studio.tables import Asset, Connection, User
+
+        with self.db.session() as s:
+            if s.get(User, owner) is None:
+                raise NotFound("No such account.", code="user_not_found")
+            keys = [k for (k,) in s.execute(select(Asset.storage_key).where(Asset.owner_id == owner))]
+            for files in s.scalars(select(Short.files).where(Short.owner_id == owner)):
+                keys += [f["key"] for f in files.values()]
+            for files in s.scalars(select(ShortVersion.files).where(ShortVersion.owner_id == owner)):
+                keys += [f["key"] for f in files.values()]
+            connections = list(s.scalars(select(Connection.id).where(Connection.owner_id == owner)))
+        not_revoked = []
+        for connection_id in connections:  # revoke first: afterwards the tokens are gone with the row
+            try:
+                if not self.connections.delete(owner, connection_id).revoked:
+                    not_revoked.append(connection_id)
+            except Exception:  # a platform that is down must not keep an account alive
+                log.warning("connection %s not revoked while deleting its account", connection_id, exc_info=True)
+                not_revoked.append(connection_id)
+        with self.db.session() as s:
+            s.execute(delete(User).where(User.id == owner))
+        self._known_users.discard(owner)
+        events = self.analytics.forget_owner(owner)
+        for key in dict.fromkeys(keys):
+            self.delete_object_if_unused(key)
+        return {"files": len(set(keys)), "events": events, "not_revoked": not_revoked}
 
     def _work_dir(self) -> Path:
         """A job's scratch folder, named by this process (its leftovers are cleared once the process is gone)."""

@@ -148,3 +148,39 @@ def test_hook_styles_are_rules_on_the_words():
     assert [hook_style(h) for h in ("Is your coffee lying to you?", "3 habits that stick", "How I wake at 5",
                                     "Stop doing this", "Your mornings are broken", "Mornings matter", "")] == [
         "question", "number", "how", "warning", "you", "statement", "none"]
+
+
+def test_deleting_an_account_deletes_its_events_and_the_next_export_forgets_them(client):
+    from datetime import UTC, datetime
+
+    import duckdb
+
+    from studio.analytics.types import MetricSnapshot
+    from studio.tables import User
+
+    h = client.hosted
+    ada, bob = signup(client, "ada@example.com"), signup(client, "bob@example.com")
+    for who in (ada, bob):
+        owner = who["user"]["id"]
+        h.jobs.fail(h.new_job(owner, "short", {"script": "x"}, f"user:{owner}", 5, "short"), "boom", "No.")
+        h.analytics.store.snapshots([MetricSnapshot(platform="tiktok", remote_id=f"v-{owner}", source="csv_tiktok",
+                                                    taken_at=datetime.now(UTC), owner_id=owner, views=10)])
+    h.analytics.refresh(force=True)
+    root = h.analytics.root
+
+    def rows(owner: str) -> int:
+        con = duckdb.connect()
+        return sum(con.execute(f"SELECT count(*) FROM read_parquet('{root}/{t}/*/*.parquet') WHERE owner_id = ?",
+                               [owner]).fetchone()[0] for t in ("events", "metrics"))
+
+    a, b = ada["user"]["id"], bob["user"]["id"]
+    assert rows(a) == 4 and rows(b) == 4  # queued, failed, the failed run, one snapshot
+    r = client.request("DELETE", "/api/me", headers=bearer(ada), json={"confirm": "yes"})
+    assert r.status_code == 422 and "delete my account" in r.json()["error"]["message"]
+    r = client.request("DELETE", "/api/me", headers=bearer(ada), json={"confirm": "delete my account"})
+    assert r.status_code == 200 and r.json()["events"] == 4, r.text
+    with h.db.session() as s:
+        assert s.get(User, a) is None and s.get(User, b) is not None
+    assert _events(h, owner_id=a) == [] and len(_events(h, owner_id=b)) == 3
+    h.analytics.refresh(force=True)
+    assert rows(a) == 0 and rows(b) == 4

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from models.errors import InvalidRequest
 from studio.api.deps import ACCESS_COOKIE, REFRESH_COOKIE, client_ip, current_user, hosted
 from studio.api.docs import AUTHED, errors, redirect
 from studio.auth.base import Principal, Session
@@ -131,6 +132,24 @@ def me(request: Request, who: Principal = Depends(current_user)) -> dict:
     return {"id": who.user_id, "email": who.email, "auth_mode": h.server.auth_mode,
             "quota": h.quota(f"user:{who.user_id}", h.server.daily_shorts).as_dict(),
             "render_quota": h.quota(f"renders:user:{who.user_id}", h.server.daily_renders).as_dict("daily_renders")}
+
+
+class DeleteAccountIn(BaseModel):
+    confirm: str = Field(description='Exactly "delete my account": the account and everything in it is removed.')
+
+
+@router.delete("/me", responses=errors(*AUTHED, 422))
+def delete_me(body: DeleteAccountIn, request: Request, who: Principal = Depends(current_user)) -> Response:
+    """Delete your account here and everything in it: projects, shorts, assets, jobs, connections (the platforms
+    are asked to revoke the studio's access where they allow it), scheduled posts, experiments and analytics (the
+    Parquet forgets them at its next export). With Supabase Auth the sign-in itself stays in Supabase."""
+    if body.confirm != "delete my account":
+        raise InvalidRequest('Field confirm: send exactly "delete my account" to delete it.')
+    h = hosted(request)
+    done = h.delete_account(who.user_id)
+    out = JSONResponse({"deleted": True, **done})
+    clear_session_cookies(out)
+    return out
 
 
 PKCE_COOKIE = "studio_pkce"
