@@ -66,7 +66,6 @@ def realistic_events(n: int, owners: int = 20) -> list[Event]:
 
 
 def realistic_snapshots(n: int) -> list[MetricSnapshot]:
-    rng = random.Random(11)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     out = []
     for i in range(n):
@@ -145,9 +144,9 @@ def synthetic_parquet(root: Path, events: int, snapshots: int) -> tuple[str, lis
              CASE WHEN i < {busy} THEN 'p' || (i // 30) ELSE 'q' || (i // 30) END AS post_id,
              NULL AS short_id, 'youtube' AS platform, 'v' || (i // 30) AS remote_id, NULL AS title,
              'youtube_analytics' AS source,
-             TIMESTAMP '2026-01-01' + to_hours((i // 30) * 20 + (i % 30) * 8 + 1) AS taken_at,
-             TIMESTAMP '2026-01-01' + to_hours((i // 30) * 20) AS posted_at,
-             strftime(TIMESTAMP '2026-01-01' + to_hours((i // 30) * 20 + (i % 30) * 8 + 1), '%Y-%m-%d') AS day,
+             TIMESTAMP '2026-01-01' + to_hours((i // 30) * 2 + (i % 30) * 8 + 1) AS taken_at,
+             TIMESTAMP '2026-01-01' + to_hours((i // 30) * 2) AS posted_at,
+             strftime(TIMESTAMP '2026-01-01' + to_hours((i // 30) * 2 + (i % 30) * 8 + 1), '%Y-%m-%d') AS day,
              ((i % 30) * 8 + 1)::DOUBLE AS hours, (1000 * (i % 30 + 1) + (i // 30) % 700)::BIGINT AS views,
              (50 * (i % 30 + 1))::BIGINT AS likes, (i % 30)::BIGINT AS comments, (i % 7)::BIGINT AS shares,
              (i % 5)::BIGINT AS saves, NULL::BIGINT AS reach, NULL::BIGINT AS engaged_views,

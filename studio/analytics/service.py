@@ -24,7 +24,6 @@ from studio.analytics.queries import Dashboards
 from studio.analytics.store import EventStore
 from studio.analytics.types import PostsDashboard, Reason, StudioDashboard, Verdict
 from studio.db import Database, owned
-from studio.errors import NotFound
 from studio.tables import Experiment, Short
 
 LABELS = ("A", "B", "C")
@@ -71,15 +70,10 @@ class Analytics:
         return self.boards(owner, _zone(timezone)).posts()
 
     def why(self, owner: str | None, post_id: str, timezone: str = "UTC") -> tuple[Reason, ...] | None:
-        """Plain reasons for a post below the creator's baseline, worst first; () when it is below it but no rule
-        finds a cause; None when it is not below it (or there are too few other posts for a baseline); NotFound when
-        the creator has no such post with numbers yet."""
-        board = self.boards(owner, _zone(timezone))
-        reasons = board.why(post_id)
-        if reasons is None and post_id not in {p.post_id for p in board.posts().posts}:
-            raise NotFound(f"No post {post_id!r} with numbers yet.", "Numbers arrive an hour or so after posting.",
-                           code="post_not_found")
-        return reasons
+        """Plain reasons for a post below the creator's baseline, worst first. None: nothing to explain (the post is at
+        or above the baseline, or too few other posts make one); (): below it, but no rule found a cause. NotFound
+        when the creator has no such post with numbers."""
+        return self.boards(owner, _zone(timezone)).why(post_id)
 
     # 3. A/B tests
     def new_experiment(self, owner: str, name: str, short_ids: Sequence[str], alpha: float = 0.05) -> dict:
