@@ -223,6 +223,7 @@ def dispatch() -> None:
     import signal
     import threading
 
+    from studio.analytics.metrics import MetricsPuller
     from studio.hosted import Hosted
     from studio.publishing.dispatch import Dispatcher
     from studio.settings import Settings
@@ -232,13 +233,17 @@ def dispatch() -> None:
     except StudioError as exc:
         _fail(exc)
     dispatcher = Dispatcher(hosted)
+    puller = MetricsPuller.for_hosted(hosted)  # and the posted posts' numbers, on their schedule
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    console.print(f"Dispatching posts as {dispatcher.name}; Ctrl-C stops.")
+    console.print(f"Dispatching posts as {dispatcher.name}, and reading their numbers every "
+                  f"{hosted.server.publish.metrics_every_s:g} s; Ctrl-C stops.")
     dispatcher.start()
+    puller.start()
     try:
         while not done.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
+    puller.stop()
     dispatcher.stop()
