@@ -146,7 +146,8 @@ class Editing:
 
     # A/B variants
     def variant(self, owner: str, short_id: str, *, hook: str | None = None, title: str | None = None,
-                caption: str | None = None, hashtags: list[str] | None = None) -> Variant:
+                caption: str | None = None, hashtags: list[str] | None = None,
+                quota: tuple[str, int] | None = None) -> Variant:
         """A variant of a short for an A/B test: a new short from its timeline with a different hook, title, caption
         or hashtags, rendered as a re-render (today's re-render quota), and the experiment it belongs to (the
         short's own, while it has fewer than three variants, else a new one)."""
@@ -168,7 +169,7 @@ class Editing:
             s.flush()
             new_id = copy.id
         try:
-            job_id = self.start_render(owner, new_id, formats.get("items") or ["9:16"])
+            job_id = self.start_render(owner, new_id, formats.get("items") or ["9:16"], quota=quota)
         except Exception:
             with self.h.db.session() as s:  # refused (the quota): no half-made variant is left behind
                 s.execute(delete(Short).where(Short.id == new_id, Short.owner_id == owner))

@@ -118,6 +118,13 @@ def build_edit_tab(hooks, short_html) -> None:
         with gr.Row():
             versions = gr.Dropdown([], label="Versions", elem_id="edit-versions", scale=3)
             restore = gr.Button("Restore this version", elem_id="edit-restore", scale=1, min_width=120)
+        with gr.Accordion("A/B test: make a variant", open=False, elem_id="edit-ab"):
+            gr.Markdown("A copy of this short with another hook or title, rendered as a new short. Post both; the "
+                        "Analytics tab says which one leads, once the numbers are enough to say it.")
+            ab_hook = gr.Textbox(label="The variant's hook (first words on screen)", elem_id="edit-ab-hook")
+            ab_title = gr.Textbox(label="The variant's title (optional)", elem_id="edit-ab-title")
+            ab_make = gr.Button("Make the variant", elem_id="edit-ab-make")
+            ab_said = gr.Markdown("", elem_id="edit-ab-said")
 
     scene_fields = [scene, words, caption, duration, pause, visual, prompt, seed, photo_pick, motion]
     short_fields = [template, style, music]
@@ -303,6 +310,17 @@ def build_edit_tab(hooks, short_html) -> None:
         hooks.restore(who, st["short"], int(number))
         return open_one(who, st["short"])
 
+    @plain_errors
+    def make_variant(st: dict, hook_text: str, title_text: str, request: gr.Request, progress=gr.Progress()):
+        who, _ = caller_and_short(st, request)
+        made = hooks.hosted.editing.variant(who.owner, st["short"], hook=(hook_text or "").strip() or None,
+                                            title=(title_text or "").strip() or None, quota=hooks.render_quota(who))
+        hooks.follow(who, made.job_id, lambda f, words: progress(f, desc=words))
+        labels = {v["short_id"]: v["label"] for v in made.experiment["variants"]}
+        return (f"✓ Variant {labels.get(made.short_id, '')} is made. The A/B test “{made.experiment['name']}” now "
+                f"has {len(labels)} variants ({', '.join(labels.values())}): schedule each from the Calendar, "
+                "then follow them in Analytics → A/B tests.")
+
     opened = [*everything, versions, result]
     tab.select(list_shorts, ed, [pick, *opened])
     listing.click(list_shorts, ed, [pick, *opened])
@@ -320,3 +338,4 @@ def build_edit_tab(hooks, short_html) -> None:
     apply_short.click(apply_whole, [ed, scene, template, style, music], everything)
     render.click(render_version, [ed, chosen_formats], opened, concurrency_limit=8)  # the job runner meters the work
     restore.click(restore_version, [ed, versions], opened)
+    ab_make.click(make_variant, [ed, ab_hook, ab_title], ab_said, concurrency_limit=8)

@@ -186,4 +186,16 @@ def test_the_edit_tab_changes_words_renders_a_version_and_restores_the_old_one(s
             page.get_by_role("button", name="Restore this version").click()
             status_says(page, f"version {version} shown")
             assert page.locator("#edit-words textarea").input_value() == old_words
+
+        # an A/B variant with another hook, from the same tab: a new short, rendered, in an experiment with this one
+        page.locator("#edit-ab").get_by_text("A/B test: make a variant").click()
+        page.locator("#edit-ab-hook textarea").fill("Stop scrolling: your mornings")
+        page.get_by_role("button", name="Make the variant").click()
+        page.wait_for_function("() => document.querySelector('#edit-ab-said').innerText.includes('Variant B')",
+                               timeout=180_000)
+        assert "2 variants (A, B)" in page.locator("#edit-ab-said").inner_text()
+        page.get_by_role("button", name="Refresh").first.click()
+        page.locator("#edit-pick input").click()
+        expect_titles = page.get_by_role("option").all_inner_texts()
+        assert len(expect_titles) == 2, expect_titles  # the short and its variant
         browser.close()
