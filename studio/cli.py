@@ -12,6 +12,7 @@ from rich.table import Table
 
 from models.errors import Cancelled, InvalidRequest, StudioError
 from pipelines.types import ShortRequest
+from studio.analytics_cli import app as analytics_app
 from studio.batch_cli import batch as batch_command
 from studio.core import Studio, check_out_dir
 from studio.export_cli import export as export_command
@@ -27,6 +28,7 @@ console = Console(stderr=True)
 app.add_typer(models_app, name="models")
 app.add_typer(templates_app, name="templates")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(analytics_app, name="analytics")
 app.command("worker")(worker_command)
 app.command("dispatch")(dispatch_command)
 app.command("batch")(batch_command)

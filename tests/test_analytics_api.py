@@ -44,7 +44,7 @@ def _curve(hook: float) -> tuple[tuple[float, float], ...]:
     return ((0.0, 1.0), (0.1, hook), (0.5, hook * 0.75), (1.0, hook * 0.5))
 
 
-def _post(store, owner: str, post_id: str, short_id: str, views: tuple[int, int, int], hook: float) -> None:
+def seed_post(store, owner: str, post_id: str, short_id: str, views: tuple[int, int, int], hook: float) -> None:
     store.record_many([Event(kind="publish", event_id=f"pub:{post_id}", at=POSTED, owner_id=owner, post_id=post_id,
                              short_id=short_id, platform="youtube", status="posted", seconds=10.0,
                              data={"remote_id": f"yt-{post_id}", "title": f"Title {post_id}", "duration": 30.0,
@@ -60,7 +60,7 @@ def _post(store, owner: str, post_id: str, short_id: str, views: tuple[int, int,
                                     retention=_curve(hook), duration=30.0)])
 
 
-def _runs(store, owner: str) -> list[Event]:
+def seed_runs(store, owner: str) -> list[Event]:
     """Two shorts made and one run failed today, with their stages: (engine, seconds, calls, hits)."""
     events = []
     for n, (status, code, paid) in enumerate((("succeeded", None, 0.25), ("succeeded", None, 0.35),
@@ -81,9 +81,9 @@ def _creators(client):
     ada, bob = signup(client, "ada@example.com"), signup(client, "bob@example.com")
     store = client.hosted.analytics.store
     for post_id, (*views, hook) in A_POSTS.items():
-        _post(store, ada["user"]["id"], post_id, f"short-{post_id}", tuple(views), hook)
-    _post(store, bob["user"]["id"], "b-1", "short-b-1", (90_000, 2_000_000, 2_500_000), 0.9)
-    _runs(store, ada["user"]["id"])
+        seed_post(store, ada["user"]["id"], post_id, f"short-{post_id}", tuple(views), hook)
+    seed_post(store, bob["user"]["id"], "b-1", "short-b-1", (90_000, 2_000_000, 2_500_000), 0.9)
+    seed_runs(store, ada["user"]["id"])
     return ada, bob
 
 
@@ -188,8 +188,8 @@ def test_experiments_are_validated_and_private(client):
     a_id, b_id = ada["user"]["id"], bob["user"]["id"]
     mine, theirs = _shorts(client, a_id, 4), _shorts(client, b_id, 1)
     store = client.hosted.analytics.store
-    _post(store, a_id, "ab-a", mine[0], (100, 5_000, 6_000), 0.7)
-    _post(store, a_id, "ab-b", mine[1], (120, 5_500, 6_500), 0.7)
+    seed_post(store, a_id, "ab-a", mine[0], (100, 5_000, 6_000), 0.7)
+    seed_post(store, a_id, "ab-b", mine[1], (120, 5_500, 6_500), 0.7)
 
     def new(who, body):
         return client.post("/api/analytics/experiments", headers=bearer(who), json=body)
