@@ -16,6 +16,8 @@ from studio.api.bundle_routes import bundle_link
 from studio.core import Studio
 from studio.jobs import JobCancelled
 from studio.remedies import for_ui
+from studio.ui_analytics import build_analytics_tab
+from studio.ui_analytics_style import PLOT_CSS
 from studio.ui_calendar import build_calendar_tab
 from studio.ui_edit import EDIT_CSS, build_edit_tab
 from studio.ui_guard import GuardedBlocks
@@ -35,7 +37,7 @@ UI_CSS = """.stage-table {font-size: 0.9em}
 @media (max-width: 480px) {.form .wrap, .block label span {min-width: 0} .stage-table table {font-size: 0.85em}}
 .job-notice {padding: 10px 12px; border-radius: 8px; background: var(--block-background-fill)}
 .job-notice p {margin: 0 0 4px}
-""" + RESULT_CSS + EDIT_CSS
+""" + RESULT_CSS + EDIT_CSS + PLOT_CSS
 OUTLINE_NOTE = ("✏️ **This is an outline, not a script yet.** No language model is installed on this machine, so "
                 "the built-in writer only filled a template from your topic. Put it in your own words (one line per "
                 "scene), then press **Create short** again. For a script written for you, download models in the "
@@ -267,6 +269,7 @@ def build_app(studio: Studio, hooks) -> gr.Blocks:
         if hooks.accounts_on:
             _my_projects(hooks, short_page)
         build_calendar_tab(hooks, demo)  # signed-in creators only: it draws nothing in the anonymous demo
+        build_analytics_tab(hooks)  # signed-in creators only too
         inputs = [topic, script, platform, duration, voice, template, language, photos, profile, models, strict, safety,
                   voice_sample, consent, project, music]
         # an event only follows its job (the job runner or the workers meter the work), so creators wait on the

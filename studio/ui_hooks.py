@@ -370,3 +370,22 @@ class UiHooks:
                         os.replace(tmp, local)
                     out[sc.id] = local
         return out
+
+    # analytics (the Analytics tab): the same service GET /api/analytics/... and `studio analytics` answer from
+    def analytics_studio(self, who: Account, days: int = 30):
+        return self.hosted.analytics.studio(who.owner, days)
+
+    def analytics_posts(self, who: Account, timezone: str):
+        return self.hosted.analytics.posts(who.owner, timezone)
+
+    def why(self, who: Account, post_id: str, timezone: str):
+        return self.hosted.analytics.why(who.owner, post_id, timezone)
+
+    def experiments(self, who: Account) -> list[dict]:
+        return self.hosted.analytics.experiments(who.owner)
+
+    def verdict(self, who: Account, experiment_id: str):
+        return self.hosted.analytics.verdict(who.owner, experiment_id)
+
+    def new_experiment(self, who: Account, name: str, short_ids: list[str]) -> dict:
+        return self.hosted.analytics.new_experiment(who.owner, name, short_ids)
