@@ -80,6 +80,7 @@ def make(
                                models=tuple(model), strict=strict, safety=safety, voice_sample=voice_sample,
                                voice_consent=consent, music=music)
         studio = Studio()
+        studio.front = "cli"
         with _bar() as (bar, task):
             result = studio.make(request, out_dir=out, keep_work=keep_work, on_progress=lambda f, stage, msg: bar.update(
                 task, completed=f, stage=stage, description=msg))
@@ -113,6 +114,7 @@ def render(
         if out is not None:
             _check_out_flag(out)
         studio = Studio()
+        studio.front = "cli"
         try:
             chosen = studio.settings.parse_formats(formats)
         except StudioError as exc:

@@ -138,7 +138,7 @@ class DeleteAccountIn(BaseModel):
     confirm: str = Field(description='Exactly "delete my account": the account and everything in it is removed.')
 
 
-@router.delete("/me", responses=errors(*AUTHED, 422))
+@router.delete("/me", responses=errors(400, *AUTHED, 422))
 def delete_me(body: DeleteAccountIn, request: Request, who: Principal = Depends(current_user)) -> Response:
     """Delete your account here and everything in it: projects, shorts, assets, jobs, connections (the platforms
     are asked to revoke the studio's access where they allow it), scheduled posts, experiments and analytics (the
