@@ -15,7 +15,6 @@ Two sources, each its own snapshot:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from googleapiclient.errors import HttpError
 
 from studio.analytics.metrics import DuePost, Read, Throttled
 from studio.publishing.base import AuthRevoked, PublishError, Refused, Transient
+from studio.publishing.youtube import error_reason
 from studio.settings import PublishSettings
 
 PACIFIC = ZoneInfo("America/Los_Angeles")  # Google's reporting day and quota day
@@ -141,11 +141,7 @@ def _call(request, now: datetime) -> dict:
 
 
 def _failure(status: int, content: bytes | str, now: datetime, retry_after: str | None) -> PublishError:
-    try:
-        error = json.loads(content)["error"]
-        reason, message = (error.get("errors") or [{}])[0].get("reason", ""), error.get("message", "")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        reason, message = "", (content.decode(errors="replace") if isinstance(content, bytes) else content)[:200]
+    reason, message = error_reason(content)
     if status == 401:
         return AuthRevoked("YouTube no longer accepts this channel's connection.", "Reconnect the YouTube account.")
     if reason == "quotaExceeded":  # the Google project's daily quota: nothing works until midnight Pacific

@@ -290,13 +290,18 @@ def _posted(resource: dict) -> Posted:
                   detail={"privacy": status.get("privacyStatus"), "publish_at": status.get("publishAt")})
 
 
-def _failure(status: int, content: bytes | str) -> PublishError:
-    """An API error answer as one of base.py's errors."""
+def error_reason(content: bytes | str) -> tuple[str, str]:
+    """A Google API error answer's first ``reason`` and its ``message`` (the body's start when it is not JSON)."""
     try:
         error = json.loads(content)["error"]
-        reason, message = (error.get("errors") or [{}])[0].get("reason", ""), error.get("message", "")
+        return (error.get("errors") or [{}])[0].get("reason", ""), error.get("message", "")
     except (ValueError, KeyError, TypeError, AttributeError):
-        reason, message = "", (content.decode(errors="replace") if isinstance(content, bytes) else content)[:200]
+        return "", (content.decode(errors="replace") if isinstance(content, bytes) else content)[:200]
+
+
+def _failure(status: int, content: bytes | str) -> PublishError:
+    """An API error answer as one of base.py's errors."""
+    reason, message = error_reason(content)
     if status == 401:
         return AuthRevoked("YouTube no longer accepts this channel's connection.", "Reconnect the YouTube account.")
     if reason == "quotaExceeded":
