@@ -169,6 +169,24 @@ def _outline_note(request: ShortRequest, result) -> str:
             f"profile's script stage at an Ollama or vLLM server).")
 
 
+def _cost_line(result) -> str:
+    """Compute spent here against what the same work would have cost on the paid APIs it replaces."""
+    from studio.analytics.costs import load_prices, paid_usd, units_of
+
+    compute = sum(r.seconds for r in result.stages)
+    try:
+        cost = paid_usd(units_of(result.report, timeline=result.timeline.to_dict()), load_prices())
+    except StudioError as exc:  # a broken prices file is said, not fatal: the short is made
+        return f"Compute: {compute:.1f} s on this machine. (Paid-API prices unreadable: {exc})"
+    billed = [f"{ln.field.replace('_', ' ')} {ln.vendor} ${ln.usd:.3f}" for ln in cost.lines if ln.usd >= 0.0005]
+    if not any(ln.amount for ln in cost.lines):
+        return (f"Compute: {compute:.1f} s on this machine. Nothing a paid API would bill: every result came from "
+                "the cache.")
+    checked = "verified" if cost.verified else "not verified against the vendors' own pages"
+    return (f"Compute: {compute:.1f} s on this machine. The same work on paid APIs: about ${cost.total_usd:.2f}"
+            f"{' (' + ', '.join(billed) + ')' if billed else ''}; prices from configs/prices.yaml, {checked}.")
+
+
 def _print_result(result) -> None:
     table = Table("stage", "engine", "seconds", "made", "cached", title="Engines")
     for r in result.stages:
@@ -179,6 +197,7 @@ def _print_result(result) -> None:
     failed = [name for name, c in result.report["checks"].items() if not c["ok"]]
     if failed:
         console.print(f"[red]Checks that failed on the output:[/red] {', '.join(failed)} (see report.json)")
+    console.print(_cost_line(result), soft_wrap=True)
     print(f"Wrote {result.out_dir}:")
     for path in result.files:
         print(f"  {path}")

@@ -143,6 +143,18 @@ def test_a_spanish_topic_short_is_told_what_it_needs_and_that_its_script_is_an_o
     notes = [line for line in said.splitlines() if "outline" in line]
     assert len(notes) == 1, said  # once
     assert "--script FILE" in said and "studio models pull cpu --stage script" in said
+    # what it cost here and what the same work would have cost on paid APIs, and the run in this machine's database
+    [cost] = [line for line in said.splitlines() if line.startswith("Compute: ")]
+    assert "s on this machine. The same work on paid APIs: about $" in cost and "not verified" in cost, cost
+    from studio.analytics.service import Analytics
+    from studio.db import Database
+
+    db = Database.for_home(spanish[0] / "home")
+    try:
+        board = Analytics(db, spanish[0] / "home" / "analytics").studio(None, 1)
+        assert board.runs == 1 and sum(n for _, n in board.shorts_per_day) == 1, board
+    finally:
+        db.dispose()
 
 
 @pytest.mark.slow
