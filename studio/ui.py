@@ -23,7 +23,7 @@ from studio.ui_edit import EDIT_CSS, build_edit_tab
 from studio.ui_guard import GuardedBlocks
 from studio.ui_jobs import TabJobs
 from studio.ui_models import build_models_tab
-from studio.ui_result import RESULT_CSS, build_post_panel, plain, warnings_html
+from studio.ui_result import RESULT_CSS, build_post_panel, made_html, plain, warnings_html
 
 # errors whose remedy a button can apply: the field it sets, and the button's words
 UI_FIXES = {"safety": "Let it through with a warning (image safety check: {value})",
@@ -355,7 +355,8 @@ def short_html(view, bundle: str = "") -> str:
     files += (f'<a href="{esc(bundle)}" download class="bundle-download" role="button">'
               "⬇ Download for manual posting (.zip)</a>") if bundle else ""
     title = f"<h3>{esc(view.title)}</h3>" if view.title else ""
-    return f'<div class="short-result">{title}{player}<nav class="short-files">{files}</nav></div>'
+    made = made_html(getattr(view, "run", None))  # its compute here, and what paid APIs would have charged
+    return f'<div class="short-result">{title}{player}<nav class="short-files">{files}</nav>{made}</div>'
 
 
 def _drop_cached_copies(*values) -> None:

@@ -49,6 +49,19 @@ class ShortView:
     checks: str = ""
     warnings: tuple[str, ...] = ()
     post: dict = field(default_factory=dict)  # post.json: the post text per platform
+    run: RunCost | None = None  # the latest run that made or rendered it (None for shorts made before runs were kept)
+
+
+@dataclass(frozen=True)
+class RunCost:
+    """A run's compute here against what paid APIs would have charged for the same work (its run event's data.cost,
+    priced from configs/prices.yaml when it ran)."""
+
+    seconds: float  # compute: the run's stages together
+    device: str  # cpu | cuda
+    usd: float | None  # None: the run was not priced
+    verified: bool  # every priced line from a verified, dated source
+    lines: tuple[tuple[str, str, float], ...] = ()  # (units field, vendor, usd) of each line with work in it
 
 
 class UiHooks:
@@ -224,7 +237,27 @@ class UiHooks:
         report = self._json(files, "report.json")
         stages = [[r["stage"], r["engine"], round(float(r["seconds"]), 2)] for r in report.get("stages", [])]
         checks = ", ".join(f"{k} {'✓' if v.get('ok') else '✗'}" for k, v in report.get("checks", {}).items())
-        return ShortView(short_id, title, h.links(files), stages, checks, warnings, self._json(files, "post.json"))
+        return ShortView(short_id, title, h.links(files), stages, checks, warnings, self._json(files, "post.json"),
+                         self.run_cost(who, short_id))
+
+    def run_cost(self, who: Account, short_id: str) -> RunCost | None:
+        """The caller's latest succeeded run of this short (its run event): compute seconds and the paid-API
+        equivalent. None when there is none: an older short, or another creator's."""
+        from studio.tables import EventRow
+
+        with self.hosted.db.session() as db:
+            row = db.scalars(select(EventRow).where(
+                EventRow.kind == "run", EventRow.short_id == short_id, EventRow.owner_id == who.owner,
+                EventRow.status == "succeeded").order_by(EventRow.at.desc(), EventRow.id.desc()).limit(1)).first()
+            if row is None:
+                return None
+            seconds, data = float(row.seconds or 0.0), dict(row.data or {})
+        cost = data.get("cost") or {}
+        usd = cost.get("total_usd")
+        lines = tuple((str(ln.get("field") or ""), str(ln.get("vendor") or ""), float(ln.get("usd") or 0.0))
+                      for ln in cost.get("lines") or () if ln.get("amount"))
+        return RunCost(seconds, str(data.get("device") or "cpu"), float(usd) if usd is not None else None,
+                       bool(cost.get("verified")), lines)
 
     def _json(self, files: dict, name: str) -> dict:
         if name not in files:

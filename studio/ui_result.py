@@ -16,7 +16,12 @@ from studio.remedies import ui_words
 RESULT_CSS = """.short-notes p {margin: 0 0 6px} .short-notes ul {margin: 4px 0 0; padding-left: 1.2em}
 .short-notes details {margin-top: 4px} .short-notes summary {cursor: pointer}
 #outline-note {font-size: 0.92em}
+.short-made {margin: 8px 0 0; font-size: 0.9em; line-height: 1.4; opacity: 0.85; overflow-wrap: anywhere}
 """
+# what each line of a run's paid-API price is for, in a creator's words (studio.analytics.costs.UNITS)
+SERVICE_WORDS = {"voice_chars": "voice", "images": "images", "video_seconds": "video",
+                 "transcribe_seconds": "transcription", "llm_prompt_tokens": "script writing",
+                 "llm_tokens": "script writing", "music_seconds": "music"}
 
 # a stage that ran a built-in engine instead of the one asked for, as the engines and pipelines word it
 _NOT_DOWNLOADED = re.compile(r"weights for ([\w, ]+?) are not downloaded")
@@ -59,6 +64,32 @@ def warnings_html(warnings: tuple[str, ...] | list[str]) -> str:
                      f'<a href="#" class="to-models" onclick="{esc(_TO_MODELS)}">Download models</a></p>'
                      f"<details><summary>Which engines, and why</summary><ul>{details}</ul></details>")
     return f'<div class="short-notes">{"".join(parts) or "<p>All stages ran the engines you chose.</p>"}</div>'
+
+
+def made_html(run) -> str:
+    """One line under the short: its compute here and what paid APIs would have charged for the same work
+    (``run``: studio.ui_hooks.RunCost, or None for a short with no run recorded, which shows nothing)."""
+    if run is None:
+        return ""
+    said = f"Made in {seconds_words(run.seconds)} of compute on this machine ({run.device.upper()})"
+    if run.usd is not None:
+        services = list(dict.fromkeys(f"{vendor} {SERVICE_WORDS.get(name, name)}".strip()
+                                      for name, vendor, _ in sorted(run.lines, key=lambda ln: -ln[2])))
+        price = "less than $0.01" if 0 < run.usd < 0.005 else f"about ${run.usd:,.2f}"
+        sources = "prices from configs/prices.yaml" + ("" if run.verified else ", not verified")
+        said += (f" · the same work on paid APIs: {price} ("
+                 + (", ".join(services) + "; " if services else "") + sources + ")")
+    return f'<p class="short-made">{html.escape(said)}</p>'
+
+
+def seconds_words(seconds: float) -> str:
+    """16 s, 2 min 5 s, 1 h 3 min."""
+    s = round(seconds)
+    if s < 60:
+        return f"{max(seconds, 0):.0f} s" if s else "under 1 s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60} min"
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The Create tab in a real browser on a phone-sized screen (Debian's Chromium driven by Playwright)."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -62,6 +63,7 @@ def test_create_tab_fits_a_phone_and_makes_a_short(server, tmp_path):  # noqa: F
         assert page.locator(".stage-table").get_by_text("piper").first.is_visible()  # the default voice spoke
         result = page.locator(".short-result").inner_text() + page.locator("#short-notes").inner_text()
         assert "/tmp" not in result and "studio models" not in result and "--" not in result
+        assert re.search(r"Made in [\d a-z]+ of compute on this machine \(CPU\) · the same work on paid APIs: ", result)
         assert overflow(page) <= 0, f"the result scrolls sideways by {overflow(page)}px on a phone"
         page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
 
