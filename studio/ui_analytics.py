@@ -1,8 +1,9 @@
 """The Analytics tab (hosted studio, signed-in creators): My studio, My posts, A/B tests and "Why did this one flop?",
 drawn as figures (studio.analytics.figures) from the same service GET /api/analytics/... and `studio analytics` use
-(studio.ui_hooks → hosted.analytics). One section is drawn at a time: the one picked, when the tab opens, on Refresh
-(the dashboards look again at every snapshot taken so far) and when the time zone changes. Posts are placed in the
-creator's own time zone, the browser's unless they choose another."""
+(studio.ui_hooks → hosted.analytics), and "Import a CSV" (studio.ui_analytics_import). One section is drawn at a
+time: the one picked, when the tab opens, on Refresh (the dashboards look again at every snapshot taken so far) and
+when the time zone changes. Posts are placed in the creator's own time zone, the browser's unless they choose
+another."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ import gradio as gr
 from models.errors import InvalidRequest
 from studio.analytics import diagnose, figures
 from studio.analytics.types import PostsDashboard, Reason, StudioDashboard
+from studio.ui_analytics_import import build_import_section
 from studio.ui_analytics_style import ANALYTICS_CSS
 from studio.ui_edit import plain_errors
 
-SECTIONS = (("My studio", "studio"), ("My posts", "posts"), ("A/B tests", "ab"), ("Why did this one flop?", "why"))
+SECTIONS = (("My studio", "studio"), ("My posts", "posts"), ("A/B tests", "ab"), ("Why did this one flop?", "why"),
+            ("Import a CSV", "import"))
 PERIODS = (("7 days", 7), ("30 days", 30), ("90 days", 90))
 MAX_EXPERIMENTS = 10  # verdicts worked out per look: each reads the Parquet once
 FALLBACK_ZONE = "UTC"
@@ -70,6 +73,7 @@ def build_analytics_tab(hooks) -> None:
             why_said = gr.HTML("", elem_id="an-why-said", css_template=ANALYTICS_CSS)
             with gr.Row(elem_classes="an-plots"):
                 why_plots = [_plot("an-why-views"), _plot("an-why-retention")]
+        boxes["import"] = build_import_section(hooks, zone, _zone)  # studio/ui_analytics_import.py
 
     same = gr.update()
 
@@ -121,6 +125,8 @@ def build_analytics_tab(hooks) -> None:
             out["ab"].append(gr.Dropdown(choices=shorts))
         elif part == "why":
             out["why"] = why_part(who, _zone(zone_name), why_picked)
+        elif part == "import":
+            pass  # nothing to draw until a file is chosen
         else:
             out["studio"] = studio_part(who, n_days)
         return [*out["studio"], *out["posts"], *out["ab"], *out["why"]]

@@ -422,3 +422,11 @@ class UiHooks:
 
     def new_experiment(self, who: Account, name: str, short_ids: list[str]) -> dict:
         return self.hosted.analytics.new_experiment(who.owner, name, short_ids)
+
+    # CSV imports (the Analytics tab's Import section): the same service POST /api/analytics/imports stores through
+    def import_csv(self, who: Account, data: bytes, mapping: dict[str, str], *, platform: str,
+                   date_order: str | None, timezone: str):
+        """Every row of the caller's CSV export as snapshots of their videos, in one transaction: (the parsed file,
+        how many snapshots were new)."""
+        return self.hosted.analytics.import_csv(who.owner, data, mapping, platform=platform, date_order=date_order,
+                                                timezone=timezone)

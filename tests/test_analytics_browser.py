@@ -2,8 +2,8 @@
 month of a creator's studio: runs with their stages, posts on YouTube, Instagram and TikTok with their publish events
 and metric snapshots (YouTube's with retention curves), written through the event store as the studio writes them
 (tests/analytics_data.py plants them). The creator sees the heatmap and the retention curves drawn from those numbers,
-asks why a post flopped, starts an A/B test from two of their shorts; another creator, signed in, sees none of it.
-Screenshots of each section go into the test's tmp_path."""
+asks why a post flopped, starts an A/B test from two of their shorts, imports a YouTube Studio CSV; another creator,
+signed in, sees none of it. Screenshots of each section go into the test's tmp_path."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 
 from studio.analytics import figures
 from tests.api_helpers import make_settings
+from tests.test_api_media import png_bytes
 from tests.test_calendar_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, _overflow
 from tests.test_serve import Server
 from tests.ui_client import open_tab
@@ -33,6 +34,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "i
 # her posts at 18:00-20:00 New York time do best (in UTC that would be 22:00-00:00)
 BEST_HOUR = re.compile(r"your best hour so far: \w+ (18|19|20):00")
 EMPTY_HEIGHT = round(2.4 * figures.DPI)  # an empty-state figure's height in pixels
+CSV = Path(__file__).parent / "data" / "analytics" / "youtube_studio_table_data.csv"  # 5 videos and a Total row
 
 
 @pytest.fixture
@@ -226,4 +228,38 @@ def test_a_creator_sees_their_month_in_plots_on_a_phone_and_another_sees_none_of
         expect(bea.locator("#an-ab-list")).to_contain_text("No A/B test yet", timeout=60_000)
         assert "Question vs number" not in bea.content() and hook_flop.title not in bea.content()
         bea.screenshot(path=str(tmp_path / "5-another-creator-phone.png"), full_page=True)
+
+        # 8. Ada imports a YouTube Studio export on her phone: the preview, Import, her posts counting the videos
+        section(page, "Import a CSV")
+        said = page.locator("#an-imp-said")
+        fake = tmp_path / "numbers.csv"  # a photo with a CSV's name: judged by its content
+        fake.write_bytes(png_bytes())
+        page.locator("#an-imp-pick input[type=file]").set_input_files(str(fake))
+        expect(said).to_contain_text("✗ This is a PNG image, not a CSV file.", timeout=60_000)
+        assert not page.locator("#an-imp-go").is_visible()
+        page.locator("#an-import").screenshot(path=str(tmp_path / "7-import-refused.png"))
+        page.locator("#an-imp-pick input[type=file]").set_input_files(str(CSV))
+        expect(said).to_contain_text("YouTube Studio export · 5 videos to import", timeout=60_000)
+        expect(page.locator("#an-imp-table")).to_contain_text("5 habits that changed my mornings")
+        expect(page.locator("#an-imp-platform input[value=youtube]")).to_be_checked()
+        page.locator("#an-imp-map").get_by_text("What each column holds").click()
+        expect(page.locator("#an-imp-col-4 input")).to_have_value("Views")  # the Views column, proposed as views
+        page.locator("#an-imp-col-3 input").click()  # Duration: left out this time
+        page.get_by_role("option", name="Not imported", exact=True).dispatch_event("mousedown")
+        expect(said).to_contain_text("Left out: Duration, Impressions", timeout=60_000)
+        assert _overflow(page) <= 0, "the import's preview scrolls sideways on a phone"
+        assert page.eval_on_selector(".an-imp-rows", "e => e.scrollWidth - e.clientWidth") <= 0, "the rows are cut"
+        page.screenshot(path=str(tmp_path / "7-import-preview-phone.png"), full_page=True)
+        page.locator("#an-imp-go").click()
+        done = page.locator("#an-imp-done")
+        expect(done).to_contain_text("✓ 5 snapshots of 5 videos stored; 1 row skipped (row 2:", timeout=60_000)
+        assert _overflow(page) <= 0
+        page.locator("#an-import").screenshot(path=str(tmp_path / "7-import-done.png"))
+        page.locator("#an-imp-pick input[type=file]").set_input_files(str(CSV))  # the same file again
+        expect(said).to_contain_text("5 videos to import", timeout=60_000)
+        expect(done).to_have_text("")
+        page.locator("#an-imp-go").click()
+        expect(done).to_contain_text("Already imported", timeout=60_000)
+        section(page, "My posts")
+        expect(page.locator("#an-posts-said")).to_contain_text(f"{len(alice) + 5} posts with numbers", timeout=60_000)
         browser.close()
