@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from studio.analytics import diagnose, stats
+from studio.analytics.export import reading
 from studio.analytics.types import (
     Comparison,
     HeatCell,
@@ -192,9 +193,11 @@ class Dashboards:
             params["owner"] = self.owner_id
         cur = _cursor()
         try:
-            result = cur.execute(sql, params)
+            with reading(self.root):  # the exporter replaces or deletes no file while DuckDB reads them
+                result = cur.execute(sql, params)
+                rows = result.fetchall()
             names = [d[0] for d in result.description]
-            return [dict(zip(names, row)) for row in result.fetchall()]
+            return [dict(zip(names, row)) for row in rows]
         finally:
             cur.close()
 
