@@ -375,7 +375,7 @@ def test_only_the_pages_gradio_routes_are_served_and_uploads_are_never_markup(se
                 headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
     # an event that does not exist is a bad request, not a server error
-    r = bo.post(f"{UI}/gradio_api/queue/join", json={"data": [], "fn_index": 99, "session_hash": "x"})
+    r = bo.post(f"{UI}/gradio_api/queue/join", json={"data": [], "fn_index": 99_999, "session_hash": "x"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_event"
 
 
